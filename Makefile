@@ -1,0 +1,71 @@
+# tasador: `make run` (environment + local stack + one training batch) and `make test` (the whole suite).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt constraints.txt | md5sum | cut -c1-12)
+
+# Telemetry off and quiet imports everywhere (see README "Privacy"); state under .tasador/.
+export ZENML_ANALYTICS_OPT_IN := false
+export BENTOML_DO_NOT_TRACK := true
+export MLFLOW_DISABLE_TELEMETRY := true
+export DO_NOT_TRACK := 1
+export ZENML_LOGGING_VERBOSITY := WARN
+export STREAMLIT_BROWSER_GATHER_USAGE_STATS := false
+export TASADOR_HOME ?= $(CURDIR)/.tasador
+export ZENML_CONFIG_PATH ?= $(TASADOR_HOME)/zenml
+
+.PHONY: help install init run test test-fast test-slow ui serve data-api lint lock system-deps clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip==26.3
+	$(BIN)/python -m pip install --quiet --progress-bar off -r requirements.txt -r requirements-dev.txt -c constraints.txt
+	@scripts/activate-env.sh $(VENV)
+	@rm -f $(VENV)/.installed-*; touch $@
+
+install: $(STAMP) ## create .venv and install the pinned environment
+
+init: install $(TASADOR_HOME)/.local-stack ## initialise ZenML and the local stack (once; keeps the active stack)
+
+# Registered and activated the first time only: afterwards `zenml stack set` decides what runs.
+$(TASADOR_HOME)/.local-stack: stacks/local.yaml
+	@test -d .zen || $(BIN)/zenml init >/dev/null
+	$(BIN)/python run.py stack apply stacks/local.yaml $(if $(wildcard $@),,--activate)
+	@touch $@
+
+run: init ## process the next batch on the active stack (local by default)
+	$(BIN)/python run.py --pipeline training
+
+test: install system-deps ## the whole test suite (README's test command; CI runs it)
+	$(BIN)/python -m pytest
+
+test-fast: install ## the suite without tests marked slow
+	$(BIN)/python -m pytest -m "not slow"
+
+ui: init ## the Streamlit app on http://127.0.0.1:8501
+	$(BIN)/streamlit run ui/app.py --server.address 127.0.0.1 --browser.gatherUsageStats false
+
+serve: init ## the BentoML service on http://127.0.0.1:3000 (serves `production`)
+	$(BIN)/bentoml serve bento.service:TasadorPrice --host 127.0.0.1 --port 3000
+
+data-api: install ## the data API on http://127.0.0.1:8800
+	$(BIN)/python run.py datasource serve
+
+lint: install ## ruff
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+lock: ## refreeze constraints.txt from a fresh environment of the pins
+	rm -rf /tmp/tasador-lock && $(PYTHON) -m venv /tmp/tasador-lock
+	/tmp/tasador-lock/bin/pip install --quiet -r requirements.txt -r requirements-dev.txt
+	/tmp/tasador-lock/bin/pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
+
+system-deps: ## Debian packages some tests use (browser, Prometheus); needs root, skipped otherwise
+	@scripts/system-deps.sh
+
+clean: ## remove the local state (.tasador, .zen); keeps .venv
+	rm -rf .tasador .zen

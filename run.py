@@ -1,0 +1,128 @@
+"""tasador's command line: run the pipelines, apply stacks, serve the data API, write reports.
+
+Imports of ZenML, MLflow and friends stay inside the commands, so `python run.py --help` is instant.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from tasador.env import quiet_environment
+
+ROOT = Path(__file__).resolve().parent
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--pipeline",
+    type=click.Choice(["training", "deployment"]),
+    help="Run a pipeline on the active ZenML stack.",
+)
+@click.option("--batches", type=int, default=1, show_default=True, help="Training: how many batches to process.")
+@click.option("--until-exhausted", is_flag=True, help="Training: process batches until the source has none left.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="ZenML run config (default: configs/<pipeline>.yaml).",
+)
+@click.pass_context
+def cli(
+    ctx: click.Context, pipeline: str | None, batches: int, until_exhausted: bool, config_path: Path | None
+) -> None:
+    """tasador: continuous training for house prices.
+
+    \b
+    python run.py --pipeline training                 process the next batch
+    python run.py --pipeline training --batches 5     process five batches
+    python run.py --pipeline deployment               build the bento (and image) of `production`
+    python run.py stack apply stacks/local.yaml       register a stack from YAML
+    python run.py datasource serve                    start the data API
+    python run.py report models                       the model history report
+    """
+    quiet_environment()
+    if ctx.invoked_subcommand is not None:
+        return
+    if pipeline is None:
+        click.echo(ctx.get_help())
+        return
+    from pipelines.runner import run_deployment, run_training
+
+    config = config_path or ROOT / "configs" / f"{pipeline}.yaml"
+    if pipeline == "training":
+        ok = run_training(config, batches=None if until_exhausted else batches)
+    else:
+        ok = run_deployment(config)
+    sys.exit(0 if ok else 1)
+
+
+@cli.group()
+def stack() -> None:
+    """Stacks described in stacks/*.yaml."""
+
+
+@stack.command("apply")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--activate/--no-activate", default=False, help="Also make it the active stack.")
+def stack_apply(path: Path, activate: bool) -> None:
+    """Register (or update) the stack described in PATH; safe to run again."""
+    from stacks.apply import apply_stack
+    from tasador.settings import Settings
+
+    settings = Settings()
+    settings.ensure_home()
+    for item in apply_stack(path, settings.home_dir, activate=activate):
+        click.echo(f"{item.action:>10}  {item.kind:<20} {item.name}")
+    if activate:
+        click.echo(f"Active stack: {path.stem}")
+
+
+@cli.group()
+def report() -> None:
+    """Reports a person can open."""
+
+
+@report.command("models")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Folder (default .tasador/reports).")
+def report_models_cmd(out: Path | None) -> None:
+    """Drift, decisions, models trained, promoted or rejected and why, over all batches."""
+    from stacks.resolve import active_settings
+    from tasador.history import report_models
+
+    md, html = report_models(active_settings(), out_dir=out)
+    click.echo(f"Markdown: {md}\nHTML:     {html}")
+
+
+@report.command("data")
+@click.option("--batch", "batch_id", type=int, help="Batch id (default: the latest).")
+def report_data(batch_id: int | None) -> None:
+    """Print the path of a batch's data report (Great Expectations, HTML and JSON)."""
+    from stacks.resolve import active_settings
+    from tasador.store import Store
+
+    store = Store(active_settings().database_url)
+    batches = store.batches()
+    if not batches:
+        raise click.ClickException("No batch yet: run `python run.py --pipeline training` first.")
+    batch_id = batch_id or batches[-1].id
+    found = store.report(batch_id)
+    if found is None:
+        raise click.ClickException(f"Batch {batch_id} has no data report (was it validated?).")
+    click.echo(f"HTML: {found['html_path']}\nJSON: {found['json_path']}")
+
+
+def _mount_optional_groups() -> None:
+    # Sub-command groups owned by their packages; each imports only click at module level.
+    from tasador.datasource.cli import datasource
+    from tasador.services.cli import services
+
+    cli.add_command(datasource)
+    cli.add_command(services)
+
+
+if __name__ == "__main__":
+    _mount_optional_groups()
+    cli()

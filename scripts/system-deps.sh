@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Debian packages used by some tests: Chromium (browser tests), Prometheus/promtool (rules, scraping),
+# buildah/podman (image builds). Installed when missing and we are root; otherwise those tests skip.
+set -uo pipefail
+want=()
+command -v chromium >/dev/null || want+=(chromium)
+command -v promtool >/dev/null || want+=(prometheus)
+[[ ${#want[@]} -eq 0 ]] && exit 0
+if [[ $(id -u) -ne 0 ]]; then
+  echo "Not root: tests needing ${want[*]} will skip." >&2; exit 0
+fi
+echo "Installing Debian packages: ${want[*]}"
+(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${want[@]}") \
+  >/tmp/tasador-system-deps.log 2>&1 || echo "apt-get failed (see /tmp/tasador-system-deps.log): those tests will skip." >&2
+exit 0

@@ -1,0 +1,70 @@
+"""Register a stack file's components and stack in ZenML, idempotently."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from stacks.spec import ComponentSpec, StackSpec, load_spec
+
+Action = Literal["registered", "updated", "unchanged"]
+
+
+@dataclass(frozen=True)
+class Applied:
+    kind: str
+    name: str
+    action: Action
+
+
+def apply_stack(path: Path, home: Path, *, activate: bool = False) -> list[Applied]:
+    """Make ZenML's store match the stack file: create what is missing, update what differs."""
+    from zenml.client import Client
+
+    spec = load_spec(path, home)
+    client = Client()
+    applied = [_apply_component(client, component) for component in spec.components]
+    applied.append(_apply_stack(client, spec))
+    if activate:
+        client.activate_stack(spec.name)
+    return applied
+
+
+def _apply_component(client: object, spec: ComponentSpec) -> Applied:
+    from zenml.enums import StackComponentType
+
+    ctype = StackComponentType(spec.type)
+    try:
+        existing = client.get_stack_component(ctype, spec.name, allow_name_prefix_match=False)  # type: ignore[attr-defined]
+    except KeyError:
+        client.create_stack_component(  # type: ignore[attr-defined]
+            name=spec.name, flavor=spec.flavor, component_type=ctype, configuration=spec.configuration
+        )
+        return Applied(spec.type, spec.name, "registered")
+    if existing.flavor_name != spec.flavor:
+        raise ValueError(
+            f"Component {spec.name} exists with flavor {existing.flavor_name}, not {spec.flavor}: "
+            f"remove it with `zenml {spec.type.replace('_', '-')} delete {spec.name}` and apply again."
+        )
+    current = {k: v for k, v in existing.configuration.items() if k in spec.configuration}
+    if current == spec.configuration:
+        return Applied(spec.type, spec.name, "unchanged")
+    client.update_stack_component(spec.name, ctype, configuration=spec.configuration)  # type: ignore[attr-defined]
+    return Applied(spec.type, spec.name, "updated")
+
+
+def _apply_stack(client: object, spec: StackSpec) -> Applied:
+    components = {c.type: c.name for c in spec.components}
+    try:
+        existing = client.get_stack(spec.name, allow_name_prefix_match=False)  # type: ignore[attr-defined]
+    except KeyError:
+        client.create_stack(name=spec.name, components=components, labels=spec.labels)  # type: ignore[attr-defined]
+        return Applied("stack", spec.name, "registered")
+    current = {str(t.value if hasattr(t, "value") else t): c[0].name for t, c in existing.components.items()}
+    if current == components and (existing.labels or {}) == spec.labels:
+        return Applied("stack", spec.name, "unchanged")
+    client.update_stack(  # type: ignore[attr-defined]
+        spec.name, component_updates=components, labels=spec.labels, description=spec.description or None
+    )
+    return Applied("stack", spec.name, "updated")

@@ -1,0 +1,23 @@
+"""ZenML steps: thin, typed wrappers around tasador's loop stages (one stage per folder)."""
+
+from steps.data.clean_batch import clean_batch
+from steps.data.validate_batch import validate_batch
+from steps.ingest.fetch_batch import fetch_batch
+from steps.ingest.store_raw import store_raw
+from steps.monitoring.decide_retrain import decide_retrain
+from steps.report.summarize_batch import summarize_batch
+from steps.training.explain_model import explain_model
+from steps.training.promote_model import promote_model
+from steps.training.train_model import train_model
+
+__all__ = [
+    "clean_batch",
+    "decide_retrain",
+    "explain_model",
+    "fetch_batch",
+    "promote_model",
+    "store_raw",
+    "summarize_batch",
+    "train_model",
+    "validate_batch",
+]

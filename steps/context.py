@@ -1,0 +1,37 @@
+"""What every step needs at run time: settings that follow the active stack, the store, failure marking."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+
+from stacks.resolve import active_settings
+from tasador.settings import Settings
+from tasador.store import Store
+
+
+def settings() -> Settings:
+    return active_settings()
+
+
+@lru_cache(maxsize=4)
+def _store(url: str) -> Store:
+    return Store(url)
+
+
+def store(current: Settings | None = None) -> Store:
+    return _store((current or settings()).database_url)
+
+
+@contextmanager
+def batch_stage(db: Store, batch_id: int | None, stage: str) -> Iterator[None]:
+    """Mark the batch failed with the stage and reason when the body raises; the next run retries it."""
+    if batch_id is None:  # the source was exhausted: nothing to mark
+        yield
+        return
+    try:
+        yield
+    except Exception as exc:
+        db.set_status(batch_id, "failed", f"{stage}: {type(exc).__name__}: {exc}")
+        raise

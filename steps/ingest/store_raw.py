@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from zenml import step
+
+from steps import context
+from tasador.loop import store_raw_batch
+
+
+@step
+def store_raw(raw_batch: dict[str, Any]) -> Annotated[int | None, "batch_id"]:
+    """RAW keeps the batch exactly as received; the same batch again changes nothing."""
+    return store_raw_batch(context.store(), raw_batch)

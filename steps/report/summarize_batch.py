@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import os
+from typing import Annotated, Any
+
+from zenml import step
+
+from steps import context
+from tasador.loop.summary import finish_batch
+
+
+@step
+def summarize_batch(
+    batch_id: int | None,
+    data_report: dict[str, Any],
+    clean_summary: dict[str, Any],
+    decision: dict[str, Any],
+    promotion: dict[str, Any],
+    explanation: dict[str, Any],
+) -> Annotated[dict[str, Any], "batch_summary"]:
+    """Mark the batch done, push its figures to Prometheus (when configured) and summarise the run."""
+    return finish_batch(
+        context.store(),
+        batch_id,
+        data_report,
+        clean_summary,
+        decision,
+        promotion,
+        explanation,
+        os.environ.get("TASADOR_PUSHGATEWAY_URL"),
+    )

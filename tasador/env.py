@@ -1,0 +1,27 @@
+"""Process environment defaults shared by the CLI, the service, the UI and the tests."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: Telemetry off everywhere (users of a test suite or a closed network expect none), quiet imports.
+QUIET_DEFAULTS: dict[str, str] = {
+    "ZENML_ANALYTICS_OPT_IN": "false",
+    "BENTOML_DO_NOT_TRACK": "true",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "DO_NOT_TRACK": "1",
+    "ZENML_LOGGING_VERBOSITY": "WARN",
+    "ZENML_ENABLE_RICH_TRACEBACK": "false",
+    "GX_ANALYTICS_ENABLED": "false",
+    "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+    "PYTHONWARNINGS": "ignore::DeprecationWarning,ignore::FutureWarning",
+}
+
+
+def quiet_environment() -> None:
+    """Set the defaults above, and keep ZenML's store under TASADOR_HOME, unless already set."""
+    for key, value in QUIET_DEFAULTS.items():
+        os.environ.setdefault(key, value)
+    home = Path(os.environ.get("TASADOR_HOME", ".tasador")).expanduser().resolve()
+    os.environ.setdefault("ZENML_CONFIG_PATH", str(home / "zenml"))

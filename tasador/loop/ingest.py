@@ -1,0 +1,59 @@
+"""Fetch the next batch (or the unfinished one) and keep it in RAW as received."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from tasador.datasource import make_source
+from tasador.datasource.batch import Batch, SourceExhausted
+from tasador.settings import Settings, load_config
+from tasador.store import Store
+
+log = logging.getLogger(__name__)
+
+
+def next_batch(store: Store, settings: Settings, group_number: int | None = None) -> dict[str, Any]:
+    """The batch this run processes, as a JSON-safe dict.
+
+    An unfinished batch (a run that failed or was killed after RAW) comes first, rebuilt from RAW, so a
+    failed run is completed by the next one; otherwise the source's next batch. `{"exhausted": True}`
+    when the source has no batch left.
+    """
+    group = settings.group_number if group_number is None else group_number
+    source = make_source(settings, load_config("datasource"))
+    pending = store.pending_batch(source.name, group)
+    if pending is not None:
+        log.info("Batch %s of group %s was not finished: processing it again.", pending.batch_number, group)
+        rows = [row for _, row in store.raw_rows(pending.id)]
+        batch = Batch(pending.source, pending.group_number, pending.batch_number, rows, pending.day)
+    else:
+        try:
+            batch = source.next_batch(group, store.last_batch_number(source.name, group))
+        except SourceExhausted as exc:
+            return {"exhausted": True, "source": source.name, "group_number": group, "message": str(exc)}
+    return {
+        "exhausted": False,
+        "source": batch.source,
+        "group_number": batch.group_number,
+        "batch_number": batch.batch_number,
+        "day": batch.day,
+        "rows": batch.rows,
+    }
+
+
+def store_raw_batch(store: Store, payload: dict[str, Any]) -> int | None:
+    """Store the fetched batch in RAW (idempotent); None when the source was exhausted."""
+    if payload.get("exhausted"):
+        return None
+    batch = Batch(
+        source=payload["source"],
+        group_number=payload["group_number"],
+        batch_number=payload["batch_number"],
+        rows=payload["rows"],
+        day=payload.get("day"),
+    )
+    result = store.ingest_raw(batch)
+    if not result.created:
+        log.info("Batch %s was already in RAW (id %s): nothing to add.", batch.batch_number, result.batch_id)
+    return result.batch_id

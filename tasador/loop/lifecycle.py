@@ -1,0 +1,143 @@
+"""Train a challenger, compare it with production on the same holdout, register, promote or reject, explain."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from tasador.loop.models import METRICS, production_model
+from tasador.model import (
+    evaluate,
+    evaluation_plots,
+    load_predictor,
+    log_model,
+    shap_summary,
+    split_holdout,
+    train_baseline,
+    train_challenger,
+)
+from tasador.registry import promote_or_reject, register
+from tasador.settings import Settings, load_config
+from tasador.store import Store
+from tasador.tracking import configure_mlflow
+
+
+def training_batches(store: Store, batch_id: int, window: int | None) -> list[int]:
+    """CLEAN batches up to this one; the last `window` of them when a window is configured."""
+    ids = [b.id for b in store.batches() if b.id <= batch_id and b.status not in ("rejected",)]
+    return ids[-window:] if window else ids
+
+
+def training_data(store: Store, batch_ids: list[int], config: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return split_holdout(store.clean_frame(batch_ids=batch_ids), config)
+
+
+def train(store: Store, settings: Settings, batch_id: int | None, decision: dict[str, Any]) -> dict[str, Any]:
+    """Train the challenger and the baseline in one MLflow run; log metrics, plots, data lineage and model."""
+    if batch_id is None or not decision.get("retrain"):
+        return {"skipped": True}
+    import mlflow
+
+    config = load_config("model")
+    configure_mlflow(settings)
+    batch_ids = training_batches(store, batch_id, config.get("window_batches"))
+    train_df, holdout_df = training_data(store, batch_ids, config)
+    with mlflow.start_run(run_name=f"batch-{batch_id}") as run:
+        mlflow.set_tags({"source_batch": str(batch_id), "batches": ",".join(map(str, batch_ids))})
+        mlflow.log_input(
+            mlflow.data.from_pandas(train_df, name=f"clean-batches-{batch_ids[0]}-{batch_ids[-1]}", targets="price"),
+            context="training",
+        )
+        result = train_challenger(train_df, config, int(config["seed"]))
+        metrics = evaluate(result.predictor.predict, holdout_df)
+        baseline = evaluate(train_baseline(train_df).predict, holdout_df)
+        mlflow.log_params(result.params)
+        mlflow.log_metrics({f"holdout_{k}": v for k, v in metrics.items()})
+        mlflow.log_metrics({f"baseline_{k}": v for k, v in baseline.items()})
+        mlflow.log_metrics({"train_rows": len(train_df), "holdout_rows": len(holdout_df)})
+        with tempfile.TemporaryDirectory() as tmp:
+            y_true = holdout_df["price"].to_numpy()
+            for path in evaluation_plots(y_true, result.predictor.predict(holdout_df), Path(tmp)):
+                mlflow.log_artifact(str(path), "evaluation")
+        model_uri = log_model(result.predictor, input_example=holdout_df.drop(columns=["price"]).head(5))
+    return {
+        "skipped": False,
+        "run_id": run.info.run_id,
+        "model_uri": model_uri,
+        "batches": batch_ids,
+        "metrics": metrics,
+        "baseline": baseline,
+    }
+
+
+def evaluate_and_promote(
+    store: Store, settings: Settings, batch_id: int | None, training: dict[str, Any]
+) -> dict[str, Any]:
+    """Register the challenger; move `production` to it only if it beats production on the same holdout."""
+    if batch_id is None or training.get("skipped"):
+        return {"skipped": True}
+    client = configure_mlflow(settings)
+    config = load_config("model")
+    _, holdout_df = training_data(store, training["batches"], config)
+    production = production_model(settings)
+    production_metrics = None
+    if production is not None:
+        uri = f"models:/{settings.registered_model_name}/{production.version}"
+        production_metrics = evaluate(load_predictor(uri).predict, holdout_df)
+    tags = {
+        "source_batch": str(batch_id),
+        "batches": ",".join(map(str, training["batches"])),
+        **{m: f"{training['metrics'][m]:.6g}" for m in METRICS},
+    }
+    version = register(client, settings.registered_model_name, training["model_uri"], training["run_id"], tags)
+    promoted, reason = promote_or_reject(
+        client,
+        settings.registered_model_name,
+        version,
+        training["metrics"],
+        production_metrics,
+        load_config("promotion"),
+        alias=settings.production_alias,
+    )
+    outcome = "promoted" if promoted else "rejected"
+    store.record_outcome(batch_id, str(version), outcome)
+    return {
+        "skipped": False,
+        "version": str(version),
+        "outcome": outcome,
+        "reason": reason,
+        "run_id": training["run_id"],
+        "challenger": training["metrics"],
+        "production": production_metrics,
+        "batches": training["batches"],
+    }
+
+
+def explain(store: Store, settings: Settings, promotion: dict[str, Any]) -> dict[str, Any]:
+    """SHAP summary (plot + mean |SHAP| per feature) of the registered version, logged to its run."""
+    if promotion.get("skipped"):
+        return {"skipped": True}
+    import mlflow
+
+    configure_mlflow(settings)
+    config = load_config("model")
+    predictor = load_predictor(f"models:/{settings.registered_model_name}/{promotion['version']}")
+    _, holdout_df = training_data(store, promotion["batches"], config)
+    sample = holdout_df.sample(n=min(len(holdout_df), int(config["shap_sample"])), random_state=int(config["seed"]))
+    with tempfile.TemporaryDirectory() as tmp:
+        png, js = shap_summary(predictor, sample, Path(tmp))
+        with mlflow.start_run(run_id=promotion["run_id"]):
+            mlflow.log_artifact(str(png), "shap")
+            mlflow.log_artifact(str(js), "shap")
+        top = _top_features(js)
+    return {"skipped": False, "version": promotion["version"], "top_features": top}
+
+
+def _top_features(json_path: Path, n: int = 5) -> dict[str, float]:
+    import json
+
+    values = json.loads(Path(json_path).read_text())
+    return dict(sorted(values.items(), key=lambda kv: -kv[1])[:n])

@@ -1,0 +1,74 @@
+"""Close a batch: mark it done, export its figures, and say in a few lines what happened."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tasador.loop_metrics import push_batch_metrics
+from tasador.store import Store
+
+
+def finish_batch(
+    store: Store,
+    batch_id: int | None,
+    report: dict[str, Any],
+    cleaned: dict[str, Any],
+    decision: dict[str, Any],
+    promotion: dict[str, Any],
+    explanation: dict[str, Any],
+    pushgateway_url: str | None,
+) -> dict[str, Any]:
+    """The run's summary (also the pipeline's last artifact); the batch is `done` unless rejected."""
+    if batch_id is None:
+        return {"exhausted": True, "message": "the source has no batch left for this group"}
+    record = store.batch(batch_id)
+    if record.status != "rejected":
+        store.set_status(batch_id, "done")
+    summary = {
+        "exhausted": False,
+        "batch_id": batch_id,
+        "batch_number": record.batch_number,
+        "group_number": record.group_number,
+        "source": record.source,
+        "rows_in": record.row_count,
+        "rejected": report.get("reason") if report.get("rejected") else None,
+        "clean": cleaned.get("clean", 0),
+        "quarantined": cleaned.get("quarantined", 0),
+        "top_reasons": cleaned.get("top_reasons", {}),
+        "data_report": report.get("html_path"),
+        "retrain": decision.get("retrain", False),
+        "decision_reason": decision.get("reason"),
+        "model_version": promotion.get("version"),
+        "outcome": promotion.get("outcome"),
+        "outcome_reason": promotion.get("reason"),
+        "metrics": promotion.get("challenger"),
+        "top_features": explanation.get("top_features"),
+    }
+    push_batch_metrics(summary, pushgateway_url)
+    return summary
+
+
+def render(summary: dict[str, Any]) -> str:
+    """A short, human summary of one batch's run."""
+    if summary.get("exhausted"):
+        return f"No batch left: {summary.get('message')}"
+    lines = [
+        f"Batch {summary['batch_number']} (group {summary['group_number']}, id {summary['batch_id']}) "
+        f"from {summary['source']}",
+        f"  rows in      {summary['rows_in']:>8,}",
+    ]
+    if summary["rejected"]:
+        lines.append(f"  REJECTED     {summary['rejected']}")
+    else:
+        reasons = ", ".join(f"{reason} ({n:,})" for reason, n in list(summary["top_reasons"].items())[:3])
+        lines.append(f"  quarantined  {summary['quarantined']:>8,}" + (f"   top: {reasons}" if reasons else ""))
+        lines.append(f"  clean        {summary['clean']:>8,}")
+    lines.append(f"  data report  {summary['data_report']}")
+    if summary.get("decision_reason"):
+        verdict = "retrain" if summary["retrain"] else "no retraining"
+        lines.append(f"  decision     {verdict}: {summary['decision_reason']}")
+    if summary.get("model_version"):
+        lines.append(
+            f"  model        version {summary['model_version']} {summary['outcome']}: {summary['outcome_reason']}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,287 @@
+"""RAW, CLEAN and the loop's records behind one small API (SQLite by default, PostgreSQL by URL)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, update
+
+from tasador.datasource.batch import Batch
+from tasador.schema import COLUMNS
+from tasador.store import tables as t
+from tasador.store.bulk import insert_rows
+
+CLEAN_COLUMNS: tuple[str, ...] = ("raw_row_id", "row_hash", *COLUMNS)
+#: A batch in one of these states is finished: `done` went through the whole loop, `rejected` failed a
+#: whole-batch check (empty, not a list of rows, ...) and is kept in RAW with the reason, never retried.
+FINAL_STATUSES: tuple[str, ...] = ("done", "rejected")
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    batch_id: int
+    created: bool  # False when the same (source, group, batch number) was already in RAW
+    row_count: int
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    id: int
+    source: str
+    group_number: int
+    batch_number: int
+    day: str | None
+    received_at: dt.datetime
+    row_count: int
+    status: str
+    error: str | None
+
+
+def batch_checksum(rows: Sequence[dict[str, Any]]) -> str:
+    canonical = json.dumps(list(rows), sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class Store:
+    """Data access for RAW/CLEAN. Every write of a batch is one transaction: all or nothing."""
+
+    def __init__(self, url: str, *, create: bool = True) -> None:
+        self.url = url
+        self.engine: Engine = create_engine(url, pool_pre_ping=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        if create:
+            t.metadata.create_all(self.engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # --- RAW ---------------------------------------------------------------------------------
+    def ingest_raw(self, batch: Batch) -> IngestResult:
+        """Store a batch as received; the same (source, group, batch number) again changes nothing."""
+        with self.engine.begin() as conn:
+            existing = conn.execute(
+                select(t.raw_batches.c.id, t.raw_batches.c.row_count).where(
+                    t.raw_batches.c.source == batch.source,
+                    t.raw_batches.c.group_number == batch.group_number,
+                    t.raw_batches.c.batch_number == batch.batch_number,
+                )
+            ).first()
+            if existing is not None:
+                return IngestResult(existing.id, False, existing.row_count)
+            batch_id = conn.execute(
+                insert(t.raw_batches)
+                .values(
+                    source=batch.source,
+                    group_number=batch.group_number,
+                    batch_number=batch.batch_number,
+                    day=batch.day,
+                    received_at=dt.datetime.now(dt.UTC),
+                    row_count=len(batch.rows),
+                    checksum=batch_checksum(batch.rows),
+                    status="received",
+                )
+                .returning(t.raw_batches.c.id)
+            ).scalar_one()
+            payloads = ((batch_id, i, json.dumps(row, default=str)) for i, row in enumerate(batch.rows))
+            insert_rows(conn, t.raw_rows, ("batch_id", "row_index", "payload"), payloads)
+        return IngestResult(batch_id, True, len(batch.rows))
+
+    def raw_rows(self, batch_id: int) -> list[tuple[int, Any]]:
+        """(raw_row_id, row as received) pairs of a batch, in arrival order."""
+        with self.engine.connect() as conn:
+            result = conn.execute(
+                select(t.raw_rows.c.id, t.raw_rows.c.payload)
+                .where(t.raw_rows.c.batch_id == batch_id)
+                .order_by(t.raw_rows.c.row_index)
+            )
+            return [(row_id, json.loads(payload)) for row_id, payload in result]
+
+    def batch(self, batch_id: int) -> BatchRecord:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.raw_batches).where(t.raw_batches.c.id == batch_id)).first()
+        if row is None:
+            raise LookupError(f"No batch with id {batch_id} in RAW ({self.url}).")
+        return _batch_record(row)
+
+    def batches(self) -> list[BatchRecord]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.raw_batches).order_by(t.raw_batches.c.id)).all()
+        return [_batch_record(r) for r in rows]
+
+    def last_batch_number(self, source: str, group_number: int) -> int:
+        """Highest batch number received from this source and group (0 when none)."""
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                select(func.max(t.raw_batches.c.batch_number)).where(
+                    t.raw_batches.c.source == source, t.raw_batches.c.group_number == group_number
+                )
+            ).scalar()
+        return int(value or 0)
+
+    def pending_batch(self, source: str, group_number: int) -> BatchRecord | None:
+        """The oldest batch of this source and group whose processing did not finish (to be run again)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(t.raw_batches)
+                .where(
+                    t.raw_batches.c.source == source,
+                    t.raw_batches.c.group_number == group_number,
+                    t.raw_batches.c.status.not_in(FINAL_STATUSES),
+                )
+                .order_by(t.raw_batches.c.batch_number)
+                .limit(1)
+            ).first()
+        return None if row is None else _batch_record(row)
+
+    def set_status(self, batch_id: int, status: str, error: str | None = None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(t.raw_batches).where(t.raw_batches.c.id == batch_id).values(status=status, error=error)
+            )
+
+    # --- CLEAN and quarantine ------------------------------------------------------------------
+    def known_hashes(self, hashes: Iterable[str], exclude_batch: int | None = None) -> set[str]:
+        """Which of `hashes` are already in CLEAN (from another batch than `exclude_batch`)."""
+        wanted = list(set(hashes))
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 5000):
+                query = select(t.clean_rows.c.row_hash).where(
+                    t.clean_rows.c.row_hash.in_(wanted[start : start + 5000])
+                )
+                if exclude_batch is not None:
+                    query = query.where(t.clean_rows.c.batch_id != exclude_batch)
+                found.update(conn.execute(query).scalars())
+        return found
+
+    def save_clean(self, batch_id: int, clean: pd.DataFrame, quarantined: pd.DataFrame) -> None:
+        """Replace the batch's CLEAN rows and quarantine in one transaction and mark it cleaned.
+
+        `clean` has CLEAN_COLUMNS; `quarantined` has raw_row_id, stage, reason.
+        """
+        with self.engine.begin() as conn:
+            conn.execute(delete(t.clean_rows).where(t.clean_rows.c.batch_id == batch_id))
+            conn.execute(delete(t.quarantine).where(t.quarantine.c.batch_id == batch_id))
+            insert_rows(conn, t.clean_rows, ("batch_id", *CLEAN_COLUMNS), _records(clean, CLEAN_COLUMNS, batch_id))
+            q_cols = ("raw_row_id", "stage", "reason")
+            insert_rows(conn, t.quarantine, ("batch_id", *q_cols), _records(quarantined, q_cols, batch_id))
+            conn.execute(
+                update(t.raw_batches).where(t.raw_batches.c.id == batch_id).values(status="cleaned", error=None)
+            )
+
+    def clean_frame(self, batch_ids: Sequence[int] | None = None, up_to: int | None = None) -> pd.DataFrame:
+        """CLEAN rows (with batch_id) of the given batches, or of every batch up to id `up_to`."""
+        query = select(t.clean_rows).order_by(t.clean_rows.c.id)
+        if batch_ids is not None:
+            query = query.where(t.clean_rows.c.batch_id.in_(list(batch_ids)))
+        if up_to is not None:
+            query = query.where(t.clean_rows.c.batch_id <= up_to)
+        with self.engine.connect() as conn:
+            frame = pd.read_sql(query, conn)
+        frame["prev_sold_date"] = pd.to_datetime(frame["prev_sold_date"])
+        return frame
+
+    def quarantine_counts(self, batch_id: int) -> dict[str, int]:
+        """Quarantined rows of a batch by reason, most frequent first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.quarantine.c.reason, func.count())
+                .where(t.quarantine.c.batch_id == batch_id)
+                .group_by(t.quarantine.c.reason)
+                .order_by(func.count().desc())
+            ).all()
+        return {reason: int(n) for reason, n in rows}
+
+    def count(self, table: str, batch_id: int | None = None) -> int:
+        tab = t.metadata.tables[table]
+        query = select(func.count()).select_from(tab)
+        if batch_id is not None:
+            query = query.where(tab.c.batch_id == batch_id)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    # --- reports and decisions -------------------------------------------------------------------
+    def save_report(self, batch_id: int, success: bool, json_path: str, html_path: str, summary: dict) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(t.data_reports).where(t.data_reports.c.batch_id == batch_id))
+            conn.execute(
+                insert(t.data_reports).values(
+                    batch_id=batch_id, success=success, json_path=json_path, html_path=html_path, summary=summary
+                )
+            )
+
+    def report(self, batch_id: int) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.data_reports).where(t.data_reports.c.batch_id == batch_id)).first()
+        return None if row is None else dict(row._mapping)
+
+    def save_decision(self, batch_id: int, retrain: bool, reason: str, drift: dict) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(t.decisions).where(t.decisions.c.batch_id == batch_id))
+            conn.execute(
+                insert(t.decisions).values(
+                    batch_id=batch_id,
+                    decided_at=dt.datetime.now(dt.UTC),
+                    retrain=retrain,
+                    reason=reason,
+                    drift=drift,
+                )
+            )
+
+    def record_outcome(self, batch_id: int, model_version: str, outcome: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(t.decisions)
+                .where(t.decisions.c.batch_id == batch_id)
+                .values(model_version=model_version, outcome=outcome)
+            )
+
+    def decisions(self) -> pd.DataFrame:
+        with self.engine.connect() as conn:
+            return pd.read_sql(select(t.decisions).order_by(t.decisions.c.batch_id), conn)
+
+
+def _records(frame: pd.DataFrame, columns: Sequence[str], batch_id: int) -> Iterable[tuple[Any, ...]]:
+    # Plain Python values (None for NaN/NaT), so both COPY and executemany take them as they are.
+    subset = frame.loc[:, list(columns)].astype(object)
+    subset = subset.where(pd.notna(subset), None)
+    for values in subset.itertuples(index=False, name=None):
+        yield (batch_id, *(_plain(v) for v in values))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value
+
+
+def _batch_record(row: Any) -> BatchRecord:
+    m = row._mapping
+    return BatchRecord(
+        id=m["id"],
+        source=m["source"],
+        group_number=m["group_number"],
+        batch_number=m["batch_number"],
+        day=m["day"],
+        received_at=m["received_at"],
+        row_count=m["row_count"],
+        status=m["status"],
+        error=m["error"],
+    )
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")  # the service logs while the pipeline writes
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()

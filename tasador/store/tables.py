@@ -1,0 +1,119 @@
+"""SQLAlchemy 2 tables of RAW (as received), CLEAN (typed, with lineage), quarantine and the loop's records."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+# --- RAW: what came, exactly as it came ---------------------------------------------------------
+raw_batches = Table(
+    "raw_batches",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source", String(255), nullable=False),
+    Column("group_number", Integer, nullable=False),
+    Column("batch_number", Integer, nullable=False),
+    Column("day", String(64)),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("row_count", Integer, nullable=False),
+    Column("checksum", String(64), nullable=False),
+    # received -> validated -> cleaned -> done; failed (retried by the next run) and rejected carry `error`.
+    Column("status", String(16), nullable=False, default="received"),
+    Column("error", Text),
+    UniqueConstraint("source", "group_number", "batch_number", name="uq_raw_batch"),
+)
+
+raw_rows = Table(
+    "raw_rows",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("batch_id", ForeignKey("raw_batches.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("row_index", Integer, nullable=False),
+    Column("payload", Text, nullable=False),  # the row's JSON text as received
+    UniqueConstraint("batch_id", "row_index", name="uq_raw_row"),
+)
+
+# --- CLEAN: typed, normalised, deduplicated ----------------------------------------------------
+clean_rows = Table(
+    "clean_rows",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("batch_id", ForeignKey("raw_batches.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("raw_row_id", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
+    Column("row_hash", String(32), nullable=False, unique=True),
+    Column("brokered_by", String(32)),
+    Column("status", String(32)),
+    Column("price", Float),
+    Column("bed", Float),
+    Column("bath", Float),
+    Column("acre_lot", Float),
+    Column("street", String(32)),
+    Column("city", String(128)),
+    Column("state", String(64)),
+    Column("zip_code", String(5)),
+    Column("house_size", Float),
+    Column("prev_sold_date", Date),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("batch_id", ForeignKey("raw_batches.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("raw_row_id", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
+    Column("stage", String(16), nullable=False),  # validation | cleaning
+    Column("reason", String(255), nullable=False),
+)
+
+# --- the loop's records, one row per batch ------------------------------------------------------
+data_reports = Table(
+    "data_reports",
+    metadata,
+    Column("batch_id", ForeignKey("raw_batches.id", ondelete="CASCADE"), primary_key=True),
+    Column("success", Boolean, nullable=False),
+    Column("json_path", Text, nullable=False),
+    Column("html_path", Text, nullable=False),
+    Column("summary", JSON, nullable=False),
+)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("batch_id", ForeignKey("raw_batches.id", ondelete="CASCADE"), primary_key=True),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    Column("retrain", Boolean, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("drift", JSON, nullable=False),  # per-feature figures and the volume behind the decision
+    Column("model_version", String(32)),  # registered version trained for this batch, if any
+    Column("outcome", String(16)),  # promoted | rejected | None (no training)
+)
+
+# --- serving: every request the service answered --------------------------------------------------
+inference_log = Table(
+    "inference_log",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("request_id", String(64), nullable=False, index=True),
+    Column("row_index", Integer, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("model_version", String(32)),
+    Column("inputs", Text, nullable=False),  # JSON of the listing as received
+    Column("prediction", Float),
+    UniqueConstraint("request_id", "row_index", name="uq_inference_row"),
+)
