@@ -33,8 +33,8 @@ install: $(STAMP) ## create .venv and install the pinned environment
 init: install $(TASADOR_HOME)/.local-stack ## initialise ZenML and the local stack (once; keeps the active stack)
 
 # Registered and activated the first time only: afterwards `zenml stack set` decides what runs.
+# No `zenml init`: without a .zen folder the active stack lives in ZENML_CONFIG_PATH (.tasador/zenml) alone.
 $(TASADOR_HOME)/.local-stack: stacks/local.yaml
-	@test -d .zen || $(BIN)/zenml init >/dev/null
 	$(BIN)/python run.py stack apply stacks/local.yaml $(if $(wildcard $@),,--activate)
 	@touch $@
 

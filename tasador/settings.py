@@ -8,6 +8,7 @@ pipelines live in `configs/*.yaml`, loaded through `load_config`.
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -72,9 +73,13 @@ class Settings(BaseSettings):
         return self.home_dir
 
 
-def load_config(name: str, config_dir: Path = CONFIG_DIR) -> dict[str, Any]:
-    """Load `configs/<name>.yaml` as a plain dict (every tunable number lives there)."""
-    path = config_dir / f"{name}.yaml"
+def load_config(name: str, config_dir: Path | None = None) -> dict[str, Any]:
+    """Load `<name>.yaml` from `configs/` (or `TASADOR_CONFIG_DIR`) as a plain dict.
+
+    Every tunable number lives there; pointing TASADOR_CONFIG_DIR at a copy runs the loop with other rules.
+    """
+    folder = config_dir or Path(os.environ.get("TASADOR_CONFIG_DIR") or CONFIG_DIR)
+    path = folder / f"{name}.yaml"
     if not path.exists():
         raise FileNotFoundError(f"Config {path} is missing; every pipeline reads its numbers from configs/.")
     with path.open() as fh:

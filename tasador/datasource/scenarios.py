@@ -1,0 +1,62 @@
+"""Scripted drift: what each scenario changes in batch k, as plain numbers the generator applies.
+
+A scenario is a list of effects from configs/datasource.yaml (`scenarios:`), each starting at a batch:
+`inflation` (prices grow by a rate per batch), `size_shift` (the size mix moves up by a number of standard
+deviations per batch, up to a maximum) and `new_state` (a share of listings comes from states held back
+until then).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+EFFECTS = ("inflation", "size_shift", "new_state")
+
+
+@dataclass(frozen=True)
+class Drift:
+    """How batch k differs from the calibrated world."""
+
+    log_price_shift: float = 0.0
+    size_shift: float = 0.0  # in standard deviations of the size score
+    new_state_share: float = 0.0
+    new_states: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    effects: tuple[dict[str, Any], ...]
+
+    def drift(self, batch_number: int) -> Drift:
+        log_price_shift = size_shift = new_share = 0.0
+        new_states: tuple[str, ...] = ()
+        for effect in self.effects:
+            steps = batch_number - int(effect["start_batch"]) + 1  # the start batch is the first drifted one
+            if steps <= 0:
+                continue
+            kind = effect["effect"]
+            if kind == "inflation":
+                log_price_shift += steps * math.log1p(float(effect["rate_per_batch"]))
+            elif kind == "size_shift":
+                size_shift += min(steps * float(effect["shift_per_batch"]), float(effect["max_shift"]))
+            else:
+                new_share = float(effect["share"])
+                new_states = tuple(effect["states"])
+        return Drift(log_price_shift, size_shift, new_share, new_states)
+
+
+def load_scenario(name: str, scenarios: dict[str, list[dict[str, Any]]]) -> Scenario:
+    """The scenario `name` from the `scenarios` section of configs/datasource.yaml, checked."""
+    if name not in scenarios:
+        raise ValueError(f"Unknown scenario {name!r}: choose one of {', '.join(scenarios)} (configs/datasource.yaml).")
+    effects = tuple(scenarios[name] or ())
+    for effect in effects:
+        if effect.get("effect") not in EFFECTS or "start_batch" not in effect:
+            raise ValueError(
+                f"Scenario {name!r} has an effect {effect!r}: each needs `effect` (one of {', '.join(EFFECTS)}) "
+                "and `start_batch`; fix it in configs/datasource.yaml."
+            )
+    return Scenario(name, effects)

@@ -1,0 +1,25 @@
+"""The model history report: every batch, every decision, every version and why it serves or not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mlflow import MlflowClient
+
+from tasador.history.build import BatchHistory, History, ModelRecord, build_history
+from tasador.history.render import write_report
+from tasador.settings import Settings
+from tasador.store import Store
+
+__all__ = ["BatchHistory", "History", "ModelRecord", "build_history", "report_models", "write_report"]
+
+
+def report_models(settings: Settings) -> tuple[Path, Path]:
+    """Build the history from the settings' database and tracking store; write it under `reports_dir/models`."""
+    settings.ensure_home()  # the embedded SQLite stores live there; a fresh clone gets an empty report
+    store = Store(settings.database_url)
+    try:
+        history = build_history(store, MlflowClient(settings.tracking_uri, settings.tracking_uri), settings)
+    finally:
+        store.dispose()
+    return write_report(history, settings.reports_dir / "models")

@@ -1,0 +1,119 @@
+"""A validation report a person can open: one HTML page per batch, rendered from the JSON document.
+
+GX 1.x keeps Data Docs for file contexts only; our context is ephemeral, so the page is ours: per suite a
+table of expectations with pass/fail, observed value, unexpected count and examples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import Environment
+
+#: What each suite means for the batch, as the report explains it.
+SUITE_TITLES = {
+    "batch": "Batch shape (hard: a failure rejects the whole batch)",
+    "rows": "Row rules (hard: failing rows are quarantined)",
+    "feed": "Feed quality (soft: reported only)",
+}
+_HIDDEN_ARGUMENTS = {"batch_id", "column", "meta"}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One expectation's outcome, flattened for people."""
+
+    suite: str
+    expectation: str
+    column: str
+    arguments: str
+    success: bool
+    observed: str
+    unexpected: str
+    examples: list[str]
+    error: str | None
+
+
+def checks(suites: Mapping[str, Mapping[str, Any]], examples: int) -> list[Check]:
+    """Every expectation of every suite, failures first within a suite."""
+    flat = [_check(name, result, examples) for name, suite in suites.items() for result in suite["results"]]
+    order = list(suites)
+    return sorted(flat, key=lambda c: (order.index(c.suite), c.success, c.column, c.expectation))
+
+
+def _check(suite: str, result: Mapping[str, Any], examples: int) -> Check:
+    config = result["expectation_config"]
+    kwargs = config["kwargs"]
+    details = result.get("result") or {}
+    count, percent = details.get("unexpected_count"), details.get("unexpected_percent")
+    return Check(
+        suite=suite,
+        expectation=config["type"].removeprefix("expect_").replace("_", " "),
+        column=str(kwargs.get("column", "(table)")),
+        arguments=", ".join(f"{k}={_short(v)}" for k, v in kwargs.items() if k not in _HIDDEN_ARGUMENTS),
+        success=bool(result["success"]),
+        observed=_short(details.get("observed_value", "")),
+        unexpected="" if count is None else f"{count} ({percent or 0:.2f}%)",
+        # A missing value as an example of "not null" failing says nothing: list only real values.
+        examples=[_short(v) for v in (details.get("partial_unexpected_list") or []) if v is not None][:examples],
+        error=_error(result.get("exception_info") or {}),
+    )
+
+
+def _error(info: Mapping[str, Any]) -> str | None:
+    # GX nests exception info per metric when one fails to compute; a flat dict otherwise.
+    candidates: Iterable[Any] = [info, *info.values()]
+    for item in candidates:
+        if isinstance(item, Mapping) and item.get("raised_exception"):
+            return str(item.get("exception_message") or "the expectation could not be evaluated")
+    return None
+
+
+def _short(value: Any, limit: int = 120) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_TEMPLATE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Validation of {{ summary.batch }}</title>
+<style>
+body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
+table { border-collapse: collapse; width: 100%; margin-bottom: 2rem; }
+th, td { border: 1px solid #ccc; padding: .3rem .5rem; text-align: left; vertical-align: top; font-size: .9rem; }
+th { background: #f3f3f3; }
+.pass { color: #1a7f37; font-weight: bold; } .fail { color: #cf222e; font-weight: bold; }
+.verdict { font-size: 1.2rem; } code { font-size: .85rem; }
+</style></head><body>
+<h1>Validation of {{ summary.batch }}</h1>
+<p class="verdict">
+{% if summary.rejected %}<span class="fail">Rejected:</span> {{ summary.rejected }}
+{% elif summary.success %}<span class="pass">Every expectation met.</span>
+{% else %}<span class="fail">{{ summary.expectations.failed }} of {{ summary.expectations.evaluated }}
+expectations not met.</span>{% endif %}
+</p>
+<p>{{ summary.rows }} rows received; {{ summary.hard_failures }} quarantined by validation.</p>
+{% if summary.top_reasons %}<h2>Most frequent reasons for quarantine</h2>
+<table><tr><th>reason</th><th>rows</th></tr>
+{% for reason, count in summary.top_reasons.items() %}<tr><td>{{ reason }}</td><td>{{ count }}</td></tr>{% endfor %}
+</table>{% endif %}
+{% for suite, title in titles.items() %}{% set rows = checks | selectattr("suite", "equalto", suite) | list %}
+{% if rows %}<h2>{{ title }}</h2>
+<table><tr><th>result</th><th>column</th><th>expectation</th><th>arguments</th><th>observed</th>
+<th>unexpected</th><th>examples</th></tr>
+{% for c in rows %}<tr>
+<td class="{{ 'pass' if c.success else 'fail' }}">{{ 'pass' if c.success else 'FAIL' }}</td>
+<td>{{ c.column }}</td><td>{{ c.expectation }}</td><td><code>{{ c.arguments }}</code></td>
+<td>{{ c.observed }}</td><td>{{ c.unexpected }}</td>
+<td>{% if c.error %}error: {{ c.error }}{% else %}{{ c.examples | join(", ") }}{% endif %}</td>
+</tr>{% endfor %}
+</table>{% endif %}{% endfor %}
+</body></html>
+"""
+
+
+def render_html(summary: Mapping[str, Any], suites: Mapping[str, Mapping[str, Any]], examples: int) -> str:
+    """The report page for the JSON document's summary and suite results."""
+    template = Environment(autoescape=True).from_string(_TEMPLATE)
+    return template.render(summary=summary, titles=SUITE_TITLES, checks=checks(suites, examples))

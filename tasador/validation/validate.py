@@ -1,0 +1,179 @@
+"""Validate a raw batch with Great Expectations: a JSON and an HTML report, and the rows to quarantine."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from tasador.cleaning import ParsedRows, Rule, parse_rows, rules_from
+from tasador.settings import Settings, load_config
+from tasador.validation import suite as suites
+from tasador.validation.report import render_html
+from tasador.validation.runner import SuiteRun, run_suites
+
+if TYPE_CHECKING:
+    from tasador.store import Store
+
+
+@dataclass(frozen=True)
+class ValidationOutcome:
+    success: bool  # every expectation met (hard and soft)
+    json_path: Path
+    html_path: Path
+    summary: dict[str, Any]
+    hard_failures: dict[int, str] = field(repr=False)  # raw_row_id -> reason, to quarantine at stage "validation"
+
+
+class BatchRejected(Exception):
+    """The batch as a whole cannot be processed (empty, not a list, required columns missing)."""
+
+    def __init__(self, reason: str, outcome: ValidationOutcome) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.outcome = outcome
+
+
+def validate_batch(
+    store: Store,
+    batch_id: int,
+    settings: Settings,
+    config: Mapping[str, Any],
+    cleaning_config: Mapping[str, Any] | None = None,
+    today: dt.date | None = None,
+) -> ValidationOutcome:
+    """Validate a batch in RAW, write its reports under settings.reports_dir and record them in the store.
+
+    Raises BatchRejected (after writing and recording the report) when the batch cannot be processed.
+    `cleaning_config` (default configs/cleaning.yaml) supplies the row rules.
+    """
+    folder = settings.reports_dir / f"batch-{batch_id:06d}"
+    rules = cleaning_config if cleaning_config is not None else load_config("cleaning")
+    try:
+        outcome = validate_rows(store.raw_rows(batch_id), folder, config, rules, f"batch {batch_id}", today)
+    except BatchRejected as rejected:
+        _record(store, batch_id, rejected.outcome)
+        raise
+    _record(store, batch_id, outcome)
+    return outcome
+
+
+def _record(store: Store, batch_id: int, outcome: ValidationOutcome) -> None:
+    store.save_report(batch_id, outcome.success, str(outcome.json_path), str(outcome.html_path), outcome.summary)
+
+
+def validate_rows(
+    raw: Any,
+    folder: Path,
+    config: Mapping[str, Any],
+    cleaning_config: Mapping[str, Any],
+    label: str = "batch",
+    today: dt.date | None = None,
+) -> ValidationOutcome:
+    """Validate (raw_row_id, row) pairs; writes folder/validation.json and folder/validation.html."""
+    if not isinstance(raw, list):
+        reason = f"the batch is not a list of rows but {type(raw).__name__}; check what the data API sends"
+        outcome = _write(folder, _summary(label, 0, {}, {}, reason, config), {}, {}, config)
+        raise BatchRejected(reason, outcome)
+
+    parsed = parse_rows(raw, cleaning_config)
+    rules = rules_from(cleaning_config, today)
+    results = run_suites(_suite_runs(parsed, rules, config))
+    documents = {name: result.to_json_dict() for name, result in results.items()}
+    reason = _rejection(parsed, config["batch"])
+    failures = {} if reason else _hard_failures(parsed, documents[suites.ROWS], rules)
+    summary = _summary(label, len(raw), documents, failures, reason, config)
+    outcome = _write(folder, summary, documents, failures, config)
+    if reason:
+        raise BatchRejected(reason, outcome)
+    return outcome
+
+
+def _suite_runs(parsed: ParsedRows, rules: list[Rule], config: Mapping[str, Any]) -> dict[str, SuiteRun]:
+    # The batch suite sees which fields arrived; the others see the values read into their clean types.
+    received = pd.DataFrame(index=parsed.frame.index, columns=sorted(parsed.fields_received))
+    examples = int(config["report"]["examples"])
+    summary_format = {"result_format": "SUMMARY", "partial_unexpected_count": examples}
+    every_row = {"result_format": "COMPLETE", "unexpected_index_column_names": ["raw_row_id"]}
+    return {
+        suites.BATCH: SuiteRun(received, suites.batch_expectations(config["batch"]), summary_format),
+        suites.ROWS: SuiteRun(parsed.frame, suites.row_expectations(rules, float(config["rows"]["mostly"])), every_row),
+        suites.FEED: SuiteRun(parsed.frame, suites.feed_expectations(config["feed"]), summary_format),
+    }
+
+
+def _rejection(parsed: ParsedRows, config: Mapping[str, Any]) -> str | None:
+    rows, needed = len(parsed.frame), int(config["min_rows"])
+    if rows < needed:
+        return f"the batch has {rows} rows, at least {needed} needed; ask the data API for the next batch"
+    missing = [c for c in config["required_columns"] if c not in parsed.fields_received]
+    if missing:
+        return (
+            f"required columns missing from every row: {', '.join(missing)}; "
+            "the feed's schema changed, check the data API before processing this batch again"
+        )
+    return None
+
+
+def _hard_failures(parsed: ParsedRows, rows_result: Mapping[str, Any], rules: list[Rule]) -> dict[int, str]:
+    """Reason per failing row: an unreadable value first, then the first rule (in config order) it breaks."""
+    first_rule: dict[int, tuple[int, str]] = {}
+    for result in rows_result["results"]:
+        rule_index = int(result["expectation_config"]["meta"]["rule"])
+        rule = rules[rule_index]
+        for item in (result.get("result") or {}).get("unexpected_index_list") or []:
+            row_id = int(item["raw_row_id"])
+            if row_id not in first_rule or rule_index < first_rule[row_id][0]:
+                first_rule[row_id] = (rule_index, rule.reason(item.get(rule.column)))
+    failures = {row_id: reason for row_id, (_, reason) in first_rule.items()}
+    unreadable = parsed.unreadable.notna().to_numpy()
+    for row_id, reason in zip(parsed.frame["raw_row_id"][unreadable], parsed.unreadable[unreadable], strict=True):
+        failures[int(row_id)] = reason
+    return dict(sorted(failures.items()))
+
+
+def _summary(
+    label: str,
+    rows: int,
+    documents: Mapping[str, Mapping[str, Any]],
+    failures: Mapping[int, str],
+    rejected: str | None,
+    config: Mapping[str, Any],
+) -> dict[str, Any]:
+    results = [r for document in documents.values() for r in document["results"]]
+    failed = [
+        f"{r['expectation_config']['type']}({r['expectation_config']['kwargs'].get('column', 'table')})"
+        for r in results
+        if not r["success"]
+    ]
+    return {
+        "batch": label,
+        "rows": rows,
+        "success": rejected is None and not failed,
+        "rejected": rejected,
+        "expectations": {"evaluated": len(results), "failed": len(failed)},
+        "failed_expectations": failed,
+        "hard_failures": len(failures),
+        "top_reasons": dict(Counter(failures.values()).most_common(int(config["report"]["top_reasons"]))),
+    }
+
+
+def _write(
+    folder: Path,
+    summary: dict[str, Any],
+    documents: Mapping[str, Any],
+    failures: Mapping[int, str],
+    config: Mapping[str, Any],
+) -> ValidationOutcome:
+    folder.mkdir(parents=True, exist_ok=True)
+    json_path, html_path = folder / "validation.json", folder / "validation.html"
+    document = {"summary": summary, "suites": documents, "hard_failures": {str(k): v for k, v in failures.items()}}
+    json_path.write_text(json.dumps(document, indent=1, default=str))
+    html_path.write_text(render_html(summary, documents, int(config["report"]["examples"])))
+    return ValidationOutcome(summary["success"], json_path, html_path, summary, dict(failures))

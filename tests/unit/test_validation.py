@@ -1,0 +1,155 @@
+"""Validation with Great Expectations: reports per batch, hard row failures, whole-batch rejection."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tasador.cleaning import clean_batch, normalise
+from tasador.datasource.batch import Batch
+from tasador.settings import Settings, load_config
+from tasador.store import Store
+from tasador.validation import BatchRejected, ValidationOutcome, validate_batch, validate_rows
+from tests.unit.test_cleaning import LISTING
+
+CONFIG = load_config("validation")
+CLEANING = load_config("cleaning")
+TODAY = dt.date(2026, 11, 23)
+
+MESSY = [
+    LISTING,
+    {**LISTING, "city": "Durham", "price": "310000"},
+    {**LISTING, "price": None},
+    {**LISTING, "price": -10},
+    {**LISTING, "state": "Xyz"},
+    {**LISTING, "bed": "abc"},
+    {**LISTING, "prev_sold_date": "1850-01-01"},
+    None,
+]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(home=tmp_path / "home")
+
+
+@pytest.fixture
+def store(sqlite_url: str) -> Store:
+    db = Store(sqlite_url)
+    yield db
+    db.dispose()
+
+
+def ingest(store: Store, rows: Any) -> int:
+    return store.ingest_raw(Batch(source="test", group_number=1, batch_number=1, rows=rows)).batch_id
+
+
+@dataclass(frozen=True)
+class Validated:
+    store: Store
+    settings: Settings
+    batch_id: int
+    outcome: ValidationOutcome
+
+
+@pytest.fixture(scope="module")
+def messy(tmp_path_factory: pytest.TempPathFactory) -> Validated:
+    """MESSY validated once for the tests that read its outcome (Great Expectations runs take seconds)."""
+    folder = tmp_path_factory.mktemp("messy")
+    store, settings = Store(f"sqlite:///{folder / 'tasador.db'}"), Settings(home=folder / "home")
+    batch_id = ingest(store, MESSY)
+    yield Validated(store, settings, batch_id, validate_batch(store, batch_id, settings, CONFIG, CLEANING, TODAY))
+    store.dispose()
+
+
+def test_a_messy_batch_gets_the_rows_to_quarantine(messy: Validated) -> None:
+    raw_ids = [row_id for row_id, _ in messy.store.raw_rows(messy.batch_id)]
+
+    assert messy.outcome.hard_failures == {
+        raw_ids[2]: "price missing",
+        raw_ids[3]: "price <= 0",
+        raw_ids[4]: "unknown state 'Xyz'",
+        raw_ids[5]: "bed not a number: 'abc'",
+        raw_ids[6]: "prev_sold_date before 1900-01-01",
+        raw_ids[7]: "row is not an object",
+    }
+    assert not messy.outcome.success  # 6 of 8 rows break a hard rule: far beyond `mostly`
+
+
+def test_a_messy_batch_gets_reports_a_person_can_read(messy: Validated) -> None:
+    outcome = messy.outcome
+
+    assert outcome.json_path == messy.settings.reports_dir / f"batch-{messy.batch_id:06d}" / "validation.json"
+    document = json.loads(outcome.json_path.read_text())
+    types = {r["expectation_config"]["type"] for suite in document["suites"].values() for r in suite["results"]}
+    assert {
+        "expect_table_columns_to_match_set",
+        "expect_column_values_to_be_in_set",
+        "expect_column_values_to_not_be_null",
+        "expect_column_values_to_be_between",
+        "expect_column_values_to_match_regex",
+    } <= types
+    html = outcome.html_path.read_text()
+    assert "Row rules (hard: failing rows are quarantined)" in html and "values to be in set" in html
+    assert "Xyz" in html and "FAIL" in html
+    recorded = messy.store.report(messy.batch_id)
+    assert recorded["success"] is False and recorded["html_path"] == str(outcome.html_path)
+    assert recorded["summary"]["hard_failures"] == 6
+
+
+def test_validation_and_cleaning_agree_on_every_reason(messy: Validated) -> None:
+    _, quarantined = normalise(messy.store.raw_rows(messy.batch_id), CLEANING, TODAY)
+
+    assert messy.outcome.hard_failures == dict(zip(quarantined["raw_row_id"], quarantined["reason"], strict=True))
+
+
+def test_validated_rows_are_quarantined_at_stage_validation(messy: Validated) -> None:
+    summary = clean_batch(messy.store, messy.batch_id, CLEANING, messy.outcome.hard_failures, TODAY)
+
+    assert (summary.rows_in, summary.clean, summary.quarantined) == (8, 2, 6)
+    with messy.store.engine.connect() as conn:
+        stages = {row[0] for row in conn.exec_driver_sql("SELECT stage FROM quarantine")}
+    assert stages == {"validation"}
+
+
+def test_a_clean_batch_passes(store: Store, settings: Settings) -> None:
+    rows = [{**LISTING, "street": 1000 + i, "price": 200_000 + i} for i in range(50)]
+    batch_id = ingest(store, rows)
+
+    outcome = validate_batch(store, batch_id, settings, CONFIG, CLEANING, TODAY)
+
+    assert outcome.success and outcome.hard_failures == {}
+    assert "Every expectation met." in outcome.html_path.read_text()
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ([], "the batch has 0 rows, at least 1 needed"),
+        ([{"price": 1.0, "state": "Texas"}], "required columns missing from every row: brokered_by, status"),
+        ([None, "x", 3], "required columns missing from every row: brokered_by"),
+    ],
+)
+def test_a_batch_that_cannot_be_processed_is_rejected_with_a_report(
+    store: Store, settings: Settings, rows: list[Any], message: str
+) -> None:
+    batch_id = ingest(store, rows)
+
+    with pytest.raises(BatchRejected, match=message) as rejected:
+        validate_batch(store, batch_id, settings, CONFIG, CLEANING, TODAY)
+
+    assert rejected.value.outcome.html_path.exists()
+    assert "Rejected:" in rejected.value.outcome.html_path.read_text()
+    assert store.report(batch_id)["summary"]["rejected"] == rejected.value.reason
+
+
+def test_a_payload_that_is_not_a_list_is_rejected(tmp_path: Path) -> None:
+    with pytest.raises(BatchRejected, match="not a list of rows but dict"):
+        validate_rows({"data": []}, tmp_path, CONFIG, CLEANING)
+
+    assert json.loads((tmp_path / "validation.json").read_text())["summary"]["rejected"].startswith("the batch")
