@@ -5,8 +5,10 @@ Imports of ZenML, MLflow and friends stay inside the commands, so `python run.py
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 import click
 
@@ -15,7 +17,25 @@ from tasador.env import quiet_environment
 ROOT = Path(__file__).resolve().parent
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """Command groups owned by their packages, imported only when called (the data API image stays small)."""
+
+    lazy: ClassVar[dict[str, str]] = {
+        "datasource": "tasador.datasource.cli:datasource",
+        "services": "tasador.services.cli:services",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy:
+            module, attribute = self.lazy[name].split(":")
+            return getattr(importlib.import_module(module), attribute)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--pipeline",
     type=click.Choice(["training", "deployment"]),
@@ -114,15 +134,5 @@ def report_data(batch_id: int | None) -> None:
     click.echo(f"HTML: {found['html_path']}\nJSON: {found['json_path']}")
 
 
-def _mount_optional_groups() -> None:
-    # Sub-command groups owned by their packages; each imports only click at module level.
-    from tasador.datasource.cli import datasource
-    from tasador.services.cli import services
-
-    cli.add_command(datasource)
-    cli.add_command(services)
-
-
 if __name__ == "__main__":
-    _mount_optional_groups()
     cli()

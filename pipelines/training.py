@@ -13,9 +13,10 @@ from steps import (
     train_model,
     validate_batch,
 )
+from steps.hooks import training_failed
 
 
-@pipeline(enable_cache=False)
+@pipeline(enable_cache=False, on_failure=training_failed)
 def training(group_number: int | None = None) -> None:
     """One turn of the continuous-training loop: the next batch, from arrival to the production alias.
 

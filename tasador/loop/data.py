@@ -36,7 +36,7 @@ def clean(store: Store, batch_id: int | None, report: dict[str, Any]) -> dict[st
     if batch_id is None or report.get("skipped") or report.get("rejected"):
         return {"skipped": True}
     hard_failures = {int(k): v for k, v in report.get("hard_failures", {}).items()}
-    summary = clean_batch(store, batch_id, load_config("cleaning"), hard_failures=hard_failures)
+    summary = clean_batch(store, batch_id, load_config("cleaning"), validation_failures=hard_failures)
     return {
         "skipped": False,
         "rows_in": summary.rows_in,

@@ -43,9 +43,23 @@ def finish_batch(
         "outcome_reason": promotion.get("reason"),
         "metrics": promotion.get("challenger"),
         "top_features": explanation.get("top_features"),
+        "drift_features_flagged": _flagged_count(decision),
+        "production_metrics": _serving_metrics(promotion),
     }
     push_batch_metrics(summary, pushgateway_url)
     return summary
+
+
+def _flagged_count(decision: dict[str, Any]) -> int | None:
+    drift = (decision.get("figures") or {}).get("drift")
+    return None if drift is None else len(drift["flagged"])
+
+
+def _serving_metrics(promotion: dict[str, Any]) -> dict[str, float] | None:
+    """Holdout metrics of the model serving after this batch, when this batch measured them."""
+    if promotion.get("skipped", True):
+        return None
+    return promotion["challenger"] if promotion["outcome"] == "promoted" else promotion.get("production")
 
 
 def render(summary: dict[str, Any]) -> str:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import Connection, Table
 
 
@@ -40,3 +42,28 @@ def _copy_value(value: Any) -> Any:
     if isinstance(value, dt.date | dt.datetime | str | int | float | bool):
         return value
     return str(value)
+
+
+def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
+    """Insert a DataFrame whose columns are `table`'s: one CSV COPY on PostgreSQL, executemany elsewhere."""
+    if frame.empty:
+        return 0
+    if conn.dialect.name != "postgresql":
+        records = frame.astype(object).where(pd.notna(frame), None).to_dict("records")
+        conn.execute(table.insert(), [{k: _plain(v) for k, v in row.items()} for row in records])
+        return len(records)
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False, header=False, na_rep="\\N", date_format="%Y-%m-%d")
+    column_list = ", ".join(f'"{c}"' for c in frame.columns)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f"""COPY "{table.name}" ({column_list}) FROM STDIN (FORMAT csv, NULL '\\N')""") as copy:
+        copy.write(buffer.getvalue())
+    return len(frame)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, update
+from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, text, update
 
 from tasador.datasource.batch import Batch
 from tasador.schema import COLUMNS
 from tasador.store import tables as t
-from tasador.store.bulk import insert_rows
+from tasador.store.bulk import insert_frame, insert_rows
 
 CLEAN_COLUMNS: tuple[str, ...] = ("raw_row_id", "row_hash", *COLUMNS)
 #: A batch in one of these states is finished: `done` went through the whole loop, `rejected` failed a
@@ -101,7 +101,12 @@ class Store:
                 .where(t.raw_rows.c.batch_id == batch_id)
                 .order_by(t.raw_rows.c.row_index)
             )
-            return [(row_id, json.loads(payload)) for row_id, payload in result]
+            ids, payloads = [], []
+            for row_id, payload in result:
+                ids.append(row_id)
+                payloads.append(payload)
+        # One parse of the joined payloads is much faster than one json.loads per row.
+        return list(zip(ids, json.loads("[" + ",".join(payloads) + "]"), strict=True))
 
     def batch(self, batch_id: int) -> BatchRecord:
         with self.engine.connect() as conn:
@@ -142,9 +147,7 @@ class Store:
 
     def set_status(self, batch_id: int, status: str, error: str | None = None) -> None:
         with self.engine.begin() as conn:
-            conn.execute(
-                update(t.raw_batches).where(t.raw_batches.c.id == batch_id).values(status=status, error=error)
-            )
+            conn.execute(update(t.raw_batches).where(t.raw_batches.c.id == batch_id).values(status=status, error=error))
 
     # --- CLEAN and quarantine ------------------------------------------------------------------
     def known_hashes(self, hashes: Iterable[str], exclude_batch: int | None = None) -> set[str]:
@@ -152,10 +155,15 @@ class Store:
         wanted = list(set(hashes))
         found: set[str] = set()
         with self.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":  # one query with an array parameter
+                query = "SELECT row_hash FROM clean_rows WHERE row_hash = ANY(:hashes)"
+                params: dict[str, Any] = {"hashes": wanted}
+                if exclude_batch is not None:
+                    query += " AND batch_id <> :batch"
+                    params["batch"] = exclude_batch
+                return set(conn.execute(text(query), params).scalars())
             for start in range(0, len(wanted), 5000):
-                query = select(t.clean_rows.c.row_hash).where(
-                    t.clean_rows.c.row_hash.in_(wanted[start : start + 5000])
-                )
+                query = select(t.clean_rows.c.row_hash).where(t.clean_rows.c.row_hash.in_(wanted[start : start + 5000]))
                 if exclude_batch is not None:
                     query = query.where(t.clean_rows.c.batch_id != exclude_batch)
                 found.update(conn.execute(query).scalars())
@@ -169,9 +177,8 @@ class Store:
         with self.engine.begin() as conn:
             conn.execute(delete(t.clean_rows).where(t.clean_rows.c.batch_id == batch_id))
             conn.execute(delete(t.quarantine).where(t.quarantine.c.batch_id == batch_id))
-            insert_rows(conn, t.clean_rows, ("batch_id", *CLEAN_COLUMNS), _records(clean, CLEAN_COLUMNS, batch_id))
-            q_cols = ("raw_row_id", "stage", "reason")
-            insert_rows(conn, t.quarantine, ("batch_id", *q_cols), _records(quarantined, q_cols, batch_id))
+            insert_frame(conn, t.clean_rows, _with_batch(clean, CLEAN_COLUMNS, batch_id))
+            insert_frame(conn, t.quarantine, _with_batch(quarantined, ("raw_row_id", "stage", "reason"), batch_id))
             conn.execute(
                 update(t.raw_batches).where(t.raw_batches.c.id == batch_id).values(status="cleaned", error=None)
             )
@@ -248,20 +255,10 @@ class Store:
             return pd.read_sql(select(t.decisions).order_by(t.decisions.c.batch_id), conn)
 
 
-def _records(frame: pd.DataFrame, columns: Sequence[str], batch_id: int) -> Iterable[tuple[Any, ...]]:
-    # Plain Python values (None for NaN/NaT), so both COPY and executemany take them as they are.
-    subset = frame.loc[:, list(columns)].astype(object)
-    subset = subset.where(pd.notna(subset), None)
-    for values in subset.itertuples(index=False, name=None):
-        yield (batch_id, *(_plain(v) for v in values))
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, pd.Timestamp):
-        return value.date()
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    return value
+def _with_batch(frame: pd.DataFrame, columns: Sequence[str], batch_id: int) -> pd.DataFrame:
+    subset = frame.loc[:, list(columns)].copy()
+    subset.insert(0, "batch_id", batch_id)
+    return subset
 
 
 def _batch_record(row: Any) -> BatchRecord:

@@ -49,8 +49,6 @@ def test_stationary_batch_is_not_flagged(config: dict, source_config: dict, refe
         "house_size",
         "state",
         "status",
-        "city",
-        "zip_code",
     }
 
 

@@ -1,0 +1,148 @@
+"""The Helm chart: lints, renders to manifests Kubernetes accepts, and wires the parts together."""
+
+from __future__ import annotations
+
+import functools
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from .conftest import DEPLOY, require_tool
+
+CHART = DEPLOY / "helm" / "tasador"
+ARGOCD = DEPLOY / "argocd"
+RELEASE = "tasador"
+WORKLOADS = ("Deployment", "StatefulSet", "Job")
+CONTAINERS = ("containers", "initContainers")
+
+
+def helm() -> Any:
+    return pytest.importorskip("helm_python.chart", reason="pip install helm-python-sdk (Helm's Go SDK, no binary)")
+
+
+def render(values: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """`helm template` of the chart: every manifest, hooks included."""
+    return _render(json.dumps(values or {}, sort_keys=True))
+
+
+@functools.cache
+def _render(values_json: str) -> list[dict[str, Any]]:
+    values = json.loads(values_json) or None
+    files = helm().Chart.load(CHART).render(values, name=RELEASE, namespace="tasador", is_install=True)
+    return [
+        doc for name, text in sorted(files.items()) if name.endswith(".yaml") for doc in yaml.safe_load_all(text) if doc
+    ]
+
+
+def by_kind_and_name(manifests: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(m["kind"], m["metadata"]["name"]): m for m in manifests}
+
+
+def containers(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    spec = manifest["spec"]["template"]["spec"]
+    return [c for key in CONTAINERS for c in spec.get(key, [])]
+
+
+def test_chart_lints_clean() -> None:
+    report = helm().lint(CHART, strict=True)
+    assert report["errors"] == [], report
+    assert [m for m in report["messages"] if m["severity"] > 1] == [], report["messages"]
+
+
+EXTERNAL_PARTS = {
+    "airflow": {"gitSync": {"repo": "https://git.example.com/dags.git"}},
+    "dataApi": {"enabled": False, "url": "http://data.example.com"},
+}
+
+
+def test_renders_are_valid_kubernetes(tmp_path: Path) -> None:
+    binary = require_tool("kubernetes-validate", "pip install kubernetes-validate")
+    paths = []
+    for name, values in (("default", None), ("external", EXTERNAL_PARTS)):
+        paths.append(tmp_path / f"{name}.yaml")
+        paths[-1].write_text(yaml.safe_dump_all(render(values)))
+    result = subprocess.run([binary, "--strict", "--quiet", *map(str, paths)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_part_of_the_system_is_deployed() -> None:
+    names = {(m["kind"], m["metadata"]["name"]) for m in render()}
+    for component in ("serving", "ui", "data-api", "mlflow", "pushgateway", "grafana"):
+        assert ("Deployment", f"{RELEASE}-{component}") in names
+        assert ("Service", f"{RELEASE}-{component}") in names
+    for component in ("postgresql", "minio", "prometheus"):
+        assert ("StatefulSet", f"{RELEASE}-{component}") in names
+    for component in ("scheduler", "dag-processor", "api-server"):
+        assert ("Deployment", f"{RELEASE}-airflow-{component}") in names
+    assert ("Job", f"{RELEASE}-minio-create-bucket") in names
+    assert ("Job", f"{RELEASE}-airflow-migrate") in names
+
+
+def test_git_sync_and_an_external_data_api() -> None:
+    objects = by_kind_and_name(render(EXTERNAL_PARTS))
+    for component in ("scheduler", "dag-processor"):
+        sidecars = [c["name"] for c in containers(objects["Deployment", f"{RELEASE}-airflow-{component}"])]
+        assert "git-sync" in sidecars
+    assert ("Deployment", f"{RELEASE}-data-api") not in objects
+
+
+def test_no_secret_is_written_in_the_manifests() -> None:
+    for manifest in render():
+        if manifest["kind"] not in WORKLOADS:
+            continue
+        for container in containers(manifest):
+            for env in container.get("env", []):
+                if any(word in env["name"] for word in ("PASSWORD", "SECRET", "FERNET", "SQL_ALCHEMY_CONN")):
+                    assert "secretKeyRef" in env.get("valueFrom", {}), f"{env['name']} is literal"
+
+
+def test_one_tag_moves_every_tasador_image() -> None:
+    values = {"image": {"registry": "registry.example.com/tasador", "tag": "abc123"}}
+    images = {
+        c["image"] for m in render(values) if m["kind"] in WORKLOADS for c in containers(m) if "tasador" in c["image"]
+    }
+    components = {image.rsplit("/", 1)[1] for image in images}
+    assert components == {f"{name}:abc123" for name in ("serving", "ui", "data-api", "mlflow", "airflow")}
+
+
+def test_monitoring_ships_the_repository_rules_and_dashboard(tmp_path: Path) -> None:
+    objects = by_kind_and_name(render())
+    rules = objects["ConfigMap", f"{RELEASE}-prometheus-rules"]["data"]["rules.yml"]
+    assert rules.strip() == (DEPLOY / "prometheus" / "rules.yml").read_text().strip()
+    dashboard = objects["ConfigMap", f"{RELEASE}-grafana-dashboards"]["data"]["tasador.json"]
+    assert json.loads(dashboard) == json.loads((DEPLOY / "grafana" / "tasador.json").read_text())
+    datasources = yaml.safe_load(objects["ConfigMap", f"{RELEASE}-grafana-provisioning"]["data"]["datasources.yaml"])
+    assert datasources["datasources"][0]["uid"] == "prometheus"  # the uid every dashboard panel names
+
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool not found (apt-get install prometheus): the chart's scrape config is not checked")
+    config = yaml.safe_load(objects["ConfigMap", f"{RELEASE}-prometheus"]["data"]["prometheus.yml"])
+    (tmp_path / "rules.yml").write_text(rules)
+    config["rule_files"] = ["rules.yml"]
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
+    result = subprocess.run(
+        [promtool, "check", "config", "prometheus.yml"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_argocd_application_matches_its_schema_and_points_at_the_chart(tmp_path: Path) -> None:
+    binary = require_tool("check-jsonschema", "pip install check-jsonschema")
+    application = ARGOCD / "tasador.yaml"
+    misspelt = tmp_path / "misspelt.yaml"
+    misspelt.write_text(application.read_text().replace("selfHeal", "selfheal"))
+    schema = str(ARGOCD / "schema" / "application.schema.json")
+
+    good = subprocess.run([binary, "--schemafile", schema, str(application)], capture_output=True, text=True)
+    assert good.returncode == 0, good.stdout + good.stderr
+    bad = subprocess.run([binary, "--schemafile", schema, str(misspelt)], capture_output=True, text=True)
+    assert bad.returncode != 0 and "selfheal" in bad.stdout, "the schema must refuse unknown fields"
+
+    source = yaml.safe_load(application.read_text())["spec"]["source"]
+    assert (DEPLOY.parent / source["path"]).resolve() == CHART.resolve()
