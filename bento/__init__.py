@@ -1,0 +1,1 @@
+"""The BentoML service of tasador (service.py) and its bentofile."""

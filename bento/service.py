@@ -1,0 +1,33 @@
+"""The tasador price service: BentoML runs it, the FastAPI app in tasador.serving.api answers.
+
+Serve it from the repository root with `bentoml serve bento.service:TasadorPrice`.
+BentoML reads the service's options when this module is imported, so the config and the app are
+built here, once per process; everything that talks to MLflow or the database starts in __init__,
+once per worker.
+"""
+
+import bentoml
+
+from tasador.serving.api import create_app
+from tasador.serving.config import load_serving_config, resolve_settings
+from tasador.serving.runtime import Runtime
+
+CONFIG = load_serving_config()
+APP = create_app(CONFIG)
+
+
+@bentoml.service(name="tasador_price", **CONFIG.service)
+@bentoml.asgi_app(APP)
+class TasadorPrice:
+    """Prices from `models:/tasador-price@production`, followed without a restart."""
+
+    def __init__(self) -> None:
+        self.runtime = Runtime(CONFIG, resolve_settings()).start()
+        APP.state.runtime = self.runtime
+
+    def __is_ready__(self) -> bool:
+        return self.runtime.watcher.current is not None
+
+    @bentoml.on_shutdown
+    def flush_inference_log(self) -> None:
+        self.runtime.stop()

@@ -1,0 +1,1 @@
+"""Serving: what the BentoML service in bento/service.py is made of, importable without BentoML."""

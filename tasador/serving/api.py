@@ -1,0 +1,174 @@
+"""The service's HTTP API: a FastAPI app that bento/service.py mounts into BentoML.
+
+Routes reach the worker's Runtime through `app.state.runtime` (set when the BentoML service starts),
+so the same app runs in-process for benchmarks. Every bad input is a 4xx naming the field.
+"""
+
+# No `from __future__ import annotations`: FastAPI must see the request classes built in create_app.
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any
+
+from fastapi import Body, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from tasador.serving.config import ServingConfig
+from tasador.serving.frames import listings_frame
+from tasador.serving.limits import RequestGuard
+from tasador.serving.runtime import ModelUnavailable, Runtime
+from tasador.serving.schemas import (
+    EXAMPLE_LISTING,
+    ErrorBody,
+    Explanation,
+    Health,
+    ModelInfo,
+    Prediction,
+    Readiness,
+    batch_model,
+)
+
+ROUTES = ("/predict", "/explain", "/model", "/health", "/ready")
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "The body is not valid JSON."},
+    413: {"model": ErrorBody, "description": "The body is larger than the configured limit."},
+    422: {"model": ErrorBody, "description": "A field is missing, of the wrong type or out of bounds."},
+    503: {"model": ErrorBody, "description": "No model is loaded yet (see /ready)."},
+}
+
+
+def create_app(config: ServingConfig) -> FastAPI:
+    predict_request = batch_model("PredictRequest", config.api.max_batch_rows)
+    explain_request = batch_model("ExplainRequest", config.api.max_explain_rows)
+    examples = {"one listing": {"value": {"listings": [EXAMPLE_LISTING]}}}
+    PredictBody = Annotated[predict_request, Body(openapi_examples=examples)]  # type: ignore[valid-type]
+    ExplainBody = Annotated[explain_request, Body(openapi_examples=examples)]  # type: ignore[valid-type]
+
+    app = FastAPI(
+        title="tasador",
+        version="1",
+        description=(
+            "House prices from the model the registry's `production` alias points at. "
+            "A listing's unknown fields are refused (422 naming them), so a typo never becomes a missing value; "
+            "`status` and `state` are required, every other field may be null or absent."
+        ),
+    )
+    app.add_middleware(RequestGuard, max_body_bytes=config.api.max_body_bytes, routes=ROUTES)
+    app.add_exception_handler(RequestValidationError, _invalid_input)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(ModelUnavailable, _no_model)
+    app.add_exception_handler(Exception, _internal_error)
+
+    @app.post("/predict", responses=_ERRORS, summary="Price one or many listings")
+    async def predict(request: Request, body: PredictBody) -> Prediction:
+        runtime = _runtime(request)
+        received_at = dt.datetime.now(dt.UTC)
+        model = runtime.model()
+        prices = model.predictor.predict(listings_frame(body.listings)).tolist()
+        request_id = uuid.uuid4().hex
+        # Starlette caches the parsed body: these are the listings exactly as the client sent them.
+        as_received = (await request.json())["listings"]
+        runtime.log.record(request_id, as_received, prices, model.version, received_at)
+        runtime.metrics.predicted(model.version, prices)
+        return Prediction(request_id=request_id, model_version=model.version, prices=prices)
+
+    @app.post("/explain", responses=_ERRORS, summary="SHAP values of the price of each listing")
+    def explain(request: Request, body: ExplainBody) -> Explanation:
+        model = _runtime(request).model()
+        frame = listings_frame(body.listings)
+        shap = model.predictor.explain(frame)
+        by_column = shap.by_column()
+        return Explanation(
+            model_version=model.version,
+            prices=model.predictor.predict(frame).tolist(),
+            base_value=shap.base_value,
+            feature_names=shap.feature_names,
+            values=shap.values.tolist(),
+            columns=list(by_column.columns),
+            column_values=by_column.to_numpy().tolist(),
+        )
+
+    @app.get("/model", responses={503: _ERRORS[503]}, summary="The served model: version, metrics, decision")
+    def model_info(request: Request) -> ModelInfo:
+        watcher = _runtime(request).watcher
+        model = _runtime(request).model()
+        return model.info.model_copy(update={"status": "ready" if watcher.status == "ready" else "degraded"})
+
+    @app.get("/health", summary="Liveness: the process answers")
+    def health() -> Health:
+        return Health()
+
+    @app.get(
+        "/ready",
+        responses={503: {"model": Readiness, "description": "No model loaded yet."}},
+        summary="Readiness: a model is loaded (status 'degraded' while MLflow is unreachable)",
+    )
+    def ready(request: Request) -> Readiness:
+        watcher = _runtime(request).watcher
+        current = watcher.current
+        readiness = Readiness(
+            ready=current is not None,
+            status=watcher.status,
+            model_version=current.version if current else None,
+            detail=watcher.detail,
+        )
+        if current is None:
+            return JSONResponse(readiness.model_dump(), status_code=503)  # type: ignore[return-value]
+        return readiness
+
+    return app
+
+
+def _runtime(request: Request) -> Runtime:
+    return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] == "body":
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+async def _invalid_input(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    malformed = any(e.get("type") == "json_invalid" for e in errors)
+    fields = [_field(e.get("loc", ())) for e in errors]
+    message = "; ".join(f"{f}: {e.get('msg', 'invalid')}" for f, e in zip(fields, errors, strict=True))
+    _runtime(request).metrics.errors.labels(kind="validation").inc()
+    body = ErrorBody(
+        error="malformed_json" if malformed else "invalid_input",
+        message=f"The body is not valid JSON ({message}); send a JSON object."
+        if malformed
+        else f"Fix these fields and send again: {message}",
+        fields=[] if malformed else fields,
+    )
+    return JSONResponse(body.model_dump(), status_code=400 if malformed else 422)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's own refusals (a body it cannot read, an unknown route) in the same shape as ours."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code < 500:
+        _runtime(request).metrics.errors.labels(kind="validation").inc()
+    body = ErrorBody(error="bad_request" if exc.status_code == 400 else "http_error", message=str(exc.detail))
+    return JSONResponse(body.model_dump(), status_code=exc.status_code, headers=exc.headers)
+
+
+async def _no_model(request: Request, exc: Exception) -> JSONResponse:
+    _runtime(request).metrics.errors.labels(kind="no_model").inc()
+    body = ErrorBody(error="no_model", message=str(exc))
+    return JSONResponse(body.model_dump(), status_code=503)
+
+
+async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+    _runtime(request).metrics.errors.labels(kind="internal").inc()
+    body = ErrorBody(
+        error="internal",
+        message=f"The service failed on this request ({type(exc).__name__}); it is logged, try again or report it.",
+    )
+    return JSONResponse(body.model_dump(), status_code=500)

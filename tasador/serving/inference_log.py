@@ -1,0 +1,251 @@
+"""Every prediction goes to RAW's `inference_log` without the request waiting for the database.
+
+Requests append rows to an in-memory buffer; one background thread writes them in bulk. A failed write
+is counted and retried with a growing pause while the rows stay buffered. When the buffer outgrows its
+bound, the oldest rows spill to a JSONL file under the service's home, written back to the database
+once it answers again. Rows are never dropped, and a prediction never fails because of the log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tasador.serving.config import InferenceLogConfig
+from tasador.store import Store
+from tasador.store import tables as t
+from tasador.store.bulk import insert_rows
+
+logger = logging.getLogger(__name__)
+
+COLUMNS: tuple[str, ...] = ("request_id", "row_index", "received_at", "model_version", "inputs", "prediction")
+
+
+@dataclass(frozen=True)
+class LoggedRow:
+    request_id: str
+    row_index: int
+    received_at: dt.datetime
+    model_version: str | None
+    inputs: Any  # the listing as the client sent it (parsed JSON)
+    prediction: float
+
+    def values(self) -> tuple[Any, ...]:
+        return (
+            self.request_id,
+            self.row_index,
+            self.received_at,
+            self.model_version,
+            json.dumps(self.inputs, separators=(",", ":"), default=str),
+            self.prediction,
+        )
+
+    def to_json(self) -> str:
+        record = dict(zip(COLUMNS, self.values(), strict=True))
+        record["received_at"] = self.received_at.isoformat()
+        return json.dumps(record)
+
+    @classmethod
+    def from_json(cls, line: str) -> LoggedRow:
+        record = json.loads(line)
+        return cls(
+            request_id=record["request_id"],
+            row_index=record["row_index"],
+            received_at=dt.datetime.fromisoformat(record["received_at"]),
+            model_version=record["model_version"],
+            inputs=json.loads(record["inputs"]),
+            prediction=record["prediction"],
+        )
+
+
+class InferenceLog:
+    """Buffered, bulk, retrying writer of `inference_log`. `record` never blocks on I/O."""
+
+    def __init__(
+        self,
+        database_url: str,
+        spill_dir: Path,
+        config: InferenceLogConfig,
+        on_failure: Callable[[], None] = lambda: None,
+        on_backlog: Callable[[int], None] = lambda _: None,
+    ) -> None:
+        self._url = database_url
+        self._spill_dir = spill_dir
+        self._config = config
+        self._on_failure = on_failure
+        self._on_backlog = on_backlog
+        # Only the request side appends and only the writer thread pops: deque needs no lock for that.
+        self._buffer: deque[LoggedRow] = deque()
+        self._store: Store | None = None
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="inference-log-writer", daemon=True)
+        self._in_flight = 0  # rows taken from the buffer by a write that has not finished
+
+    @property
+    def _spill_file(self) -> Path:
+        return self._spill_dir / f"spill-{os.getpid()}.jsonl"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def record(
+        self,
+        request_id: str,
+        inputs: Sequence[Any],
+        predictions: Sequence[float],
+        model_version: str | None,
+        received_at: dt.datetime,
+    ) -> None:
+        self._buffer.extend(
+            LoggedRow(request_id, i, received_at, model_version, listing, float(price))
+            for i, (listing, price) in enumerate(zip(inputs, predictions, strict=True))
+        )
+        if len(self._buffer) > self._config.max_buffer_rows:
+            self._wake.set()
+
+    def backlog(self) -> int:
+        """Rows not yet in the database: buffered in memory or spilled to disk."""
+        return len(self._buffer) + self._in_flight + sum(_count_lines(p) for p in self._spill_files())
+
+    def stop(self) -> None:
+        """Write what is left (or spill it when the database is down); called on shutdown."""
+        self._stopping.set()
+        self._wake.set()
+        self._thread.join(self._config.shutdown_timeout_s)
+        if self._thread.is_alive():
+            logger.error("The inference log writer did not finish in time; buffered rows are spilled to disk.")
+        if self._buffer:
+            self._spill(len(self._buffer))
+        if self._store is not None:
+            self._store.dispose()
+
+    # --- the writer thread ----------------------------------------------------------------------
+    def _run(self) -> None:
+        delay = self._config.flush_interval_s
+        next_attempt = time.monotonic() + delay
+        while not self._stopping.is_set():
+            # Woken early only to spill an overflowing buffer; the database waits for its backoff.
+            self._wake.wait(max(0.0, next_attempt - time.monotonic()))
+            self._wake.clear()
+            self._spill_overflow()
+            if time.monotonic() >= next_attempt:
+                delay = self._config.flush_interval_s if self._write_pending() else self._backoff(delay)
+                next_attempt = time.monotonic() + delay
+                self._on_backlog(self.backlog())
+        self._write_pending()
+        self._on_backlog(self.backlog())
+
+    def _backoff(self, delay: float) -> float:
+        start = max(delay, self._config.retry_initial_s / 2)
+        return min(start * 2, self._config.retry_max_s)
+
+    def _write_pending(self) -> bool:
+        """Write the buffer, then any spilled rows; False when the database refused."""
+        while self._buffer:
+            # Popped one by one (each pop is atomic), never iterated while requests append.
+            self._in_flight = min(self._config.flush_rows, len(self._buffer))
+            chunk = [self._buffer.popleft() for _ in range(self._in_flight)]
+            written = self._insert(chunk)
+            if not written:
+                self._buffer.extendleft(reversed(chunk))
+            self._in_flight = 0
+            if not written:
+                return False
+        return self._replay_spilled()
+
+    def _insert(self, rows: Sequence[LoggedRow]) -> bool:
+        try:
+            if self._store is None:
+                self._store = Store(self._url)  # creates the table on a fresh database
+            with self._store.engine.begin() as conn:
+                insert_rows(conn, t.inference_log, COLUMNS, (row.values() for row in rows))
+        except Exception as exc:  # any database error: keep the rows and try again later
+            self._on_failure()
+            logger.warning("Writing %d inference log rows failed (%s); retrying with backoff.", len(rows), exc)
+            return False
+        return True
+
+    # --- spilling to disk -----------------------------------------------------------------------
+    def _spill_overflow(self) -> None:
+        excess = len(self._buffer) - self._config.max_buffer_rows
+        if excess > 0:
+            self._spill(excess)
+
+    def _spill(self, count: int) -> None:
+        self._spill_dir.mkdir(parents=True, exist_ok=True)
+        with self._spill_file.open("a") as fh:
+            for _ in range(count):
+                fh.write(self._buffer.popleft().to_json() + "\n")
+        logger.warning("Spilled %d inference log rows to %s until the database answers.", count, self._spill_file)
+
+    def _spill_files(self) -> list[Path]:
+        """Rows waiting on disk: spilled, or being replayed by a worker."""
+        return sorted(self._spill_dir.glob("*.jsonl")) if self._spill_dir.exists() else []
+
+    def _claimable(self) -> list[Path]:
+        """This worker's spill file, and any file of a worker that has exited (a restart, a crash).
+
+        A live worker's file is left to that worker: it may be appending to it right now."""
+        me = os.getpid()
+        return [path for path in self._spill_files() if (pid := _owner(path)) == me or not _pid_alive(pid)]
+
+    def _replay_spilled(self) -> bool:
+        """Write spilled rows back; a file is claimed by an atomic rename, so only one worker replays it."""
+        for path in self._claimable():
+            claimed = self._spill_dir / f"replay-{os.getpid()}-{path.name.split('-')[-1]}"
+            try:
+                path.rename(claimed)
+            except FileNotFoundError:
+                continue  # another worker claimed it first
+            failed = False
+            with claimed.open() as fh:
+                rows = (LoggedRow.from_json(line) for line in fh)
+                for chunk in _chunks(rows, self._config.flush_rows):
+                    if not self._insert(chunk):
+                        # Back into memory in file order; an overflow spills them again next round.
+                        self._buffer.extendleft(reversed([*chunk, *rows]))
+                        failed = True
+                        break
+            claimed.unlink()
+            if failed:
+                return False
+        return True
+
+
+def _chunks(rows: Iterator[LoggedRow], size: int) -> Iterator[list[LoggedRow]]:
+    while chunk := list(itertools.islice(rows, size)):
+        yield chunk
+
+
+def _owner(path: Path) -> int:
+    """spill-<pid>.jsonl or replay-<pid>-<original pid>.jsonl: the pid of the worker writing it."""
+    return int(path.stem.split("-")[1])
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _count_lines(path: Path) -> int:
+    try:
+        with path.open("rb") as fh:
+            return sum(1 for _ in fh)
+    except FileNotFoundError:
+        return 0
