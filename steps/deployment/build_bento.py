@@ -15,4 +15,4 @@ def build_bento(containerize: bool | None = None) -> Annotated[dict[str, Any], "
     Args:
         containerize: build the image too; None builds it only where a container builder (buildah) exists.
     """
-    return build_production_bento(context.settings(), containerize=containerize)
+    return build_production_bento(context.settings(), containerize_image=containerize)

@@ -23,7 +23,7 @@ from tasador.settings import REPO_ROOT, Settings
 BENTOFILE = REPO_ROOT / "bento" / "bentofile.yaml"
 #: Where the bento's files land inside BentoML's image (its build context is copied to src/).
 IMAGE_MODEL_DIR = "/home/bentoml/bento/src/model"
-_CODE = ("bento", "tasador", "configs")
+_CODE = ("bento", "tasador", "stacks", "configs")
 
 
 def bento_version(model_version: str, git_sha: str) -> str:
@@ -88,3 +88,26 @@ def containerize(tag: str, image_tag: str | None = None) -> str:
     ]  # fmt: skip
     subprocess.run(command, check=True)
     return image
+
+
+def build_production_bento(settings: Settings, containerize_image: bool | None = None) -> dict[str, str]:
+    """The deployment pipeline's job: bento (and image) of the version `production` points at.
+
+    `containerize_image` None builds the image only where buildah is installed.
+    """
+    import mlflow
+
+    from tasador.registry import production_version
+
+    client = mlflow.MlflowClient(settings.tracking_uri, settings.tracking_uri)
+    production = production_version(client, settings.registered_model_name, settings.production_alias)
+    if production is None:
+        raise RuntimeError(
+            f"No `{settings.production_alias}` model in {settings.tracking_uri}: "
+            "run `python run.py --pipeline training` first."
+        )
+    version = str(production.version)
+    result = {"model": f"{settings.registered_model_name} v{version}", "bento": build_bento(settings, version)}
+    wanted = shutil.which("buildah") is not None if containerize_image is None else containerize_image
+    result["image"] = containerize(result["bento"]) if wanted else "not built (buildah not installed)"
+    return result

@@ -77,8 +77,13 @@ def load_serving_config() -> ServingConfig:
 
 
 def resolve_settings() -> Settings:
-    """The settings the service runs with: the one place to swap in the active stack's resolver."""
-    return Settings()
+    """The settings the service runs with: those of the active ZenML stack, so `zenml stack set` is enough.
+
+    Environment variables still win; without ZenML (the image) the environment and defaults apply.
+    """
+    from stacks.resolve import active_settings
+
+    return active_settings(Settings())
 
 
 def bundled_model_dir() -> Path | None:
