@@ -52,7 +52,10 @@ components:
 
 def test_missing_environment_variable_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
-    path = write(tmp_path, "name: x\ncomponents:\n  orchestrator: {name: o, flavor: local, configuration: {a: '${NOT_SET_ANYWHERE}'}}\n")
+    path = write(
+        tmp_path,
+        "name: x\ncomponents:\n  orchestrator: {name: o, flavor: local, configuration: {a: '${NOT_SET_ANYWHERE}'}}\n",
+    )
     with pytest.raises(StackSpecError, match="NOT_SET_ANYWHERE"):
         load_spec(path, tmp_path)
 

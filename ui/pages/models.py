@@ -1,0 +1,94 @@
+"""Models: every registered version, promoted or rejected and why, and the production metrics over batches."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from tasador.history import History
+from ui import data
+from ui.charts import metric_over_batches
+from ui.context import RUN_FIRST, RUN_MORE, AppContext, load_context
+
+HIGHLIGHT = "background-color: rgba(46, 160, 67, 0.18)"
+#: How each holdout metric reads: in the table (Streamlit's format) and on the chart's axis (d3's format).
+#: mdape is already in percent (tasador.model.evaluation), not a fraction.
+METRIC_FORMATS: dict[str, tuple[str, str]] = {
+    "rmse": ("dollar", "$,.0f"),
+    "mae": ("dollar", "$,.0f"),
+    "mdape": ("%.1f%%", ".1f"),
+    "r2_log": ("%.3f", ".3f"),
+}
+
+
+def render() -> None:
+    context = load_context()
+    settings = context.settings
+    st.title("Models")
+    try:
+        history = context.cached(data.loop_history, "history_ttl_s")(
+            settings.database_url, settings.tracking_uri, settings.registered_model_name, settings.production_alias
+        )
+        if history is None:
+            st.info(RUN_FIRST)
+            return
+        if not history.models:
+            st.info(f"No model is registered as `{settings.registered_model_name}` yet. {RUN_MORE}")
+            return
+        runs = context.cached(data.version_runs, "history_ttl_s")(settings.tracking_uri, settings.registered_model_name)
+    except data.HistoryUnavailable as exc:
+        st.error(str(exc))
+        return
+
+    versions = data.versions_frame(history, runs)
+    _production_summary(versions, settings.production_alias)
+    st.subheader("Every version")
+    st.dataframe(
+        versions.drop(columns=["run_id"]).style.apply(
+            lambda row: [HIGHLIGHT if row["production"] else "" for _ in row], axis=1
+        ),
+        hide_index=True,
+        column_config={
+            "production": st.column_config.CheckboxColumn(settings.production_alias),
+            "source_batch": st.column_config.NumberColumn("trained for batch", format="%d"),
+            "batches": st.column_config.TextColumn("trained on batches"),
+            "created": st.column_config.DatetimeColumn("registered", format="YYYY-MM-DD HH:mm"),
+            **{m: st.column_config.NumberColumn(f"holdout {m}", format=f) for m, (f, _) in METRIC_FORMATS.items()},
+        },
+    )
+    _metrics_over_batches(context, history)
+
+
+def _production_summary(versions: pd.DataFrame, alias: str) -> None:
+    serving = versions[versions["production"]]
+    if serving.empty:
+        st.warning(f"No version carries the alias `{alias}`: the service has no model to load.")
+        return
+    row = serving.iloc[0]
+    st.success(
+        f"Version {row['version']} is `{alias}`: {row['reason'] or 'no reason recorded'}", icon=":material/star:"
+    )
+    for column, metric in zip(st.columns(len(METRIC_FORMATS)), METRIC_FORMATS, strict=True):
+        column.metric(f"holdout {metric}", _shown(row[metric], metric))
+
+
+def _shown(value: float | None, metric: str) -> str:
+    if value is None or pd.isna(value):
+        return "n/a"
+    if METRIC_FORMATS[metric][0] == "dollar":
+        return f"${value:,.0f}"
+    return f"{value:.1f}%" if metric == "mdape" else f"{value:.3f}"
+
+
+def _metrics_over_batches(context: AppContext, history: History) -> None:
+    st.subheader("Production metrics over batches")
+    timeline = data.production_timeline(history)
+    if timeline.empty:
+        st.info("No batch has promoted a version yet, so there is no production history to plot.")
+        return
+    metric = st.segmented_control("Metric", list(METRIC_FORMATS), default="mdape", key="timeline_metric") or "mdape"
+    chart = metric_over_batches(timeline, metric, METRIC_FORMATS[metric][1], context.config["charts"]["height_px"])
+    st.altair_chart(chart, width="stretch")
+
+
+render()
