@@ -15,9 +15,9 @@ from tasador.settings import Settings, load_config
 from tasador.tracking import configure_mlflow
 
 ALIAS = "production"
-PRODUCTION = {"rmse": 0.42, "mae": 0.30, "mdape": 0.195, "r2_log": 0.71}
-WORSE = {"rmse": 0.43, "mae": 0.31, "mdape": 0.21, "r2_log": 0.70}
-BETTER = {"rmse": 0.40, "mae": 0.28, "mdape": 0.182, "r2_log": 0.74}
+PRODUCTION = {"rmse": 0.42, "mae": 0.30, "mdape": 19.5, "r2_log": 0.71}
+WORSE = {"rmse": 0.43, "mae": 0.31, "mdape": 21.0, "r2_log": 0.70}
+BETTER = {"rmse": 0.40, "mae": 0.28, "mdape": 18.2, "r2_log": 0.74}
 
 
 class ConstantPrice(mlflow.pyfunc.PythonModel):
@@ -166,7 +166,7 @@ def test_guard_metric_blocks_a_promotion(config: dict) -> None:
 
 
 def test_improvement_below_the_margin_is_not_enough(config: dict) -> None:
-    promote, reason = compare({**PRODUCTION, "mdape": 0.194}, PRODUCTION, config)
+    promote, reason = compare({**PRODUCTION, "mdape": 19.4}, PRODUCTION, config)
     assert not promote
     assert "(-0.5%, margin 1%): not better by the margin" in reason
 
