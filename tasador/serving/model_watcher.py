@@ -182,7 +182,11 @@ def registry_info(name: str, version: ModelVersion) -> ModelInfo:
 def _load(model_uri: str) -> Predictor:
     # The predictor holds everything in memory once loaded: the downloaded files can go.
     with tempfile.TemporaryDirectory(prefix="tasador-serving-") as tmp:
-        return load_predictor(model_uri, dst_path=tmp)
+        predictor = load_predictor(model_uri, dst_path=tmp)
+    # Requests are a few rows each and workers already use every core: threads inside one prediction only
+    # contend (XGBoost was ~12x slower with 2 threads than with 1 on a busy 2-core machine).
+    predictor.booster.set_param({"nthread": 1})
+    return predictor
 
 
 def _metric_tags(tags: dict[str, str]) -> dict[str, float]:

@@ -1,0 +1,334 @@
+"""Turn clean listings into the float32 matrix the booster reads.
+
+The encoding is part of the model (saved and logged with it), so the service predicts from a numeric
+array with `Booster.inplace_predict` instead of a pandas categorical frame (about ten times faster).
+
+High-cardinality ids (zip, city, broker, street) become smoothed target means of log(price) and of
+log(price per square foot), plus frequencies. On the training rows these are computed out-of-fold,
+so a row never sees its own price; at prediction time the statistics of all training rows are used.
+Unknown or missing categories get NaN means (XGBoost routes them like any missing value); an unseen
+id counts 1 (this listing), a missing one NaN.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tasador.schema import FEATURE_COLUMNS, STATES, STATUSES, TARGET
+
+SQFT_PER_ACRE = 43_560.0
+SMALL_BATCH_ROWS = 64
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class _Key:
+    """One categorical key built from clean columns, e.g. zip3 = zip_code[:3], city = city|state."""
+
+    name: str
+    columns: tuple[str, ...]
+    prefix: int | None = None  # keep only the first characters (zip3)
+
+
+# Which keys get which statistics. Street ids are nearly unique: a target mean would be noise,
+# a frequency says "a development with many listings".
+_KEYS: tuple[_Key, ...] = (
+    _Key("state", ("state",)),
+    _Key("zip3", ("zip_code",), prefix=3),
+    _Key("zip", ("zip_code",)),
+    _Key("city", ("city", "state")),
+    _Key("broker", ("brokered_by",)),
+    _Key("street", ("street",)),
+)
+_TARGET_KEYS = ("state", "zip3", "zip", "city", "broker")
+_PPSF_KEYS = ("zip3", "zip", "city")
+_COUNT_KEYS = ("zip", "city", "broker", "street")
+
+_PLAIN_FEATURES = (
+    "bed",
+    "bath",
+    "acre_lot",
+    "house_size",
+    "sqft_per_bed",
+    "bath_per_bed",
+    "building_to_lot",
+    "prev_sold_year",
+    "status_code",
+    "state_code",
+    "zip_number",
+)
+
+
+def feature_names() -> list[str]:
+    names = list(_PLAIN_FEATURES)
+    names += [f"{k}_log_price" for k in _TARGET_KEYS]
+    names += [f"{k}_log_ppsf" for k in _PPSF_KEYS]
+    names += [f"{k}_count" for k in _COUNT_KEYS]
+    return names
+
+
+def _stat_names(key: str) -> list[str]:
+    """Encoded features of one key, in the order of its table's columns."""
+    names = []
+    if key in _TARGET_KEYS:
+        names.append(f"{key}_log_price")
+    if key in _PPSF_KEYS:
+        names.append(f"{key}_log_ppsf")
+    if key in _COUNT_KEYS:
+        names.append(f"{key}_count")
+    return names
+
+
+def feature_source(name: str) -> str:
+    """The clean column an encoded feature mostly comes from (to group explanations by column)."""
+    sources = {
+        "sqft_per_bed": "house_size",
+        "bath_per_bed": "bath",
+        "building_to_lot": "acre_lot",
+        "prev_sold_year": "prev_sold_date",
+        "status_code": "status",
+        "state_code": "state",
+        "zip_number": "zip_code",
+    }
+    if name in sources:
+        return sources[name]
+    key = name.rsplit("_log_", 1)[0].removesuffix("_count")
+    return {"zip3": "zip_code", "zip": "zip_code", "broker": "brokered_by"}.get(key, key)
+
+
+@dataclass
+class _Table:
+    """Per-category statistics of one key: what `transform` looks up."""
+
+    keys: pd.Index
+    values: np.ndarray  # float64 (categories × statistics), NaN where a statistic is undefined
+
+    def lookup(self, keys: np.ndarray) -> np.ndarray:
+        """One row of statistics per key; NaN rows for keys never seen."""
+        if len(keys) > SMALL_BATCH_ROWS:
+            positions = self.keys.get_indexer(keys)
+        else:  # a few rows (the service's case): dict look-ups beat building a pandas Index per call
+            positions = np.fromiter((self._where.get(k, -1) for k in keys), dtype=np.intp, count=len(keys))
+        out = np.full((len(keys), self.values.shape[1]), np.nan)
+        found = positions >= 0
+        out[found] = self.values[positions[found]]
+        return out
+
+    @cached_property
+    def _where(self) -> dict[Any, int]:
+        return {key: position for position, key in enumerate(self.keys)}
+
+    def to_dict(self) -> dict[str, Any]:
+        # JSON has no NaN: columns as lists with None.
+        columns = [[None if np.isnan(v) else float(v) for v in col] for col in self.values.T]
+        return {"keys": self.keys.tolist(), "columns": columns}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> _Table:
+        columns = [np.array([np.nan if v is None else v for v in col], dtype=float) for col in data["columns"]]
+        return cls(pd.Index(data["keys"], dtype=object), np.column_stack(columns))
+
+
+@dataclass
+class FeatureEncoder:
+    """Fitted on a clean frame with prices; `transform` never needs the price."""
+
+    smoothing: float = 20.0
+    folds: int = 5
+    seed: int = 0
+    tables: dict[str, _Table] = field(default_factory=dict)
+
+    @property
+    def feature_names(self) -> list[str]:
+        return feature_names()
+
+    # --- fitting -------------------------------------------------------------------------------
+    def fit(self, df: pd.DataFrame) -> FeatureEncoder:
+        self.fit_transform(df)
+        return self
+
+    def fit_transform(self, df: pd.DataFrame) -> np.ndarray:
+        """Fit on rows with a price; return their matrix with out-of-fold target encodings."""
+        log_price = np.log(df[TARGET].to_numpy(dtype=float))
+        if not np.isfinite(log_price).all():
+            raise ValueError("FeatureEncoder.fit needs a positive price on every row; drop rows without one first.")
+        log_ppsf = log_price - np.log(df["house_size"].to_numpy(dtype=float))
+        log_ppsf[~np.isfinite(log_ppsf)] = np.nan
+        fold = np.random.default_rng(self.seed).integers(0, self.folds, len(df))
+
+        self.tables = {}
+        oof: dict[str, np.ndarray] = {}
+        keys = {k.name: _key_values(df, k) for k in _KEYS}
+        for name, values in keys.items():
+            codes, uniques = pd.factorize(values, use_na_sentinel=True)
+            uniques = np.asarray(uniques, dtype=object)
+            stats = []
+            if name in _TARGET_KEYS:
+                full, oof[f"{name}_log_price"] = self._smoothed_means(codes, len(uniques), log_price, fold)
+                stats.append(full)
+            if name in _PPSF_KEYS:
+                full, oof[f"{name}_log_ppsf"] = self._smoothed_means(codes, len(uniques), log_ppsf, fold)
+                stats.append(full)
+            if name in _COUNT_KEYS:
+                counts = np.bincount(codes[codes >= 0], minlength=len(uniques)).astype(float)
+                stats.append(counts)
+                oof[f"{name}_count"] = _take(counts, codes, missing=np.nan)
+            table = _Table(pd.Index(uniques, dtype=object), np.column_stack(stats))
+            if name not in _TARGET_KEYS:
+                # Count-only keys (street) are nearly unique: keep repeated ids, the rest read as 1.
+                repeated = table.values[:, -1] > 1
+                table = _Table(table.keys[repeated], table.values[repeated])
+            self.tables[name] = table
+        return self._assemble(df, oof)
+
+    def _smoothed_means(
+        self, codes: np.ndarray, n_categories: int, target: np.ndarray, fold: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(mean per category over all rows, out-of-fold mean per row), both shrunk to the global mean."""
+        usable = (codes >= 0) & np.isfinite(target)
+        prior = float(np.mean(target[usable])) if usable.any() else np.nan
+        c, y, f = codes[usable], target[usable], fold[usable]
+        total_sum = np.bincount(c, weights=y, minlength=n_categories)
+        total_n = np.bincount(c, minlength=n_categories).astype(float)
+        cell = c * self.folds + f
+        fold_sum = np.bincount(cell, weights=y, minlength=n_categories * self.folds)
+        fold_n = np.bincount(cell, minlength=n_categories * self.folds).astype(float)
+
+        full = self._shrink(total_sum, total_n, prior)
+        oof_rows = np.full(len(codes), np.nan)
+        valid = codes >= 0
+        row_cell = codes[valid] * self.folds + fold[valid]
+        other_sum = total_sum[codes[valid]] - fold_sum[row_cell]
+        other_n = total_n[codes[valid]] - fold_n[row_cell]
+        oof_rows[valid] = self._shrink(other_sum, other_n, prior)
+        return full, oof_rows
+
+    def _shrink(self, sums: np.ndarray, counts: np.ndarray, prior: float) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = (sums + self.smoothing * prior) / (counts + self.smoothing)
+        # A category never seen (here, or in the other folds) is unknown, not average.
+        return np.where(counts > 0, means, np.nan)
+
+    # --- prediction ----------------------------------------------------------------------------
+    def transform(self, df: pd.DataFrame) -> np.ndarray:
+        """float32 matrix for any frame with (some of) the feature columns; never raises on clean types."""
+        if not self.tables:
+            raise RuntimeError("FeatureEncoder is not fitted; call fit(clean_df) or load a saved model.")
+        df = _with_all_columns(df)
+        looked_up: dict[str, np.ndarray] = {}
+        for key in _KEYS:
+            values = _key_values(df, key)
+            stats = self.tables[key.name].lookup(values)
+            for j, name in enumerate(_stat_names(key.name)):
+                looked_up[name] = stats[:, j]
+            if key.name in _COUNT_KEYS:
+                # Unseen but present: one listing (this one), as a training row seen once counts itself.
+                count = looked_up[f"{key.name}_count"]
+                count[np.isnan(count) & ~pd.isna(values)] = 1.0
+        return self._assemble(df, looked_up)
+
+    def _assemble(self, df: pd.DataFrame, encoded: dict[str, np.ndarray]) -> np.ndarray:
+        plain = _plain_features(df)
+        columns = [plain[n] for n in _PLAIN_FEATURES]
+        columns += [encoded[n] for n in feature_names()[len(_PLAIN_FEATURES) :]]
+        matrix = np.column_stack(columns).astype(np.float32, copy=False)
+        # A value beyond float32's range becomes inf, which DMatrix refuses: treat it as missing.
+        matrix[~np.isfinite(matrix)] = np.nan
+        return matrix
+
+    # --- persistence ---------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "smoothing": self.smoothing,
+            "folds": self.folds,
+            "seed": self.seed,
+            "feature_names": self.feature_names,
+            "tables": {name: table.to_dict() for name, table in self.tables.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FeatureEncoder:
+        if data.get("format_version") != FORMAT_VERSION or data.get("feature_names") != feature_names():
+            raise ValueError(
+                "This model's feature encoding was written by another tasador version; "
+                "retrain it or load it with the tasador version that trained it."
+            )
+        tables = {name: _Table.from_dict(t) for name, t in data["tables"].items()}
+        return cls(data["smoothing"], data["folds"], data["seed"], tables)
+
+
+def _with_all_columns(df: pd.DataFrame) -> pd.DataFrame:
+    missing = [c for c in FEATURE_COLUMNS if c not in df.columns]
+    if not missing:
+        return df
+    return df.assign(**{c: np.nan for c in missing})
+
+
+def _as_text(series: pd.Series) -> np.ndarray:
+    """Category ids as an object array of str or None; tolerant of numbers (40618.0 → '40618')."""
+    values = series.to_numpy(dtype=object)
+    missing = pd.isna(values)
+    if pd.api.types.is_string_dtype(series):
+        if missing.any():
+            values = values.copy()  # may be a read-only view of the frame
+            values[missing] = None
+        return values
+    return np.array([None if m else _text(v) for v, m in zip(values, missing, strict=True)], dtype=object)
+
+
+def _text(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _key_values(df: pd.DataFrame, key: _Key) -> np.ndarray:
+    parts = [_as_text(df[c]) for c in key.columns]
+    if key.prefix is not None:
+        return np.array([None if v is None else v[: key.prefix] for v in parts[0]], dtype=object)
+    if len(parts) == 1:
+        return parts[0]
+    joined = ["|".join(row) if None not in row else None for row in zip(*parts, strict=True)]
+    return np.array(joined, dtype=object)
+
+
+def _plain_features(df: pd.DataFrame) -> dict[str, np.ndarray]:
+    def numeric(col: str) -> np.ndarray:
+        return pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+    bed, bath, acre, size = numeric("bed"), numeric("bath"), numeric("acre_lot"), numeric("house_size")
+    sold = pd.to_datetime(df["prev_sold_date"], errors="coerce")
+    zip_text = pd.Series(_as_text(df["zip_code"]), dtype=object)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        features = {
+            "bed": bed,
+            "bath": bath,
+            "acre_lot": acre,
+            "house_size": size,
+            "sqft_per_bed": size / bed,
+            "bath_per_bed": bath / bed,
+            "building_to_lot": size / (acre * SQFT_PER_ACRE),
+            "prev_sold_year": (sold.dt.year + (sold.dt.dayofyear - 1) / 365.25).to_numpy(dtype=float, na_value=np.nan),
+            "status_code": _codes(df["status"], STATUSES),
+            "state_code": _codes(df["state"], STATES),
+            # The zip's number is geographic: neighbouring zips share prefixes, so trees can split on it.
+            "zip_number": pd.to_numeric(zip_text, errors="coerce").to_numpy(dtype=float, na_value=np.nan),
+        }
+    return {k: np.where(np.isfinite(v), v, np.nan) for k, v in features.items()}
+
+
+def _codes(series: pd.Series, known: tuple[str, ...]) -> np.ndarray:
+    where = {name: position for position, name in enumerate(known)}
+    return np.array([where.get(v, np.nan) for v in _as_text(series)], dtype=float)
+
+
+def _take(values: np.ndarray, codes: np.ndarray, missing: float) -> np.ndarray:
+    out = np.full(len(codes), missing)
+    out[codes >= 0] = values[codes[codes >= 0]]
+    return out
