@@ -19,7 +19,15 @@ def run_training(config: Path, batches: int | None = 1) -> bool:
     """Process `batches` batches (None: until the source is exhausted). True when every run succeeded."""
     from pipelines.training import training
 
+    stack = _check_stack()
+    if stack is None:
+        return False
     pipeline = training.with_options(config_path=str(config))
+    if stack.orchestrator.flavor == "airflow":
+        # On Airflow a "run" writes the DAG; the scheduler takes a batch on every scheduled run.
+        pipeline()
+        console.print("DAG written to Airflow's dags folder: Airflow runs it on its schedule (docs/stacks.md).")
+        return True
     columns = [TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
     with Progress(*columns, console=console, transient=True, disable=batches == 1) as progress:
         task = progress.add_task("batches", total=batches)
@@ -34,6 +42,25 @@ def run_training(config: Path, batches: int | None = 1) -> bool:
             done += 1
             progress.advance(task)
     return True
+
+
+def _check_stack() -> Any:
+    """The active stack, once every service it names answers; None (after saying which does not) otherwise."""
+    from zenml.client import Client
+
+    from stacks.resolve import active_settings
+    from tasador.services.preflight import StackServicesUnavailable, check_stack_services
+
+    stack = Client().active_stack
+    store = stack.artifact_store.config
+    try:
+        check_stack_services(
+            active_settings(), store.path, (getattr(store, "client_kwargs", None) or {}).get("endpoint_url")
+        )
+    except StackServicesUnavailable as exc:
+        console.print(f"[red]The active stack `{stack.name}` is not ready:[/red] {exc}")
+        return None
+    return stack
 
 
 def _run_once(pipeline: Any) -> dict[str, Any] | None:

@@ -24,11 +24,24 @@ def apply_stack(path: Path, home: Path, *, activate: bool = False) -> list[Appli
 
     spec = load_spec(path, home)
     client = Client()
-    applied = [_apply_component(client, component) for component in spec.components]
+    applied = [_apply_secret(client, name, values) for name, values in spec.secrets.items()]
+    applied += [_apply_component(client, component) for component in spec.components]
     applied.append(_apply_stack(client, spec))
     if activate:
         client.activate_stack(spec.name)
     return applied
+
+
+def _apply_secret(client: object, name: str, values: dict[str, str]) -> Applied:
+    try:
+        existing = client.get_secret(name, allow_partial_name_match=False, allow_partial_id_match=False)  # type: ignore[attr-defined]
+    except KeyError:
+        client.create_secret(name=name, values=values)  # type: ignore[attr-defined]
+        return Applied("secret", name, "registered")
+    if existing.secret_values == values:
+        return Applied("secret", name, "unchanged")
+    client.update_secret(name, add_or_update_values=values)  # type: ignore[attr-defined]
+    return Applied("secret", name, "updated")
 
 
 def _apply_component(client: object, spec: ComponentSpec) -> Applied:

@@ -33,6 +33,8 @@ class StackSpec:
     description: str
     labels: dict[str, str]
     components: list[ComponentSpec]
+    # ZenML secrets the components reference as `{{name.key}}`, filled from the environment at apply time.
+    secrets: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def expand(value: Any, home: Path, *, environment: bool = True) -> Any:
@@ -83,4 +85,5 @@ def load_spec(path: Path, home: Path) -> StackSpec:
         description=raw.get("description", ""),
         labels={k: str(v) for k, v in labels.items()},
         components=components,
+        secrets={name: {k: str(v) for k, v in values.items()} for name, values in (raw.get("secrets") or {}).items()},
     )

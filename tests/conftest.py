@@ -42,7 +42,7 @@ def sample_csv() -> Path:
     return SAMPLE_CSV
 
 
-def _postgres_available() -> bool:
+def postgres_available() -> bool:
     try:
         with socket.create_connection(("127.0.0.1", 5432), timeout=2):
             return True
@@ -75,7 +75,7 @@ def drop_postgres_database(url: str) -> None:
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database for one test, dropped afterwards."""
-    if not _postgres_available():
+    if not postgres_available():
         pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
     url = create_postgres_database()
     yield url

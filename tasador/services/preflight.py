@@ -1,0 +1,95 @@
+"""Checks a pipeline makes before it starts: can it reach the services of the active stack?
+
+A run that would die half-way on an unreachable S3 endpoint or database fails first, in one message that
+names every endpoint it could not reach and what to do about it.
+"""
+
+from __future__ import annotations
+
+import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from tasador.services.config import load_services_config
+from tasador.settings import Settings
+
+
+class StackServicesUnavailable(RuntimeError):
+    """One or more services of the active stack cannot be reached."""
+
+
+def check_stack_services(
+    settings: Settings,
+    artifact_store_uri: str,
+    s3_endpoint: str | None,
+    timeout_s: float | None = None,
+) -> None:
+    """Raise StackServicesUnavailable naming each unreachable endpoint: database, MLflow server, S3.
+
+    `artifact_store_uri` is the ZenML artifact store's path; `s3_endpoint` its `client_kwargs.endpoint_url`
+    (None for AWS itself, which is not probed). Local paths and SQLite need no check.
+    """
+    timeout = timeout_s if timeout_s is not None else load_services_config().timeouts.preflight_s
+    problems = [
+        problem
+        for problem in (
+            _database_problem(settings.database_url, timeout),
+            _mlflow_problem(settings.tracking_uri, timeout),
+            _s3_problem(artifact_store_uri, s3_endpoint, timeout),
+        )
+        if problem
+    ]
+    if problems:
+        raise StackServicesUnavailable(
+            "The active stack's services are not all reachable:\n- "
+            + "\n- ".join(problems)
+            + "\nStart them (`python run.py services up` for the local ones) or fix the stack "
+            "(`python run.py stack apply stacks/<name>.yaml`), then run again."
+        )
+
+
+def _database_problem(url: str, timeout: float) -> str | None:
+    if make_url(url).get_backend_name() == "sqlite":
+        return None
+    engine = create_engine(url, connect_args={"connect_timeout": max(1, round(timeout))})
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        shown = make_url(url).render_as_string(hide_password=True)
+        return f"RAW/CLEAN database {shown}: {_first_line(exc)} (stack label `tasador.db_url`)"
+    finally:
+        engine.dispose()
+    return None
+
+
+def _mlflow_problem(tracking_uri: str, timeout: float) -> str | None:
+    if not tracking_uri.startswith(("http://", "https://")):
+        return None
+    return _http_problem(f"MLflow tracking server {tracking_uri}", tracking_uri.rstrip("/") + "/health", timeout)
+
+
+def _s3_problem(artifact_store_uri: str, endpoint: str | None, timeout: float) -> str | None:
+    if not artifact_store_uri.startswith("s3://") or not endpoint:
+        return None
+    return _http_problem(
+        f"S3 endpoint {endpoint} (artifact store {artifact_store_uri}, `client_kwargs.endpoint_url`)",
+        endpoint,
+        timeout,
+    )
+
+
+def _http_problem(what: str, url: str, timeout: float) -> str | None:
+    # Any HTTP answer means the server is up; credentials are the clients' business, checked when used.
+    try:
+        response = httpx.get(url, timeout=timeout)
+    except httpx.HTTPError as exc:
+        return f"{what}: not reachable ({type(exc).__name__}: {exc})"
+    if response.status_code >= 500:
+        return f"{what}: answers HTTP {response.status_code}"
+    return None
+
+
+def _first_line(exc: Exception) -> str:
+    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]

@@ -1,0 +1,122 @@
+"""The production services for tests: PostgreSQL databases, moto's S3 server and an MLflow server.
+
+The servers are the ones `python run.py services up` starts (tasador.services), on free loopback ports,
+with pid files and logs in a temporary folder; they are stopped by their own pids at the end of the
+session and their databases dropped. Import the fixtures into a test module with
+`from tests.integration.prod_fixtures import *`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tasador.services import ServicesConfig, load_services_config, start_services, stop_services
+from tasador.services.config import s3_credentials
+from tasador.services.postgres import drop_database, ensure_database
+from tests.conftest import postgres_available, free_port
+
+REPO = Path(__file__).resolve().parents[2]
+
+__all__ = [
+    "REPO",
+    "app_database",
+    "bucket_files",
+    "prod_env",
+    "prod_services",
+    "query",
+    "run_cli",
+]
+
+
+@pytest.fixture(scope="session")
+def prod_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServicesConfig]:
+    """moto S3 + MLflow (metadata in a fresh PostgreSQL database) for the whole session."""
+    if not postgres_available():
+        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
+    base = load_services_config()
+    suffix = uuid.uuid4().hex[:8]
+    config = base.model_copy(
+        update={
+            "state_dir": tmp_path_factory.mktemp("services"),
+            "postgres": base.postgres.model_copy(
+                update={"app_database": f"tasador_t{suffix}", "mlflow_database": f"tasador_mlflow_t{suffix}"}
+            ),
+            "s3": base.s3.model_copy(update={"port": free_port()}),
+            "mlflow": base.mlflow.model_copy(update={"port": free_port()}),
+        }
+    )
+    try:
+        start_services(config)
+        yield config
+    finally:
+        stop_services(config)
+        drop_database(config.mlflow_backend_url, config.postgres.admin_database)
+        drop_database(config.database_url, config.postgres.admin_database)
+
+
+@pytest.fixture
+def app_database(prod_services: ServicesConfig) -> Iterator[str]:
+    """A RAW/CLEAN database of its own for one test (dropped afterwards); returns its URL."""
+    url = prod_services.postgres.url(f"tasador_app_{uuid.uuid4().hex[:10]}")
+    ensure_database(url, prod_services.postgres.admin_database)
+    yield url
+    drop_database(url, prod_services.postgres.admin_database)
+
+
+@pytest.fixture
+def prod_env(prod_services: ServicesConfig, app_database: str, tmp_path: Path) -> dict[str, str]:
+    """Environment of a CLI process that runs on the production stack files against these services."""
+    from sqlalchemy.engine import make_url
+
+    env = {
+        **os.environ,
+        **s3_credentials(),
+        "ZENML_CONFIG_PATH": str(tmp_path / "zenml"),
+        "TASADOR_HOME": str(tmp_path / "home"),
+        "AWS_DEFAULT_REGION": prod_services.s3.region,
+        "TASADOR_S3_ENDPOINT": prod_services.s3_endpoint,
+        "TASADOR_S3_BUCKET": prod_services.s3.bucket,
+        "TASADOR_MLFLOW_URL": prod_services.mlflow_url,
+        "TASADOR_PG_DATABASE": make_url(app_database).database or "",
+    }
+    for key in ("TASADOR_DB_URL", "MLFLOW_TRACKING_URI"):
+        env.pop(key, None)
+    return env
+
+
+def run_cli(*args: str, env: dict[str, str], timeout: float = 1800) -> subprocess.CompletedProcess[str]:
+    """`python run.py ARGS` in the repository, as a user types it."""
+    return subprocess.run(
+        [sys.executable, "run.py", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def query(url: str, sql: str) -> list[tuple]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(text(sql))]
+    finally:
+        engine.dispose()
+
+
+def bucket_files(config: ServicesConfig, prefix: str) -> list[str]:
+    """Keys under `prefix` in the test bucket, listed with s3fs as ZenML and MLflow see them."""
+    import s3fs
+
+    credentials = s3_credentials()
+    fs = s3fs.S3FileSystem(
+        key=credentials["AWS_ACCESS_KEY_ID"],
+        secret=credentials["AWS_SECRET_ACCESS_KEY"],
+        client_kwargs={"endpoint_url": config.s3_endpoint, "region_name": config.s3.region},
+    )
+    path = f"{config.s3.bucket}/{prefix}"
+    return fs.find(path) if fs.exists(path) else []

@@ -1,0 +1,211 @@
+"""The production stack for real: MLflow server on PostgreSQL, moto S3 artifacts, PostgreSQL RAW/CLEAN."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from tasador.datasource.batch import Batch
+from tasador.services import ServicesConfig
+from tasador.services.postgres import drop_database
+from tasador.services.preflight import StackServicesUnavailable, check_stack_services
+from tasador.settings import Settings
+from tasador.store import Store
+from tests.conftest import free_port
+from tests.integration.prod_fixtures import *  # noqa: F403 - the fixtures
+from tests.integration.prod_fixtures import REPO, bucket_files, query, run_cli
+
+
+def _apply(stack: str, env: dict[str, str], *extra: str) -> None:
+    applied = run_cli("stack", "apply", f"stacks/{stack}.yaml", *extra, env=env)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+
+
+def _train(env: dict[str, str], batches: int) -> None:
+    started = time.monotonic()
+    trained = run_cli("--pipeline", "training", "--batches", str(batches), env=env)
+    assert trained.returncode == 0, trained.stdout[-4000:] + trained.stderr[-4000:]
+    print(f"training, {batches} batch(es), local orchestrator: {time.monotonic() - started:.0f} s")
+
+
+@pytest.mark.slow
+def test_services_up_status_down_from_the_command_line(tmp_path: Path) -> None:
+    config = yaml.safe_load((REPO / "configs" / "services.yaml").read_text())
+    suffix = uuid.uuid4().hex[:8]
+    config["state_dir"] = str(tmp_path / "services")
+    config["s3"]["port"], config["mlflow"]["port"] = free_port(), free_port()
+    config["postgres"]["app_database"] = f"tasador_cli_{suffix}"
+    config["postgres"]["mlflow_database"] = f"tasador_cli_mlflow_{suffix}"
+    (tmp_path / "services.yaml").write_text(yaml.safe_dump(config))
+    env = {**os.environ, "TASADOR_CONFIG_DIR": str(tmp_path)}
+    services = ServicesConfig.model_validate(config)
+    try:
+        up = run_cli("services", "up", env=env, timeout=600)
+        assert up.returncode == 0, up.stdout + up.stderr
+        assert services.mlflow_url in up.stdout and services.s3_endpoint in up.stdout
+        assert httpx.get(services.mlflow_url + "/health", timeout=10).status_code == 200
+        status = run_cli("services", "status", env=env)
+        assert status.stdout.count("running (pid") == 2, status.stdout
+
+        again = run_cli("services", "up", env=env, timeout=600)  # already up: kept, not started twice
+        assert again.returncode == 0 and run_cli("services", "status", env=env).stdout == status.stdout
+    finally:
+        down = run_cli("services", "down", env=env)
+        drop_database(services.mlflow_backend_url)
+        drop_database(services.database_url)
+    assert "stopped: mlflow, s3" in down.stdout
+    assert run_cli("services", "status", env=env).stdout.count("stopped") == 2
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(services.mlflow_url + "/health", timeout=5)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(2400)  # three full training runs; minutes each on two busy cores
+def test_three_batches_on_the_production_stack_land_in_postgres_and_s3(
+    prod_services: ServicesConfig, prod_env: dict[str, str], app_database: str
+) -> None:
+    _apply("production", prod_env, "--activate")
+    _train(prod_env, batches=3)
+
+    store = Store(app_database, create=False)
+    batches = store.batches()
+    assert len(batches) == 3 and not [b for b in batches if b.status == "failed"]
+    assert all(store.count("clean_rows", b.id) > 0 for b in batches)
+
+    mlflow_db = prod_services.mlflow_backend_url
+    assert query(mlflow_db, "SELECT count(*) FROM runs")[0][0] >= 1
+    assert ("tasador-price",) in query(mlflow_db, "SELECT name FROM registered_models")
+    assert query(mlflow_db, "SELECT count(*) FROM model_versions WHERE name = 'tasador-price'")[0][0] >= 1
+
+    model_files = bucket_files(prod_services, "mlflow")
+    assert any(key.endswith("MLmodel") for key in model_files), model_files[:20]
+    assert bucket_files(prod_services, "zenml"), "no ZenML artifact in the bucket"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(2400)  # two stack applies and two training runs
+def test_zenml_stack_set_alone_moves_the_same_pipeline_from_local_to_production(
+    prod_services: ServicesConfig, prod_env: dict[str, str], app_database: str, tmp_path: Path
+) -> None:
+    zenml = str(Path(sys.executable).parent / "zenml")
+    _apply("local", prod_env)
+    _apply("production", prod_env)
+
+    subprocess.run([zenml, "stack", "set", "local"], env=prod_env, check=True, capture_output=True)
+    _train(prod_env, batches=1)
+    local_db = f"sqlite:///{tmp_path / 'home' / 'tasador.db'}"
+    assert len(Store(local_db, create=False).batches()) == 1
+    assert query(app_database, "SELECT count(*) FROM pg_tables WHERE tablename = 'raw_batches'")[0][0] == 0
+
+    subprocess.run([zenml, "stack", "set", "production"], env=prod_env, check=True, capture_output=True)
+    _train(prod_env, batches=1)
+    assert len(Store(app_database, create=False).batches()) == 1
+    assert len(Store(local_db, create=False).batches()) == 1  # the local stack's data is left as it was
+
+
+def test_preflight_names_the_s3_endpoint_that_is_down(prod_services: ServicesConfig, app_database: str) -> None:
+    settings = Settings(db_url=app_database, mlflow_tracking_uri=prod_services.mlflow_url)
+    check_stack_services(settings, "s3://tasador/zenml", prod_services.s3_endpoint)  # all up: no error
+
+    dead = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(StackServicesUnavailable) as raised:
+        check_stack_services(settings, "s3://tasador/zenml", dead)
+    message = str(raised.value)
+    assert dead in message and "endpoint_url" in message
+    assert prod_services.mlflow_url not in message  # only what is down is named
+
+
+def test_preflight_names_an_unreachable_database(prod_services: ServicesConfig) -> None:
+    gone = make_url(prod_services.database_url).set(port=free_port()).render_as_string(hide_password=False)
+    settings = Settings(db_url=gone, mlflow_tracking_uri=prod_services.mlflow_url)
+    with pytest.raises(StackServicesUnavailable, match="RAW/CLEAN database"):
+        check_stack_services(settings, "s3://tasador/zenml", prod_services.s3_endpoint)
+
+
+@pytest.mark.slow
+def test_training_fails_clearly_when_the_s3_endpoint_is_down(prod_env: dict[str, str]) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    env = {**prod_env, "TASADOR_S3_ENDPOINT": dead}
+    _apply("production", env, "--activate")
+    failed = run_cli("--pipeline", "training", env=env)
+    assert failed.returncode != 0
+    assert dead.removeprefix("http://") in failed.stdout + failed.stderr
+
+
+class _PausingRows(list):
+    """Rows that pause half-way through the second pass (the COPY) until the test lets them go on."""
+
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        super().__init__(rows)
+        self.passes = 0
+        self.half_sent = threading.Event()
+        self.resume = threading.Event()
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        self.passes += 1
+        for index, row in enumerate(super().__iter__()):
+            if self.passes == 2 and index == len(self) // 2:  # pass 1 is the checksum, pass 2 the COPY
+                self.half_sent.set()
+                self.resume.wait(timeout=60)
+            yield row
+
+
+def _listing(i: int) -> dict[str, Any]:
+    return {
+        "brokered_by": 1000 + i % 97, "status": "for_sale", "price": 150000.0 + i, "bed": 3.0, "bath": 2.0,
+        "acre_lot": 0.2, "street": 5000 + i, "city": "Raleigh", "state": "North Carolina",
+        "zip_code": 27601.0, "house_size": 1500.0, "prev_sold_date": "2019-05-01",
+    }  # fmt: skip
+
+
+def test_a_connection_lost_mid_ingest_leaves_nothing_and_a_rerun_completes(postgres_url: str) -> None:
+    app_database = postgres_url
+    rows = [_listing(i) for i in range(20_000)]
+    pausing = _PausingRows(rows)
+    store = Store(app_database)
+    outcome: dict[str, BaseException] = {}
+
+    def ingest() -> None:
+        try:
+            store.ingest_raw(Batch("test:mid-ingest", 1, 1, pausing))
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=ingest)
+    worker.start()
+    assert pausing.half_sent.wait(timeout=60), "the ingest never reached its COPY"
+    killed = query(
+        make_url(app_database).set(database="postgres").render_as_string(hide_password=False),
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        f"WHERE datname = '{make_url(app_database).database}' AND query LIKE 'COPY%'",
+    )
+    pausing.resume.set()
+    worker.join(timeout=120)
+    assert killed == [(True,)]
+    assert isinstance(outcome.get("error"), OperationalError)
+
+    engine = create_engine(app_database)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM raw_batches")).scalar_one() == 0
+        assert conn.execute(text("SELECT count(*) FROM raw_rows")).scalar_one() == 0
+
+    again = Store(app_database).ingest_raw(Batch("test:mid-ingest", 1, 1, rows))
+    assert again.created and again.row_count == len(rows)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM raw_rows")).scalar_one() == len(rows)
+    engine.dispose()
+    store.dispose()
