@@ -27,9 +27,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TASADOR_", extra="ignore")
 
     home: Path = Field(default=Path(".tasador"), description="Folder of the embedded defaults.")
-    db_url: str | None = Field(
-        default=None, description="SQLAlchemy URL of RAW/CLEAN; SQLite under `home` when unset."
-    )
+    db_url: str | None = Field(default=None, description="SQLAlchemy URL of RAW/CLEAN; SQLite under `home` when unset.")
     mlflow_tracking_uri: str | None = Field(
         default=None,
         validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "TASADOR_MLFLOW_TRACKING_URI"),

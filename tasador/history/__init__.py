@@ -14,12 +14,15 @@ from tasador.store import Store
 __all__ = ["BatchHistory", "History", "ModelRecord", "build_history", "report_models", "write_report"]
 
 
-def report_models(settings: Settings) -> tuple[Path, Path]:
-    """Build the history from the settings' database and tracking store; write it under `reports_dir/models`."""
+def report_models(settings: Settings, out_dir: Path | None = None) -> tuple[Path, Path]:
+    """Build the history from the settings' database and tracking store; write it to `out_dir`.
+
+    `out_dir` defaults to `reports_dir/models`.
+    """
     settings.ensure_home()  # the embedded SQLite stores live there; a fresh clone gets an empty report
     store = Store(settings.database_url)
     try:
         history = build_history(store, MlflowClient(settings.tracking_uri, settings.tracking_uri), settings)
     finally:
         store.dispose()
-    return write_report(history, settings.reports_dir / "models")
+    return write_report(history, out_dir or settings.reports_dir / "models")

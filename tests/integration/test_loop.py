@@ -43,8 +43,13 @@ def process(store: Store, settings: Settings, number: int, rows: list[dict[str, 
     training = train(store, settings, batch_id, decision)
     promotion = evaluate_and_promote(store, settings, batch_id, training)
     explanation = explain(store, settings, promotion)
-    return {"batch_id": batch_id, "decision": decision, "training": training, "promotion": promotion,
-            "explanation": explanation}
+    return {
+        "batch_id": batch_id,
+        "decision": decision,
+        "training": training,
+        "promotion": promotion,
+        "explanation": explanation,
+    }
 
 
 @pytest.fixture
@@ -63,7 +68,7 @@ def loop_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Store, Se
 def production_alias(settings: Settings) -> str | None:
     client = configure_mlflow(settings)
     try:
-        return client.get_model_version_by_alias(settings.registered_model_name, settings.production_alias).version
+        return str(client.get_model_version_by_alias(settings.registered_model_name, settings.production_alias).version)
     except Exception:
         return None
 
@@ -93,8 +98,7 @@ def test_scripted_sequence(loop_env: tuple[Store, Settings, Path]) -> None:
     production_before = production_alias(settings)
 
     # A challenger crippled by config (a stump with a handful of rounds) must lose to production.
-    model_config = yaml.safe_load((configs / "model.yaml").read_text())
-    model_config = cripple(model_config)
+    model_config = cripple(yaml.safe_load((configs / "model.yaml").read_text()))
     (configs / "model.yaml").write_text(yaml.safe_dump(model_config))
     worse = process(store, settings, 4, batch_rows("inflation", 13))
     assert worse["decision"]["retrain"]
@@ -107,22 +111,11 @@ def test_scripted_sequence(loop_env: tuple[Store, Settings, Path]) -> None:
 
 
 def cripple(config: dict[str, Any]) -> dict[str, Any]:
-    """The same config with a model that cannot learn much: depth 1, few rounds, one trial."""
-    return _override(config, {"max_depth": 1, "n_estimators": 3, "num_boost_round": 3, "n_trials": 1, "trials": 1})
-
-
-def _override(node: Any, values: dict[str, Any]) -> Any:
-    if isinstance(node, dict):
-        out = {}
-        for key, value in node.items():
-            if key in values and not isinstance(value, (dict, list)):
-                out[key] = values[key]
-            elif key in values and isinstance(value, list):  # a search range: pin it
-                out[key] = [values[key], values[key]] if len(value) == 2 else [values[key]]
-            else:
-                out[key] = _override(value, values)
-        return out
-    return node
+    """The same config with a model that cannot learn much: one trial of stumps, three rounds."""
+    config["search"]["n_trials"] = 1
+    config["search"]["space"]["max_depth"] = {"low": 1, "high": 1, "type": "int"}
+    config["training"]["max_rounds"] = 3
+    return config
 
 
 @pytest.mark.slow

@@ -39,8 +39,7 @@ def test_apply_is_idempotent_and_follows_the_file(zenml_env: dict[str, str], tmp
     assert "updated  artifact_store" in updated.stdout
 
     probe = (
-        "from stacks.resolve import active_settings; s = active_settings();"
-        "print(s.database_url); print(s.tracking_uri)"
+        "from stacks.resolve import active_settings; s = active_settings();print(s.database_url); print(s.tracking_uri)"
     )
     resolved = subprocess.run(
         [sys.executable, "-c", probe], cwd=REPO, env=zenml_env, capture_output=True, text=True, timeout=300

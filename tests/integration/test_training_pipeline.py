@@ -1,0 +1,52 @@
+"""`python run.py --pipeline training` as a user runs it: the real ZenML pipeline on a fresh local stack."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tasador.store import Store
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "run.py", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=1800
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+def test_each_run_takes_the_next_batch_through_the_loop(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = {**os.environ, "TASADOR_HOME": str(home), "ZENML_CONFIG_PATH": str(tmp_path / "zenml")}
+    run("stack", "apply", "stacks/local.yaml", "--activate", env=env)
+
+    first = run("--pipeline", "training", env=env)
+    second = run("--pipeline", "training", env=env)
+
+    assert "Batch 1 " in first.stdout and "retrain: no production model yet" in first.stdout
+    assert "version 1 promoted" in first.stdout
+    assert "Batch 2 " in second.stdout and "decision" in second.stdout
+    store = Store(f"sqlite:///{home / 'tasador.db'}")
+    batches = store.batches()
+    assert [(b.batch_number, b.status) for b in batches] == [(1, "done"), (2, "done")]
+    for batch in batches:
+        in_clean = store.count("clean_rows", batch.id)
+        quarantined = sum(store.quarantine_counts(batch.id).values())
+        assert in_clean + quarantined == batch.row_count == store.count("raw_rows", batch.id)
+        report = store.report(batch.id)
+        assert Path(report["html_path"]).is_file() and Path(report["json_path"]).is_file()
+    assert len(store.decisions()) == 2
+
+    data_report = run("report", "data", env=env)
+    assert str(home / "reports" / "batch-000002" / "validation.html") in data_report.stdout
+    models = run("report", "models", env=env)
+    assert Path(models.stdout.split("HTML:")[1].strip()).is_file()
