@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import Any
 
 from stacks.resolve import active_settings
 from tasador.settings import Settings
 from tasador.store import Store
+
+#: A stage of tasador.loop: (store, settings, batch id or None, the upstream step's output) -> its output.
+Stage = Callable[[Store, Settings, "int | None", dict[str, Any]], dict[str, Any]]
 
 
 def settings() -> Settings:
@@ -35,3 +39,11 @@ def batch_stage(db: Store, batch_id: int | None, stage: str) -> Iterator[None]:
     except Exception as exc:
         db.set_status(batch_id, "failed", f"{stage}: {type(exc).__name__}: {exc}")
         raise
+
+
+def run_stage(name: str, stage: Stage, batch_id: int | None, upstream: dict[str, Any]) -> dict[str, Any]:
+    """Run one loop stage on the active stack's settings and store, marking the batch failed if it raises."""
+    current = settings()
+    db = store(current)
+    with batch_stage(db, batch_id, name):
+        return stage(db, current, batch_id, upstream)

@@ -31,7 +31,7 @@ def validate(store: Store, settings: Settings, batch_id: int | None) -> dict[str
     }
 
 
-def clean(store: Store, batch_id: int | None, report: dict[str, Any]) -> dict[str, Any]:
+def clean(store: Store, settings: Settings, batch_id: int | None, report: dict[str, Any]) -> dict[str, Any]:
     """Typed, deduplicated rows to CLEAN; every other row quarantined with its reason."""
     if batch_id is None or report.get("skipped") or report.get("rejected"):
         return {"skipped": True}

@@ -116,9 +116,9 @@ def evaluate_and_promote(
     }
 
 
-def explain(store: Store, settings: Settings, promotion: dict[str, Any]) -> dict[str, Any]:
+def explain(store: Store, settings: Settings, batch_id: int | None, promotion: dict[str, Any]) -> dict[str, Any]:
     """SHAP summary (plot + mean |SHAP| per feature) of the registered version, logged to its run."""
-    if promotion.get("skipped"):
+    if batch_id is None or promotion.get("skipped"):
         return {"skipped": True}
     import mlflow
 

@@ -38,11 +38,11 @@ def process(store: Store, settings: Settings, number: int, rows: list[dict[str, 
         store, {"source": "scripted", "group_number": 1, "batch_number": number, "rows": rows, "day": None}
     )
     report = validate(store, settings, batch_id)
-    cleaned = clean(store, batch_id, report)
+    cleaned = clean(store, settings, batch_id, report)
     decision = check_and_decide(store, settings, batch_id, cleaned)
     training = train(store, settings, batch_id, decision)
     promotion = evaluate_and_promote(store, settings, batch_id, training)
-    explanation = explain(store, settings, promotion)
+    explanation = explain(store, settings, batch_id, promotion)
     return {
         "batch_id": batch_id,
         "decision": decision,
@@ -123,7 +123,7 @@ def test_same_seeds_and_batches_give_the_same_metrics(loop_env: tuple[Store, Set
     store, settings, _ = loop_env
     rows = batch_rows("stationary", 1)
     batch_id = store.ingest_raw(Batch("scripted", 1, 1, rows)).batch_id
-    clean(store, batch_id, validate(store, settings, batch_id))
+    clean(store, settings, batch_id, validate(store, settings, batch_id))
     first = train(store, settings, batch_id, {"retrain": True})
     second = train(store, settings, batch_id, {"retrain": True})
     assert first["run_id"] != second["run_id"]

@@ -22,6 +22,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, func, select
 
+from tasador.loop_metrics import SERVICE_METRICS
 from tasador.serving.config import InferenceLogConfig
 from tasador.serving.inference_log import InferenceLog, LoggedRow
 from tasador.store import tables as t
@@ -37,16 +38,7 @@ from tests.integration.service_fixtures import (
     wait_until,
 )
 
-METRIC_NAMES = (
-    "tasador_request_duration_seconds",
-    "tasador_predictions_total",
-    "tasador_errors_total",
-    "tasador_model_info",
-    "tasador_model_ready",
-    "tasador_inference_log_backlog",
-    "tasador_inference_log_failures_total",
-    "tasador_predicted_price_dollars",
-)
+METRIC_NAMES = SERVICE_METRICS  # the contract the dashboard and alerts are built on
 
 
 def predict(url: str, listings: list[dict[str, Any]]) -> httpx.Response:

@@ -7,27 +7,18 @@ import streamlit as st
 
 from ui import data
 from ui.charts import importance_bars, importance_trend
-from ui.context import RUN_FIRST, RUN_MORE, AppContext, load_context
+from ui.context import RUN_MORE, AppContext, load_context
+from ui.pages.common import models_history
 
 
 def render() -> None:
     context = load_context()
     settings = context.settings
     st.title("Explainability")
-    try:
-        history = context.cached(data.loop_history, "history_ttl_s")(
-            settings.database_url, settings.tracking_uri, settings.registered_model_name, settings.production_alias
-        )
-        if history is None:
-            st.info(RUN_FIRST)
-            return
-        if not history.models:
-            st.info(f"No model has been trained yet. {RUN_MORE}")
-            return
-        runs = context.cached(data.version_runs, "history_ttl_s")(settings.tracking_uri, settings.registered_model_name)
-    except data.HistoryUnavailable as exc:
-        st.error(str(exc))
+    loaded = models_history(context, f"No model has been trained yet. {RUN_MORE}")
+    if loaded is None:
         return
+    history, runs = loaded
     versions = data.versions_frame(history, runs)
     # Every version that served at some time: promoted by the loop, or holding the alias now.
     served = versions[(versions["decision"] == "promoted") | versions["production"]]

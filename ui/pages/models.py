@@ -8,7 +8,8 @@ import streamlit as st
 from tasador.history import History
 from ui import data
 from ui.charts import metric_over_batches
-from ui.context import RUN_FIRST, RUN_MORE, AppContext, load_context
+from ui.context import RUN_MORE, AppContext, load_context
+from ui.pages.common import models_history
 
 HIGHLIGHT = "background-color: rgba(46, 160, 67, 0.18)"
 #: How each holdout metric reads: in the table (Streamlit's format) and on the chart's axis (d3's format).
@@ -25,20 +26,10 @@ def render() -> None:
     context = load_context()
     settings = context.settings
     st.title("Models")
-    try:
-        history = context.cached(data.loop_history, "history_ttl_s")(
-            settings.database_url, settings.tracking_uri, settings.registered_model_name, settings.production_alias
-        )
-        if history is None:
-            st.info(RUN_FIRST)
-            return
-        if not history.models:
-            st.info(f"No model is registered as `{settings.registered_model_name}` yet. {RUN_MORE}")
-            return
-        runs = context.cached(data.version_runs, "history_ttl_s")(settings.tracking_uri, settings.registered_model_name)
-    except data.HistoryUnavailable as exc:
-        st.error(str(exc))
+    loaded = models_history(context, f"No model is registered as `{settings.registered_model_name}` yet. {RUN_MORE}")
+    if loaded is None:
         return
+    history, runs = loaded
 
     versions = data.versions_frame(history, runs)
     _production_summary(versions, settings.production_alias)
