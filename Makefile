@@ -16,7 +16,7 @@ export STREAMLIT_BROWSER_GATHER_USAGE_STATS := false
 export TASADOR_HOME ?= $(CURDIR)/.tasador
 export ZENML_CONFIG_PATH ?= $(TASADOR_HOME)/zenml
 
-.PHONY: help install init run test test-fast test-slow ui serve data-api lint lock system-deps clean
+.PHONY: help install init run test test-long test-all test-fast ui serve data-api lint lock system-deps clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -41,7 +41,13 @@ $(TASADOR_HOME)/.local-stack: stacks/local.yaml
 run: init ## process the next batch on the active stack (local by default)
 	$(BIN)/python run.py --pipeline training
 
-test: install system-deps ## the whole test suite (README's test command; CI runs it)
+test: install system-deps ## the test suite without the `long` tests (README's test command; CI runs it)
+	$(BIN)/python -m pytest -m "not long"
+
+test-long: install system-deps ## the `long` tests: image builds, Airflow (after `bash airflow/setup.sh`), browser, production stack
+	$(BIN)/python -m pytest -m long
+
+test-all: install system-deps ## everything
 	$(BIN)/python -m pytest
 
 test-fast: install ## the suite without tests marked slow

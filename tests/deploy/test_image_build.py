@@ -18,7 +18,7 @@ from tasador.settings import load_config
 
 from .conftest import DEPLOY, REPO_ROOT, free_port, require_tool
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 BASE_IMAGE = "localhost/python:3.11-slim"
 CONTAINERFILE = DEPLOY / "containers" / "data-api" / "Containerfile"

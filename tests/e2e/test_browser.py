@@ -14,7 +14,7 @@ from tests.conftest import REPO_ROOT
 from tests.e2e.conftest import System
 from ui import data
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.long]
 
 SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
 #: Streamlit renders over a websocket after the page loads; a loaded 2-core machine needs a margin.

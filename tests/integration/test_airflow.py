@@ -82,6 +82,7 @@ def _kill_first_step_once(airflow: subprocess.Popen[str], step: str) -> threadin
 
 
 @pytest.mark.slow
+@pytest.mark.long
 @pytest.mark.timeout(3600)  # two batches of nine step processes each, plus Airflow's own start-up
 def test_training_runs_as_an_airflow_dag_retries_a_failed_task_and_takes_a_batch_per_run(
     prod_services: ServicesConfig, prod_env: dict[str, str], app_database: str, tmp_path: Path

@@ -74,6 +74,7 @@ def test_services_up_status_down_from_the_command_line(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.long
 @pytest.mark.timeout(2400)  # three full training runs; minutes each on two busy cores
 def test_three_batches_on_the_production_stack_land_in_postgres_and_s3(
     prod_services: ServicesConfig, prod_env: dict[str, str], app_database: str
@@ -97,6 +98,7 @@ def test_three_batches_on_the_production_stack_land_in_postgres_and_s3(
 
 
 @pytest.mark.slow
+@pytest.mark.long
 @pytest.mark.timeout(2400)  # two stack applies and two training runs
 def test_zenml_stack_set_alone_moves_the_same_pipeline_from_local_to_production(
     prod_services: ServicesConfig, prod_env: dict[str, str], app_database: str, tmp_path: Path

@@ -30,7 +30,7 @@ BASE_IMAGE = "localhost/python:3.11-slim"
 PODMAN_RUN = ["podman", "run", "--runtime", "runc", "--cgroup-manager", "cgroupfs", "--events-backend", "file"]
 BUILD_TIMEOUT_S = 2400  # the image installs mlflow, xgboost & co. from PyPI: many minutes on a busy machine
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(BUILD_TIMEOUT_S + 300)]
+pytestmark = [pytest.mark.slow, pytest.mark.long, pytest.mark.timeout(BUILD_TIMEOUT_S + 300)]
 
 
 def rlimits() -> list[str]:

@@ -13,6 +13,7 @@ MDAPE_GOAL = 25.0
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_challenger_meets_the_quality_goals_on_the_real_sample(sample_csv: Path) -> None:
     results = quality(sample_csv)
     challenger = results["challenger"]
