@@ -54,7 +54,7 @@ def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[
         server = RunningServer(f"http://127.0.0.1:{port}", pid, name, processes)
         started.append(server)
         wait_until(
-            _responds(server.url + ready_path), name=name, pid=pid, state_dir=processes, timeout_s=START_TIMEOUT_S
+            _responds(server.url + ready_path), name=name, label=name, state_dir=processes, timeout_s=START_TIMEOUT_S
         )
         return server
 
