@@ -21,6 +21,7 @@ CLEAN_COLUMNS: tuple[str, ...] = ("raw_row_id", "row_hash", *COLUMNS)
 #: A batch in one of these states is finished: `done` went through the whole loop, `rejected` failed a
 #: whole-batch check (empty, not a list of rows, ...) and is kept in RAW with the reason, never retried.
 FINAL_STATUSES: tuple[str, ...] = ("done", "rejected")
+_SCHEMA_LOCK_KEY = 7_262_726_967  # any constant: names the advisory lock held while the schema is created
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,15 @@ class Store:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         if create:
-            t.metadata.create_all(self.engine)
+            self._create_schema()
+
+    def _create_schema(self) -> None:
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Several processes (the service's workers, a pipeline) may meet a fresh database at once:
+                # without the lock, two CREATE TABLEs race and one fails.
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
+            t.metadata.create_all(conn)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -98,3 +98,16 @@ def test_a_failed_clean_leaves_the_batch_as_it_was(store: Store) -> None:
     with pytest.raises(Exception):
         store.save_clean(batch_id, broken, pd.DataFrame(columns=["raw_row_id", "stage", "reason"]))
     assert store.count("clean_rows", batch_id) == 1
+
+
+def _open_store(url: str) -> None:
+    Store(url).dispose()
+
+
+def test_processes_meeting_a_fresh_database_at_once_all_start(postgres_url: str) -> None:
+    # The service's workers and a pipeline can all create the schema of a fresh database at the same moment.
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        pool.map(_open_store, [postgres_url] * 8)
+    assert Store(postgres_url).count("raw_batches") == 0
