@@ -80,24 +80,11 @@ def service_env(config: ServicesConfig) -> dict[str, str]:
 
 
 def _start_s3(config: ServicesConfig) -> None:
-    if running_pid(config.state_dir, S3) is not None:
-        return
-    _ensure_port_free(config.host, config.s3.port, "s3.port")
     argv = [sys.executable, "-m", "moto.server", "-H", config.host, "-p", str(config.s3.port)]
-    start_process(S3, argv, service_env(config), config.state_dir)
-    wait_until(
-        lambda: _http_ok(config.s3_endpoint + "/moto-api/"),
-        name=S3,
-        label="moto S3 server",
-        state_dir=config.state_dir,
-        timeout_s=config.timeouts.start_s,
-    )
+    _launch(config, S3, "moto S3 server", config.s3.port, "s3.port", argv, config.s3_endpoint + "/moto-api/")
 
 
 def _start_mlflow(config: ServicesConfig) -> None:
-    if running_pid(config.state_dir, MLFLOW) is not None:
-        return
-    _ensure_port_free(config.host, config.mlflow.port, "mlflow.port")
     argv = [
         sys.executable, "-m", "mlflow", "server",
         "--host", config.host,
@@ -108,11 +95,23 @@ def _start_mlflow(config: ServicesConfig) -> None:
         "--serve-artifacts",
         "--artifacts-destination", config.mlflow_artifacts_destination,
     ]  # fmt: skip
-    start_process(MLFLOW, argv, service_env(config), config.state_dir)
+    _launch(
+        config, MLFLOW, "MLflow tracking server", config.mlflow.port, "mlflow.port", argv, config.mlflow_url + "/health"
+    )
+
+
+def _launch(
+    config: ServicesConfig, name: str, label: str, port: int, port_key: str, argv: list[str], ready_url: str
+) -> None:
+    """Start service `name` unless it already runs, and wait until `ready_url` answers."""
+    if running_pid(config.state_dir, name) is not None:
+        return
+    _ensure_port_free(config.host, port, port_key)
+    start_process(name, argv, service_env(config), config.state_dir)
     wait_until(
-        lambda: _http_ok(config.mlflow_url + "/health"),
-        name=MLFLOW,
-        label="MLflow tracking server",
+        lambda: _http_ok(ready_url),
+        name=name,
+        label=label,
         state_dir=config.state_dir,
         timeout_s=config.timeouts.start_s,
     )
