@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import uuid
 from collections.abc import Iterator
@@ -27,6 +28,17 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["MPLBACKEND"] = "Agg"
     for key in ("TASADOR_DB_URL", "MLFLOW_TRACKING_URI"):
         os.environ.pop(key, None)
+
+
+@pytest.fixture(autouse=True)
+def _nothing_written_into_the_repository() -> Iterator[None]:
+    """MLflow falls back to ./mlruns when a tracking URI is missing: a test that does so fails here."""
+    stray = REPO_ROOT / "mlruns"
+    existed = stray.exists()
+    yield
+    if not existed and stray.exists():
+        shutil.rmtree(stray, ignore_errors=True)
+        pytest.fail("the test wrote ./mlruns into the repository: some MLflow call had no tracking URI")
 
 
 def free_port() -> int:

@@ -23,11 +23,13 @@ from tasador.datasource.batch import Batch
 from tasador.services import ServicesConfig
 from tasador.services.postgres import drop_database
 from tasador.services.preflight import StackServicesUnavailable, check_stack_services
+from tasador.serving.schemas import EXAMPLE_LISTING
 from tasador.settings import Settings
 from tasador.store import Store
 from tests.conftest import free_port
 from tests.integration.prod_fixtures import *  # noqa: F403 - the fixtures
 from tests.integration.prod_fixtures import REPO, bucket_files, query, run_cli
+from tests.integration.service_fixtures import serving_config, start_service, wait_until
 
 
 def _apply(stack: str, env: dict[str, str], *extra: str) -> None:
@@ -76,8 +78,8 @@ def test_services_up_status_down_from_the_command_line(tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.long
 @pytest.mark.timeout(2400)  # three full training runs; minutes each on two busy cores
-def test_three_batches_on_the_production_stack_land_in_postgres_and_s3(
-    prod_services: ServicesConfig, prod_env: dict[str, str], app_database: str
+def test_three_batches_on_the_production_stack_land_in_postgres_and_s3_and_are_served(
+    prod_services: ServicesConfig, prod_env: dict[str, str], app_database: str, tmp_path: Path
 ) -> None:
     _apply("production", prod_env, "--activate")
     _train(prod_env, batches=3)
@@ -95,6 +97,23 @@ def test_three_batches_on_the_production_stack_land_in_postgres_and_s3(
     model_files = bucket_files(prod_services, "mlflow")
     assert any(key.endswith("MLmodel") for key in model_files), model_files[:20]
     assert bucket_files(prod_services, "zenml"), "no ZenML artifact in the bucket"
+
+    # The service follows the production alias on that MLflow server; its artifacts come from the bucket.
+    production = query(
+        mlflow_db, "SELECT version FROM registered_model_aliases WHERE name = 'tasador-price' AND alias = 'production'"
+    )
+    assert production, "no version carries the production alias"
+    service = start_service(
+        tmp_path / "service", prod_services.mlflow_url, app_database, serving_config(tmp_path / "s.yaml")
+    )
+    try:
+        wait_until(lambda: httpx.get(service.url + "/ready").status_code == 200, 120, "the service to load a model")
+        answer = httpx.post(service.url + "/predict", json={"listings": [EXAMPLE_LISTING] * 2}, timeout=30)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["model_version"] == str(production[0][0])
+        assert all(price > 0 for price in answer.json()["prices"])
+    finally:
+        service.stop()
 
 
 @pytest.mark.slow
