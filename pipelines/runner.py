@@ -28,12 +28,17 @@ def run_training(config: Path, batches: int | None = 1) -> bool:
         pipeline()
         console.print("DAG written to Airflow's dags folder: Airflow runs it on its schedule (docs/stacks.md).")
         return True
+    from steps.stop_signal import installed
+
     columns = [TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
-    with Progress(*columns, console=console, transient=True, disable=batches == 1) as progress:
+    with (
+        installed() as stop_requested,
+        Progress(*columns, console=console, transient=True, disable=batches == 1) as progress,
+    ):
         task = progress.add_task("batches", total=batches)
         done = 0
         while batches is None or done < batches:
-            summary = _run_once(pipeline)
+            summary = _run_once(pipeline, _group_number(config))
             if summary is None:
                 return False
             console.print(render(summary))
@@ -41,6 +46,9 @@ def run_training(config: Path, batches: int | None = 1) -> bool:
                 return True
             done += 1
             progress.advance(task)
+            if stop_requested() and (batches is None or done < batches):
+                console.print(f"Stopped by {stop_requested()} after {done} batch(es); run again to go on.")
+                return False
     return True
 
 
@@ -48,30 +56,75 @@ def _check_stack() -> Any:
     """The active stack, once every service it names answers; None (after saying which does not) otherwise."""
     from zenml.client import Client
 
+    stack = Client().active_stack
+    problems = _unreachable_services(stack)
+    if problems is not None:
+        console.print(f"[red]The active stack `{stack.name}` is not ready:[/red] {problems}")
+        return None
+    return stack
+
+
+def _unreachable_services(stack: Any) -> str | None:
+    """What the stack's services check says is unreachable, or None when all answer."""
     from stacks.resolve import active_settings
     from tasador.services.preflight import StackServicesUnavailable, check_stack_services
 
-    stack = Client().active_stack
     store = stack.artifact_store.config
     try:
         check_stack_services(
             active_settings(), store.path, (getattr(store, "client_kwargs", None) or {}).get("endpoint_url")
         )
     except StackServicesUnavailable as exc:
-        console.print(f"[red]The active stack `{stack.name}` is not ready:[/red] {exc}")
-        return None
-    return stack
+        return str(exc)
+    return None
 
 
-def _run_once(pipeline: Any) -> dict[str, Any] | None:
+def _group_number(config: Path) -> int | None:
+    import yaml
+
+    return ((yaml.safe_load(config.read_text()) or {}).get("parameters") or {}).get("group_number")
+
+
+def _run_once(pipeline: Any, group_number: int | None) -> dict[str, Any] | None:
     try:
         run = pipeline()
     except Exception as exc:  # ZenML re-raises the failing step's error
         console.print(f"[red]The training run failed:[/red] {exc}")
-        console.print("The batch stays in RAW marked failed; run the same command again to retry it.")
+        _record_failure(exc, group_number)
         log.debug("training run failed", exc_info=True)
         return None
     return run.steps["summarize_batch"].output.load()
+
+
+def _record_failure(exc: Exception, group_number: int | None) -> None:
+    """Say what is unreachable now, and record the failure on the batch so the next run retries it."""
+    from zenml.client import Client
+
+    from stacks.resolve import active_settings
+    from tasador.loop.failures import record_failed_run
+    from tasador.store import Store
+
+    problems = _unreachable_services(Client().active_stack)
+    if problems is not None:
+        console.print(problems)
+    unreachable = (
+        None if problems is None else "; ".join(line[2:] for line in problems.splitlines() if line.startswith("- "))
+    )
+    try:
+        settings = active_settings()
+        batch = record_failed_run(
+            Store(settings.database_url), settings, group_number, f"{type(exc).__name__}: {exc}", unreachable
+        )
+    except Exception as store_error:  # the RAW/CLEAN database itself may be what is down
+        console.print(f"The failure could not be recorded in RAW ({store_error}); the next run retries anyway.")
+        return
+    if batch is None:
+        console.print("No batch reached RAW in this run; run the same command again once the cause is fixed.")
+    else:
+        console.print(
+            f"Batch {batch.batch_number} (id {batch.id}) stays in RAW marked failed ({batch.error}); "
+            "run the same command again to retry it."
+        )
 
 
 def run_deployment(config: Path) -> bool:

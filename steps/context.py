@@ -8,6 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from stacks.resolve import active_settings
+from steps import stop_signal
 from tasador.settings import Settings
 from tasador.store import Store
 
@@ -46,4 +47,5 @@ def run_stage(name: str, stage: Stage, batch_id: int | None, upstream: dict[str,
     current = settings()
     db = store(current)
     with batch_stage(db, batch_id, name):
+        stop_signal.raise_if_requested()  # a signal stopped an earlier attempt: no retry
         return stage(db, current, batch_id, upstream)

@@ -64,6 +64,29 @@ def register(client: MlflowClient, name: str, model_uri: str, run_id: str, tags:
     return str(created.version)
 
 
+def settle_unjudged_versions(client: MlflowClient, name: str, alias: str, source_batch: int) -> list[str]:
+    """Finish the record of versions of `source_batch` whose run died before they were judged.
+
+    Called before the batch is processed again: a version the alias already points at is `promoted` (the
+    alias moved, only the final tag was lost); any other is `rejected` with the reason, so no version is
+    left without a decision. Returns the versions settled.
+    """
+    current = production_version(client, name, alias)
+    settled = []
+    for version in client.search_model_versions(f"name = '{name}' and tag.source_batch = '{source_batch}'"):
+        if version.tags.get("decision") in (PROMOTED, REJECTED):
+            continue
+        number = str(version.version)
+        if current is not None and str(current.version) == number:
+            client.set_model_version_tag(name, number, "decision", PROMOTED)
+        else:
+            reason = f"not judged: the run that registered it was interrupted; batch {source_batch} was processed again"
+            client.set_model_version_tag(name, number, "reason", reason)
+            client.set_model_version_tag(name, number, "decision", REJECTED)
+        settled.append(number)
+    return settled
+
+
 def compare(
     challenger: Mapping[str, float], production: Mapping[str, float] | None, config: Mapping[str, Any]
 ) -> Outcome:

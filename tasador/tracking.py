@@ -33,3 +33,25 @@ def configure_mlflow(settings: Settings) -> MlflowClient:
         client.create_experiment(settings.experiment_name, artifact_location=location)
     mlflow.set_experiment(settings.experiment_name)
     return client
+
+
+def end_abandoned_runs(client: MlflowClient, experiment_name: str, source_batch: int) -> list[str]:
+    """Mark KILLED the runs of `source_batch` (and their trials) still RUNNING: a process that died left them.
+
+    Called before a batch is trained again, when no other process trains it, so a run that stays RUNNING
+    in the MLflow UI always is one in progress. Returns the ids of the runs ended.
+    """
+    experiment = client.get_experiment_by_name(experiment_name)
+    if experiment is None:
+        return []
+    ids = [experiment.experiment_id]
+    parents = client.search_runs(ids, f"tags.source_batch = '{source_batch}' and attributes.status = 'RUNNING'")
+    ended = []
+    for parent in parents:
+        trials = client.search_runs(
+            ids, f"tags.mlflow.parentRunId = '{parent.info.run_id}' and attributes.status = 'RUNNING'"
+        )
+        for run in [*trials, parent]:
+            client.set_terminated(run.info.run_id, status="KILLED")
+            ended.append(run.info.run_id)
+    return ended

@@ -49,6 +49,8 @@ def datasource() -> None:
 )
 @click.option("--messy/--tidy", default=None, help="Serve rows with feed-style mess (default: generator.messy).")
 @click.option("--fail-first", type=int, help="Answer 503 to the first N /data requests (to test clients).")
+@click.option("--slow-first", type=int, help="Answer the first N /data requests only after --slow-s seconds.")
+@click.option("--slow-s", type=float, help="How slow those answers are (default: server.slow_s).")
 @click.option(
     "--config",
     "config_path",
@@ -66,6 +68,8 @@ def serve(
     state_dir: Path | None,
     messy: bool | None,
     fail_first: int | None,
+    slow_first: int | None,
+    slow_s: float | None,
     config_path: Path | None,
 ) -> None:
     """Start the data API (GET /data, /restart_data_generation, /health) until Ctrl-C."""
@@ -74,8 +78,9 @@ def serve(
 
     config = _config(config_path)
     options = dict(config["server"])
-    if fail_first is not None:
-        options["fail_first"] = fail_first
+    for key, value in (("fail_first", fail_first), ("slow_first", slow_first), ("slow_s", slow_s)):
+        if value is not None:
+            options[key] = value
     try:
         feed = build_feed(
             config, scenario=scenario, seed=seed, batch_size=batch_size, batches=batches, csv=csv_path, messy=messy

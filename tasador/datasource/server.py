@@ -10,6 +10,7 @@ group is written to a JSON file in `state_dir` after every batch, so a restarted
 import json
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -84,10 +85,18 @@ def create_app(feed: Feed, state_dir: Path, options: dict[str, Any]) -> FastAPI:
     """The API for `feed`; `options` is the `server` section of configs/datasource.yaml."""
     positions = Positions(state_dir, feed.name)
     failures_left = [int(options.get("fail_first", 0))]
+    slow_left, slow_s = [int(options.get("slow_first", 0))], float(options.get("slow_s", 0))
     Group = Annotated[int, Query(ge=1, le=int(options["max_group_number"]), description="Your group number.")]
     app = FastAPI(title="tasador data API", description="Batches of USA real-estate listings, per group.")
+    too_large = {413: {"description": "The request is larger than `server.max_request_bytes`."}}
+    # Documented so that clients (and the schemathesis test) know every answer the API may give.
+    data_answers = {
+        400: {"description": "The group has no batch left: GET /restart_data_generation starts it over."},
+        503: {"description": "Temporarily unavailable (injected with `--fail-first`): retry."},
+        **too_large,
+    }
 
-    @app.get("/data")
+    @app.get("/data", responses=data_answers)
     def data(group_number: Group, day: str | None = None) -> dict[str, Any]:
         if failures_left[0] > 0:
             failures_left[0] -= 1  # injected for testing clients' retries (server.fail_first)
@@ -104,14 +113,19 @@ def create_app(feed: Feed, state_dir: Path, options: dict[str, Any]) -> FastAPI:
         except Exception:
             positions.rewind(group_number, batch_number)
             raise
+        if slow_left[0] > 0:
+            # Injected for testing clients' timeouts (server.slow_first): slow after handing the batch out,
+            # as a server busy building a large answer is, so a client that gives up loses that batch.
+            slow_left[0] -= 1
+            time.sleep(slow_s)
         return {"group_number": group_number, "day": day, "batch_number": batch_number, "data": rows}
 
-    @app.get("/restart_data_generation")
+    @app.get("/restart_data_generation", responses=too_large)
     def restart(group_number: Group, day: str | None = None) -> dict[str, Any]:
         positions.restart(group_number)
         return {"group_number": group_number, "day": day, "message": "Data generation restarted: batch 1 is next."}
 
-    @app.get("/health")
+    @app.get("/health", responses=too_large)
     def health() -> dict[str, Any]:
         return {"status": "ok", "feed": feed.name, "batches": feed.batch_count}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,12 @@ from tasador.model import (
     train_baseline,
     train_challenger,
 )
-from tasador.registry import promote_or_reject, register
+from tasador.registry import promote_or_reject, register, settle_unjudged_versions
 from tasador.settings import Settings, load_config
 from tasador.store import Store
-from tasador.tracking import configure_mlflow
+from tasador.tracking import configure_mlflow, end_abandoned_runs
+
+log = logging.getLogger(__name__)
 
 
 def training_batches(store: Store, batch_id: int, window: int | None) -> list[int]:
@@ -37,7 +40,10 @@ def training_data(store: Store, batch_ids: list[int], config: dict[str, Any]) ->
 
 def train(store: Store, settings: Settings, batch_id: int | None, decision: dict[str, Any]) -> dict[str, Any]:
     """Train the challenger and the baseline in one MLflow run; log metrics, plots, data lineage and model."""
-    if batch_id is None or not decision.get("retrain"):
+    if batch_id is None:
+        return {"skipped": True}
+    settle_interrupted_attempts(settings, batch_id)
+    if not decision.get("retrain"):
         return {"skipped": True}
     import mlflow
 
@@ -45,8 +51,9 @@ def train(store: Store, settings: Settings, batch_id: int | None, decision: dict
     configure_mlflow(settings)
     batch_ids = training_batches(store, batch_id, config.get("window_batches"))
     train_df, holdout_df = training_data(store, batch_ids, config)
-    with mlflow.start_run(run_name=f"batch-{batch_id}") as run:
-        mlflow.set_tags({"source_batch": str(batch_id), "batches": ",".join(map(str, batch_ids))})
+    # Tagged as it is created: a run killed at any later point can be found by its batch.
+    tags = {"source_batch": str(batch_id), "batches": ",".join(map(str, batch_ids))}
+    with mlflow.start_run(run_name=f"batch-{batch_id}", tags=tags) as run:
         mlflow.log_input(
             mlflow.data.from_pandas(train_df, name=f"clean-batches-{batch_ids[0]}-{batch_ids[-1]}", targets="price"),
             context="training",
@@ -71,6 +78,15 @@ def train(store: Store, settings: Settings, batch_id: int | None, decision: dict
         "metrics": metrics,
         "baseline": baseline,
     }
+
+
+def settle_interrupted_attempts(settings: Settings, batch_id: int) -> None:
+    """Close what an earlier, killed attempt at this batch left open in MLflow before trying again."""
+    client = configure_mlflow(settings)
+    ended = end_abandoned_runs(client, settings.experiment_name, batch_id)
+    settled = settle_unjudged_versions(client, settings.registered_model_name, settings.production_alias, batch_id)
+    if ended or settled:
+        log.info("Batch %s: ended abandoned MLflow runs %s, settled versions %s.", batch_id, ended, settled)
 
 
 def evaluate_and_promote(

@@ -141,6 +141,20 @@ def test_client_retries_through_transient_failures(data_api, client_options) -> 
     assert batch.batch_number == 1 and len(batch.rows) == 50
 
 
+def test_a_server_slower_than_the_read_timeout_is_retried_then_named(data_api, client_options) -> None:
+    server = data_api(*SMALL, "--slow-first", "2", "--slow-s", "5")
+    options = client_options | {"read_timeout_s": 0.5, "retries": 1}
+    with HttpSource(server.url, options) as source:
+        with pytest.raises(SourceUnavailable) as error:
+            source.next_batch(1, 0)  # two attempts, both still waiting when the client gives up
+        message = str(error.value)
+        assert "ReadTimeout" in message and "2 attempts" in message and server.url in message
+        batch = source.next_batch(1, 0)  # the server is quick again
+    # The slow answers still handed batches 1 and 2 out (as a real server busy building them does):
+    # the client sees the gap in the batch numbers, and so does RAW.
+    assert batch.batch_number == 3 and len(batch.rows) == 50
+
+
 def test_server_that_is_down_names_its_url(client_options) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     with HttpSource(url, client_options) as source, pytest.raises(SourceUnavailable) as error:

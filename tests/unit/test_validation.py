@@ -9,13 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 
 from tasador.cleaning import clean_batch, normalise
 from tasador.datasource.batch import Batch
 from tasador.settings import Settings, load_config
 from tasador.store import Store
 from tasador.validation import BatchRejected, ValidationOutcome, validate_batch, validate_rows
-from tests.unit.test_cleaning import LISTING
+from tests.unit.test_cleaning import ANY_ROW, LISTING
 
 CONFIG = load_config("validation")
 CLEANING = load_config("cleaning")
@@ -153,3 +156,31 @@ def test_a_payload_that_is_not_a_list_is_rejected(tmp_path: Path) -> None:
         validate_rows({"data": []}, tmp_path, CONFIG, CLEANING)
 
     assert json.loads((tmp_path / "validation.json").read_text())["summary"]["rejected"].startswith("the batch")
+
+
+# --- any input at all -------------------------------------------------------------------------------
+
+
+@examples(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+@given(rows=st.lists(ANY_ROW, max_size=12))
+def test_any_rows_get_a_report_and_the_reasons_cleaning_gives(rows: list[Any], tmp_path_factory) -> None:
+    folder = tmp_path_factory.mktemp("any")
+    raw = list(enumerate(rows, start=1))
+    try:
+        outcome = validate_rows(raw, folder, CONFIG, CLEANING, today=TODAY)
+    except BatchRejected as rejected:  # the only error validation may raise, with a reason and a report
+        outcome = rejected.outcome
+        assert isinstance(rejected.reason, str) and rejected.reason
+        assert outcome.summary["rejected"] == rejected.reason and outcome.hard_failures == {}
+    else:
+        _, quarantined = normalise(raw, CLEANING, TODAY)
+        by_cleaning = {
+            int(i): r for i, r in zip(quarantined["raw_row_id"], quarantined["reason"], strict=True) if r != "duplicate"
+        }
+        assert outcome.hard_failures == by_cleaning  # the report quarantines what cleaning would, for its reasons
+    assert set(outcome.hard_failures) <= {i for i, _ in raw}
+    assert all(isinstance(r, str) and r for r in outcome.hard_failures.values())
+    assert outcome.summary["rows"] == len(rows) and isinstance(outcome.success, bool)
+    document = json.loads(outcome.json_path.read_text())  # the report is always valid JSON and an HTML page
+    assert document["summary"]["hard_failures"] == len(outcome.hard_failures)
+    assert "<html" in outcome.html_path.read_text().lower()
