@@ -1,16 +1,24 @@
 """Serving benchmark on loopback: tasador's service vs `mlflow models serve` vs a minimal BentoML service
 over the same model vs in-process predict. Prints a Markdown section for BENCHMARKS.md.
 
-    python benchmarks/serving.py            (numbers: configs/serving.yaml, section `benchmark`)
+    PYTHONPATH=. python benchmarks/serving.py        (numbers: configs/serving.yaml, section `benchmark`)
 
-Single-row latency at fixed rates comes from an open-loop asyncio client (latency counted from the
-scheduled send time, so queueing shows); maximum throughput from wrk when installed (Debian `wrk`),
-else from the same Python client with a fixed number of connections.
+One model is trained and registered once; each service is started over it in turn (2 workers each, as
+configured) and measured alone. The load comes from compiled tools so that the client is not what is
+measured: single-row latency at fixed rates from hey (Debian `hey`: `-q` per worker, per-request times
+from its CSV output), maximum throughput from wrk, the 1,000-row batch from hey with one connection.
+Without them a Python client stands in (and the output says so). The load generator shares the
+machine's cores with the services: on 2 cores it takes a fair part of them.
+
+tasador's service runs as in production: validation, the inference log (PostgreSQL on 127.0.0.1:5432
+when it answers, else SQLite) and metrics all on; the rows it logged are counted at the end.
 """
 
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 import os
 import platform
@@ -23,7 +31,9 @@ import sys
 import tempfile
 import textwrap
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +41,7 @@ from typing import Any
 import httpx
 import numpy as np
 import pandas as pd
+import psutil
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -39,6 +50,10 @@ sys.path.insert(0, str(REPO_ROOT))
 from tasador.env import QUIET_DEFAULTS  # noqa: E402
 from tasador.serving.config import BenchmarkConfig, load_serving_config  # noqa: E402
 from tasador.settings import load_config  # noqa: E402
+
+#: Where a scratch PostgreSQL database for the inference log is created (and dropped) when it answers.
+POSTGRES_ENV = "TASADOR_BENCH_POSTGRES"
+POSTGRES_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 # The minimal BentoML service: the same predictor, no validation, no logging, no metrics of ours.
 MINIMAL_SERVICE = """
@@ -68,6 +83,18 @@ class Target:
     body: Callable[[list[dict[str, Any]]], dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class Latencies:
+    """Answers of one fixed-rate or batch run: latencies of the 2xx answers, the rate actually sent."""
+
+    seconds: list[float]
+    errors: int
+    achieved_rps: float
+
+    def pct(self, q: float) -> float:
+        return float(np.percentile(self.seconds, q)) * 1000 if self.seconds else float("nan")
+
+
 # --- the model ------------------------------------------------------------------------------------
 def clean_listings(rows: int) -> pd.DataFrame:
     """Synthetic feed rows, cleaned the way the service cleans a request (validated Listing models)."""
@@ -93,7 +120,8 @@ def _plain(value: Any) -> Any:
     return None if isinstance(value, float) and np.isnan(value) else value
 
 
-def register_model(tracking_uri: str, config: BenchmarkConfig) -> tuple[str, pd.DataFrame]:
+def register_model(tracking_uri: str, artifacts: Path, config: BenchmarkConfig) -> tuple[str, pd.DataFrame, str]:
+    """Train with tasador's own training (search shortened), register, alias `production`."""
     import mlflow
 
     from tasador.model.pyfunc import log_model
@@ -106,13 +134,17 @@ def register_model(tracking_uri: str, config: BenchmarkConfig) -> tuple[str, pd.
     model_config["search"] = {**model_config["search"], "n_trials": config.search_trials}
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
+    # Artifacts in the scratch folder: MLflow's default (./mlruns) would write into the repository.
+    experiment = mlflow.create_experiment("serving-benchmark", artifact_location=artifacts.as_uri())
     result = train_challenger(frame, model_config, seed=int(model_config["seed"]))
-    with mlflow.start_run():
+    with mlflow.start_run(experiment_id=experiment):
         uri = log_model(result.predictor, input_example=frame[list(FEATURE_COLUMNS)].head(3))
     version = mlflow.register_model(uri, "tasador-price").version
     mlflow.MlflowClient().set_registered_model_alias("tasador-price", "production", version)
-    print(f"model: {result.params}", flush=True)
-    return str(version), frame
+    booster = result.predictor.booster
+    described = f"{booster.num_boosted_rounds()} trees of depth ≤ {result.params.get('max_depth', '?')}"
+    print(f"model: {described}, {result.params}", flush=True)
+    return str(version), frame, described
 
 
 def request_rows(frame: pd.DataFrame, count: int) -> list[dict[str, Any]]:
@@ -148,17 +180,88 @@ def spawn(command: list[str], env: dict[str, str], log: Path, cwd: Path, probe: 
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the process group this script started (by its pid); SIGKILL if it lingers."""
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
-            proc.wait(30)
+            proc.wait(60)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
 
 
-# --- load -----------------------------------------------------------------------------------------
-async def open_loop(url: str, bodies: list[bytes], rate: float, duration: float) -> tuple[list[float], int]:
-    """Send at a fixed rate; latency from the scheduled send time. Returns (latencies in s, errors)."""
+def tree_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process and its children (the service's workers)."""
+    root = psutil.Process(pid)
+    total = 0.0
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+@contextmanager
+def inference_log_database(work: Path) -> Iterator[str]:
+    """A scratch PostgreSQL database (dropped afterwards) when one answers, else a SQLite file."""
+    from sqlalchemy import create_engine, text
+
+    admin_url = os.environ.get(POSTGRES_ENV, POSTGRES_DEFAULT)
+    name = f"tasador_bench_serving_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # no PostgreSQL here: the service's default store
+        print(f"PostgreSQL at {admin_url} unavailable ({type(exc).__name__}); inference log on SQLite", flush=True)
+        yield f"sqlite:///{work / 'inference.db'}"
+        return
+    try:
+        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def logged_rows(database_url: str) -> int:
+    from sqlalchemy import create_engine, func, select
+
+    from tasador.store import tables as t
+
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(t.inference_log)).scalar_one())
+    except Exception:  # the table appears with the first write
+        return 0
+    finally:
+        engine.dispose()
+
+
+# --- load generators ------------------------------------------------------------------------------
+def hey_run(url: str, body: Path, *, connections: int, duration_s: float | None = None,
+            requests: int | None = None, rate: float | None = None) -> Latencies:  # fmt: skip
+    """hey with per-request output: latencies of 2xx answers and the rate it managed to send.
+
+    hey's `-q` is per worker and a worker waits for its answer before the next request, so a slow
+    service lowers the rate sent: the achieved rate says whether the target rate was held.
+    """
+    command = ["hey", "-c", str(connections), "-m", "POST", "-T", "application/json", "-D", str(body), "-o", "csv"]
+    command += ["-z", f"{duration_s}s"] if duration_s is not None else ["-n", str(requests)]
+    if rate is not None:
+        command += ["-q", f"{rate / connections:.4f}"]
+    result = subprocess.run([*command, url], capture_output=True, text=True, check=True)
+    answers = list(csv.DictReader(io.StringIO(result.stdout)))
+    ok = [float(a["response-time"]) for a in answers if a["status-code"].startswith("2")]
+    span = duration_s if duration_s is not None else max((float(a["offset"]) for a in answers), default=0.0)
+    return Latencies(ok, len(answers) - len(ok), len(answers) / span if span else float("nan"))
+
+
+async def open_loop(url: str, bodies: list[bytes], rate: float, duration: float) -> Latencies:
+    """Fallback without hey: send at a fixed rate; latency from the scheduled send time."""
     latencies: list[float] = []
     errors = 0
     limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
@@ -174,34 +277,42 @@ async def open_loop(url: str, bodies: list[bytes], rate: float, duration: float)
                 return
             if answer.status_code != 200:
                 errors += 1
+                return
             latencies.append(time.perf_counter() - scheduled)
 
         start = time.perf_counter() + 0.2
         total = int(rate * duration)
         await asyncio.gather(*(one(bodies[i % len(bodies)], start + i / rate) for i in range(total)))
-    return latencies, errors
+    return Latencies(latencies, errors, total / duration)
 
 
-def wrk_throughput(url: str, body: bytes, connections: int, duration: int, workdir: Path) -> float:
+def wrk_throughput(url: str, body: Path, connections: int, duration: int, workdir: Path) -> tuple[float, int]:
+    """(requests/s, requests answered) from wrk, POSTing `body` over `connections` connections."""
     script = workdir / "post.lua"
     script.write_text(
         'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-        f"wrk.body = {json.dumps(body.decode())}\n"
+        f"wrk.body = {json.dumps(body.read_text())}\n"
     )
     result = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "-s", str(script), url],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
+    rate, answered, failed = None, 0, 0
     for line in result.stdout.splitlines():
+        words = line.split()
         if line.startswith("Requests/sec:"):
-            non_2xx = [ln for ln in result.stdout.splitlines() if "Non-2xx" in ln]
-            if non_2xx:
-                print(f"  wrk against {url}: {non_2xx[0].strip()}")
-            return float(line.split()[1])
-    raise RuntimeError(f"wrk printed no rate:\n{result.stdout}")
+            rate = float(words[1])
+        elif "requests in" in line:
+            answered = int(words[0])
+        elif "Non-2xx" in line:
+            failed = int(words[-1])
+            print(f"  wrk against {url}: {line.strip()}", flush=True)
+    if rate is None:
+        raise RuntimeError(f"wrk printed no rate:\n{result.stdout}")
+    return rate, answered - failed
 
 
-async def closed_loop_throughput(url: str, body: bytes, connections: int, duration: float) -> float:
+async def closed_loop_throughput(url: str, body: bytes, connections: int, duration: float) -> tuple[float, int]:
     done = 0
     deadline = time.perf_counter() + duration
     async with httpx.AsyncClient(timeout=30) as client:
@@ -209,79 +320,128 @@ async def closed_loop_throughput(url: str, body: bytes, connections: int, durati
         async def worker() -> None:
             nonlocal done
             while time.perf_counter() < deadline:
-                await client.post(url, content=body, headers={"content-type": "application/json"})
-                done += 1
+                answer = await client.post(url, content=body, headers={"content-type": "application/json"})
+                done += answer.status_code == 200
 
         await asyncio.gather(*(worker() for _ in range(connections)))
-    return done / duration
+    return done / duration, done
 
 
-def batch_latency(url: str, body: bytes, requests: int) -> list[float]:
+def batch_latency(url: str, body: bytes, requests: int) -> Latencies:
     times = []
     with httpx.Client(timeout=60) as client:
-        client.post(url, content=body, headers={"content-type": "application/json"})  # warm-up
         for _ in range(requests):
             start = time.perf_counter()
-            answer = client.post(url, content=body, headers={"content-type": "application/json"})
-            answer.raise_for_status()
+            client.post(url, content=body, headers={"content-type": "application/json"}).raise_for_status()
             times.append(time.perf_counter() - start)
-    return times
-
-
-def pct(values: list[float], q: float) -> float:
-    return float(np.percentile(values, q)) * 1000 if values else float("nan")
+    return Latencies(times, 0, float("nan"))
 
 
 # --- the run --------------------------------------------------------------------------------------
-def measure(target: Target, rows: list[dict[str, Any]], config: BenchmarkConfig, workdir: Path) -> dict[str, Any]:
-    singles = [json.dumps(target.body([row])).encode() for row in rows[:500]]
-    batch = json.dumps(target.body(rows[: config.batch_rows])).encode()
-    result: dict[str, Any] = {"name": target.name}
-    asyncio.run(open_loop(target.url, singles, 20, 2))  # warm-up
+def warm_up(url: str, body: Path, requests: int) -> None:
+    for _ in range(requests):
+        httpx.post(url, content=body.read_bytes(), headers={"content-type": "application/json"}, timeout=60)
+    time.sleep(2)  # the inference log writes what they left (every 0.5 s)
+
+
+def measure(
+    target: Target, pid: int, rows: list[dict[str, Any]], config: BenchmarkConfig, workdir: Path
+) -> dict[str, Any]:
+    """Fixed rates, then maximum throughput (with the service's CPU per request), then the batch."""
+    single = workdir / "single.json"
+    single.write_text(json.dumps(target.body(rows[:1])))
+    batch = workdir / "batch.json"
+    batch.write_text(json.dumps(target.body(rows[: config.batch_rows])))
+    compiled = bool(shutil.which("hey") and shutil.which("wrk"))
+    result: dict[str, Any] = {"name": target.name, "answered": 0, "load": os.getloadavg()[0]}
+    # Warm-up: first requests import and compile lazily in every worker. The batch is warmed up just before
+    # its own run: the inference log's writing of 4,000 rows would otherwise fall into the first fixed rate.
+    warm_up(target.url, single, 4)
+    result["answered"] += 4
     for rate in config.rates_rps:
-        latencies, errors = asyncio.run(open_loop(target.url, singles, rate, config.rate_duration_s))
-        result[f"p50@{rate}"], result[f"p99@{rate}"] = pct(latencies, 50), pct(latencies, 99)
-        result[f"errors@{rate}"] = errors
-    if shutil.which("wrk"):
-        result["max_rps"] = wrk_throughput(
-            target.url, singles[0], config.throughput_connections, config.throughput_duration_s, workdir
+        if compiled:
+            run = hey_run(target.url, single, connections=config.rate_connections, duration_s=config.rate_duration_s,
+                          rate=rate)  # fmt: skip
+        else:
+            singles = [json.dumps(target.body([row])).encode() for row in rows[:500]]
+            run = asyncio.run(open_loop(target.url, singles, rate, config.rate_duration_s))
+        result[f"rate@{rate}"] = run
+        result["answered"] += len(run.seconds)
+    cpu_before, wall_before = tree_cpu_s(pid), time.perf_counter()
+    if compiled:
+        rps, answered = wrk_throughput(
+            target.url, single, config.throughput_connections, config.throughput_duration_s, workdir
         )
     else:
-        result["max_rps"] = asyncio.run(
-            closed_loop_throughput(target.url, singles[0], config.throughput_connections, config.throughput_duration_s)
+        rps, answered = asyncio.run(
+            closed_loop_throughput(
+                target.url, single.read_bytes(), config.throughput_connections, config.throughput_duration_s
+            )
         )
-    times = batch_latency(target.url, batch, config.batch_requests)
-    result["batch_p50"], result["batch_p99"] = pct(times, 50), pct(times, 99)
+    result["max_rps"], result["throughput_answered"] = rps, answered
+    result["cpu_ms_per_request"] = (tree_cpu_s(pid) - cpu_before) / max(answered, 1) * 1000
+    result["throughput_wall_s"] = time.perf_counter() - wall_before
+    result["answered"] += answered
+    warm_up(target.url, batch, 4)
+    result["answered"] += 4 * config.batch_rows
+    if compiled:
+        result["batch"] = hey_run(target.url, batch, connections=1, requests=config.batch_requests)
+    else:
+        result["batch"] = batch_latency(target.url, batch.read_bytes(), config.batch_requests)
+    result["answered"] += len(result["batch"].seconds) * config.batch_rows
+    result["compiled"] = compiled
     return result
 
 
-def in_process(model_uri: str, rows: list[dict[str, Any]], config: BenchmarkConfig) -> dict[str, float]:
-    """Validation + frame + predict without HTTP: the floor the services add their overhead to."""
+def summary(result: dict[str, Any]) -> str:
+    """One line per target while the run goes on."""
+    rates = [f"@{k[5:]}: p50 {v.pct(50):.1f} p99 {v.pct(99):.1f} ms ({v.achieved_rps:.0f}/s sent, {v.errors} errors)"
+             for k, v in result.items() if k.startswith("rate@")]  # fmt: skip
+    return (
+        f"{result['name']}: {'; '.join(rates)}; max {result['max_rps']:.0f} rps "
+        f"({result['cpu_ms_per_request']:.2f} ms server CPU per request); batch p50 {result['batch'].pct(50):.1f} "
+        f"p99 {result['batch'].pct(99):.1f} ms; load average {result['load']:.1f}"
+    )
+
+
+def in_process(model_uri: str, rows: list[dict[str, Any]], config: BenchmarkConfig) -> dict[str, tuple[float, float]]:
+    """The service's own path without HTTP (validation, encoding, prediction): median wall and CPU ms."""
     from tasador.model.pyfunc import load_predictor
-    from tasador.serving.frames import listings_frame
     from tasador.serving.schemas import batch_model
 
     predictor = load_predictor(model_uri)
+    predictor.booster.set_param({"nthread": 1})  # as the service runs it (tasador/serving/model_watcher.py)
     request = batch_model("PredictRequest", config.batch_rows)
     out = {}
     for label, count in (("1 row", 1), (f"{config.batch_rows} rows", config.batch_rows)):
         body = json.dumps({"listings": rows[:count]})
-        times = []
+        walls, cpus = [], []
         for _ in range(config.in_process_repeats if count == 1 else max(5, config.in_process_repeats // 10)):
-            start = time.perf_counter()
-            predictor.predict(listings_frame(request.model_validate_json(body).listings))
-            times.append(time.perf_counter() - start)
-        out[label] = statistics.median(times) * 1000
+            wall, cpu = time.perf_counter(), time.process_time()
+            listings = request.model_validate_json(body).listings
+            predictor.predict_records([vars(listing) for listing in listings])
+            walls.append(time.perf_counter() - wall)
+            cpus.append(time.process_time() - cpu)
+        out[label] = (statistics.median(walls) * 1000, statistics.median(cpus) * 1000)
     return out
 
 
-def markdown(results: list[dict[str, Any]], inproc: dict[str, float], config: BenchmarkConfig, workers: int) -> str:
+def markdown(
+    results: list[dict[str, Any]],
+    inproc: dict[str, tuple[float, float]],
+    config: BenchmarkConfig,
+    workers: int,
+    model: str,
+    logged: tuple[int, int, str],
+) -> str:
     rates = config.rates_rps
     head = [
         "target",
-        *[f"p50 / p99 @{r} rps (ms)" for r in rates],
+        *[f"p50 / p99 @{r} rps (ms; rate sent)" for r in rates],
         "max rps (1 row)",
+        "server CPU ms / request",
         f"{config.batch_rows}-row p50 / p99 (ms)",
+        "load avg",
     ]
     lines = [
         f"## Serving ({platform.node()}, {os.cpu_count()} cores, {workers} workers each, loopback)",
@@ -292,12 +452,23 @@ def markdown(results: list[dict[str, Any]], inproc: dict[str, float], config: Be
     for r in results:
         cells = [r["name"]]
         for rate in rates:
-            errors = f" ({r[f'errors@{rate}']} errors)" if r[f"errors@{rate}"] else ""
-            cells.append(f"{r[f'p50@{rate}']:.1f} / {r[f'p99@{rate}']:.1f}{errors}")
-        cells += [f"{r['max_rps']:.0f}", f"{r['batch_p50']:.1f} / {r['batch_p99']:.1f}"]
+            run: Latencies = r[f"rate@{rate}"]
+            errors = f", {run.errors} errors" if run.errors else ""
+            cells.append(f"{run.pct(50):.1f} / {run.pct(99):.1f} ({run.achieved_rps:.0f}/s{errors})")
+        batch: Latencies = r["batch"]
+        cells += [f"{r['max_rps']:.0f}", f"{r['cpu_ms_per_request']:.2f}", f"{batch.pct(50):.1f} / {batch.pct(99):.1f}",
+                  f"{r['load']:.1f}"]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", "In-process (validation + encoding + inplace_predict, median): "
-              + ", ".join(f"{k}: {v:.2f} ms" for k, v in inproc.items())]  # fmt: skip
+    served, written, database = logged
+    tools = "hey (fixed rates, batch) and wrk (throughput)" if results[0]["compiled"] else "a Python client"
+    lines += [
+        "",
+        f"Model: {model}. Load from {tools}, {config.rate_connections} connections at fixed rates, "
+        f"{config.throughput_connections} for throughput. tasador's inference log ({database}): "
+        f"{written} rows written for {served} listings answered.",
+        "In-process (validation + encoding + prediction, median wall / CPU): "
+        + ", ".join(f"{k}: {wall:.2f} / {cpu:.2f} ms" for k, (wall, cpu) in inproc.items()),
+    ]
     ours, mlflow_row, minimal = results[0], results[1], results[2]
     top = max(rates)
     lines += [
@@ -305,8 +476,8 @@ def markdown(results: list[dict[str, Any]], inproc: dict[str, float], config: Be
         "Goals:",
         f"- single-row throughput ≥ 5× mlflow models serve: {ours['max_rps'] / mlflow_row['max_rps']:.1f}×",
         f"- above the minimal BentoML service: {ours['max_rps']:.0f} vs {minimal['max_rps']:.0f} rps",
-        f"- p99 ≤ 15 ms at {top} rps: {ours[f'p99@{top}']:.1f} ms",
-        f"- {config.batch_rows}-row batch ≤ 50 ms: p50 {ours['batch_p50']:.1f} ms",
+        f"- p99 ≤ 15 ms at {top} rps: {ours[f'rate@{top}'].pct(99):.1f} ms",
+        f"- {config.batch_rows}-row batch ≤ 50 ms: p50 {ours['batch'].pct(50):.1f} ms",
     ]
     return "\n".join(lines)
 
@@ -319,11 +490,12 @@ def main() -> None:
     if config is None:
         raise SystemExit("configs/serving.yaml has no `benchmark` section; add one (see the repository's copy).")
     workers = int(serving.service.get("workers", 1))
-    with tempfile.TemporaryDirectory(prefix="tasador-bench-") as tmp:
+    load_start, cpu_start, wall_start = os.getloadavg(), time.process_time(), time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="tasador-bench-") as tmp, inference_log_database(Path(tmp)) as db_url:
         work = Path(tmp)
         tracking_uri = f"sqlite:///{work / 'mlflow.db'}"
         print("training and registering the benchmark model ...", flush=True)
-        version, frame = register_model(tracking_uri, config)
+        version, frame, model = register_model(tracking_uri, work / "artifacts", config)
         model_uri = f"models:/tasador-price/{version}"
         rows = request_rows(frame, max(config.batch_rows, 500))
         base_env = {
@@ -331,6 +503,7 @@ def main() -> None:
             "HOME": str(work),
             "BENTOML_HOME": str(work / "bentoml"),
             "TASADOR_HOME": str(work / "home"),
+            "TASADOR_DB_URL": db_url,
             "MLFLOW_TRACKING_URI": tracking_uri,
             "BENCH_MODEL_URI": model_uri,
             "BENCH_WORKERS": str(workers),
@@ -365,17 +538,23 @@ def main() -> None:
         ]  # fmt: skip
         results = []
         for target, command, cwd, probe in plans:
-            print(f"measuring {target.name} ...", flush=True)
+            print(f"measuring {target.name} (load average {os.getloadavg()[0]:.1f}) ...", flush=True)
             proc = spawn(command, base_env, work / f"{len(results)}.log", cwd, probe)
             try:
-                results.append(measure(target, rows, config, work))
+                results.append(measure(target, proc.pid, rows, config, work))
             finally:
-                stop(proc)
-            print(f"  {results[-1]}", flush=True)  # kept even if a later target fails
+                stop(proc)  # tasador's service flushes its inference log on the way out
+            print(f"  {summary(results[-1])}", flush=True)  # kept even if a later target fails
+        logged = (results[0]["answered"], logged_rows(db_url), db_url.split(":", 1)[0].split("+", 1)[0])
         inproc = in_process(model_uri, rows, config)
-        print()
-        print(markdown(results, inproc, config, workers))
-        print(f"\n(config: {yaml.safe_dump(config.model_dump(), default_flow_style=True).strip()})")
+    print()
+    print(markdown(results, inproc, config, workers, model, logged))
+    print(f"\n(config: {yaml.safe_dump(config.model_dump(), default_flow_style=True).strip()})")
+    load_end = os.getloadavg()
+    print(
+        f"(this script: {time.perf_counter() - wall_start:.0f} s wall, {time.process_time() - cpu_start:.0f} s CPU; "
+        f"load average {load_start[0]:.1f} at the start, {load_end[0]:.1f} at the end)"
+    )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ built here, once per process; everything that talks to MLflow or the database st
 once per worker.
 """
 
+import logging
+
 import bentoml
 
 from tasador.serving.api import create_app
@@ -22,6 +24,10 @@ class TasadorPrice:
     """Prices from `models:/tasador-price@production`, followed without a restart."""
 
     def __init__(self) -> None:
+        if not CONFIG.access_log_enabled:
+            # BentoML's switch only removes its own middleware; uvicorn still logs every request
+            # (two formatted lines each, about a tenth of a one-row request's CPU).
+            logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
         self.runtime = Runtime(CONFIG, resolve_settings()).start()
         APP.state.runtime = self.runtime
 

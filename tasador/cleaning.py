@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from tasador.schema import COLUMNS, STATES
 from tasador.settings import load_config
@@ -65,12 +67,16 @@ def parse_rows(raw: RawRows, config: Mapping[str, Any]) -> ParsedRows:
     """Read rows as received (any casing, numbers as text, extra or missing fields, non-objects)."""
     ids = pd.Series([row_id for row_id, _ in raw], dtype="int64")
     rows = [row for _, row in raw]
-    values, fields_received = _values_by_column(rows)
+    canonical = _all_canonical(rows)
+    values, fields_received = _values_by_column(rows, canonical)
     reader = _Reader(frozenset(config["missing_tokens"]), int(config["reason_value_chars"]))
 
     frame = pd.DataFrame({"raw_row_id": ids})
     unreadable = pd.Series(
-        ["row is not an object" if not isinstance(row, dict) else None for row in rows], dtype=object
+        [None] * len(rows)
+        if canonical
+        else ["row is not an object" if not isinstance(row, dict) else None for row in rows],
+        dtype=object,
     )
     for column in COLUMNS:
         typed, reasons = reader.read(column, values[column])
@@ -79,12 +85,22 @@ def parse_rows(raw: RawRows, config: Mapping[str, Any]) -> ParsedRows:
     return ParsedRows(frame, unreadable, fields_received)
 
 
-def _values_by_column(rows: list[Any]) -> tuple[dict[str, pd.Series], frozenset[str]]:
+def _all_canonical(rows: list[Any]) -> bool:
+    """Every row is a dict of exactly the 12 canonical fields (what feeds almost always send)."""
+    # Checked with C-level passes over the batch; a per-row Python test costs more than reading the values.
+    if set(map(type, rows)) != {dict}:
+        return False
+    return sum(map(len, rows)) == len(COLUMNS) * len(rows) and set().union(*rows) == _CANONICAL
+
+
+def _values_by_column(rows: list[Any], all_canonical: bool) -> tuple[dict[str, pd.Series], frozenset[str]]:
     received: set[str] = set()
-    # Feeds almost always send exactly the 12 canonical fields: only the other rows pay for renaming.
-    named = [row if isinstance(row, dict) and row.keys() == _CANONICAL else _renamed(row, received) for row in rows]
-    if len(received) < len(COLUMNS) and any(isinstance(r, dict) and r.keys() == _CANONICAL for r in rows):
-        received.update(COLUMNS)
+    if all_canonical:
+        named, received = rows, set(COLUMNS)
+    else:  # only the rows that are not exactly canonical pay for renaming
+        named = [row if isinstance(row, dict) and row.keys() == _CANONICAL else _renamed(row, received) for row in rows]
+        if len(received) < len(COLUMNS) and any(isinstance(r, dict) and r.keys() == _CANONICAL for r in rows):
+            received.update(COLUMNS)
     try:  # pandas types the common columns (all floats, all text) in C
         frame = pd.DataFrame(named, columns=list(COLUMNS))
     except (TypeError, ValueError, OverflowError):
@@ -323,20 +339,23 @@ def _show(limit: Any) -> str:
 
 def row_hashes(frame: pd.DataFrame) -> pd.Series:
     """md5 hex of the 12 normalised columns: the same listing hashes the same in every batch."""
-    texts = [_hash_text(frame[column]) for column in COLUMNS]
-    rows = zip(*texts, strict=True)
-    digests = [hashlib.md5("\x1f".join(parts).encode(), usedforsecurity=False).hexdigest() for parts in rows]
+    if frame.empty:
+        return pd.Series([], index=frame.index, dtype="str")
+    # Arrow joins the columns' texts in C++; only the md5 itself is a Python call per row.
+    joined = pc.binary_join_element_wise(*[_hash_text(frame[column]) for column in COLUMNS], "\x1f")
+    md5 = hashlib.md5
+    digests = [md5(text, usedforsecurity=False).hexdigest() for text in joined.cast(pa.binary()).to_pylist()]
     return pd.Series(digests, index=frame.index, dtype="str")
 
 
-def _hash_text(values: pd.Series) -> list[str]:
+def _hash_text(values: pd.Series) -> pa.Array:
     codes, distinct = pd.factorize(values)
     if pd.api.types.is_datetime64_any_dtype(values):
         text = pd.Series(distinct).dt.strftime("%Y-%m-%d").tolist()
     else:
         text = pd.Series(distinct).astype("str").tolist()
     text.append("")  # what missing rows (code -1) hash as
-    return np.array(text, dtype=object)[codes].tolist()
+    return pa.array(text, type=pa.string()).take(pa.array(np.where(codes < 0, len(text) - 1, codes)))
 
 
 def normalise(
@@ -400,7 +419,7 @@ def clean_batch(
     clean, quarantined = normalise(raw, config, today)
     if validation_failures:
         clean, quarantined = _with_validation_failures(clean, quarantined, raw, validation_failures)
-    known = store.known_hashes(clean["row_hash"], exclude_batch=batch_id)
+    known = store.known_hashes(clean["row_hash"].tolist(), exclude_batch=batch_id)
     seen = clean["row_hash"].isin(known).to_numpy()
     quarantined = pd.concat(
         [quarantined, _quarantine(clean["raw_row_id"][seen], "cleaning", "duplicate")], ignore_index=True

@@ -25,6 +25,9 @@ def next_batch(store: Store, settings: Settings, group_number: int | None = None
     pending = store.pending_batch(source.name, group)
     if pending is not None:
         log.info("Batch %s of group %s was not finished: processing it again.", pending.batch_number, group)
+        if pending.status == "failed":
+            # The old reason goes: a `failed` status after this run is this run's, with this run's reason.
+            store.set_status(pending.id, "received")
         rows = [row for _, row in store.raw_rows(pending.id)]
         batch = Batch(pending.source, pending.group_number, pending.batch_number, rows, pending.day)
     else:

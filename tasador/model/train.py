@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import mlflow
@@ -22,6 +24,8 @@ class TrainResult:
     predictor: Predictor
     params: dict[str, Any]  # booster parameters and rounds of the final model
     best_trial_metrics: dict[str, float]
+    # CPU seconds (all threads) of each phase: encode, search, fit; where training time goes.
+    phase_cpu_seconds: dict[str, float] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -34,31 +38,58 @@ def train_challenger(train_df: pd.DataFrame, config: Mapping[str, Any], seed: in
     """Search on a seeded sample, then fit the final model; same data and seed give the same model.
 
     The encodings always use every training row (they are cheap); the trees see at most
-    `training.max_rows` rows, since past a few hundred thousand rows more rows buy little and cost
-    linear time. Each search trial is a nested MLflow run when a run is active. Small data is refitted
-    on every row with the early-stopped round count; large data keeps the early-stopped model.
+    `training.max_rows` rows, since past ~150k rows more rows buy little and cost more than linear
+    time (early stopping also runs longer). Each search trial is a nested MLflow run when a run is
+    active. Small data is refitted on every row with the early-stopped round count; large data keeps
+    the early-stopped model. Past
+    `search.large_data.above_rows` rows the search may run `search.large_data.n_trials` trials (a trial
+    costs the same at any data size). `phase_cpu_seconds` says where the time went.
     """
     training, search = config["training"], config["search"]
-    rows = trainable_rows(train_df, config)
-    split = _inner_split(rows, training, seed)
-    encoder = _encoder(config, seed)
-    fit = _Matrix(encoder.fit_transform(split.fit), np.log(split.fit[TARGET].to_numpy()))
-    validation = xgb.DMatrix(encoder.transform(split.validation), label=np.log(split.validation[TARGET]))
-
-    searched = fit.sample(int(search["max_rows"]), seed)
-    best_params, best_rounds, best_score = _search((searched, validation), config, seed)
-
-    if len(rows) < int(training["refit_below_rows"]):
-        rounds = max(1, round(best_rounds * float(training["refit_rounds_factor"])))
+    cpu: dict[str, float] = {}
+    with _cpu_seconds(cpu, "encode"):
+        rows = trainable_rows(train_df, config)
+        split = _inner_split(rows, training, seed)
         encoder = _encoder(config, seed)
-        everything = xgb.DMatrix(encoder.fit_transform(rows), label=np.log(rows[TARGET]))
-        booster = xgb.train(best_params, everything, num_boost_round=rounds)
-    else:
-        booster, rounds, _ = _fit(best_params, fit.sample(int(training["max_rows"]), seed), validation, training)
+        fit = _Matrix(encoder.fit_transform(split.fit), np.log(split.fit[TARGET].to_numpy()))
+        validation = xgb.DMatrix(encoder.transform(split.validation), label=np.log(split.validation[TARGET]))
 
-    params = {**best_params, "num_boost_round": rounds, "train_rows": len(rows)}
+    with _cpu_seconds(cpu, "search"):
+        searched = fit.sample(int(search["max_rows"]), seed)
+        trials = search_trials(config, len(rows))
+        best_params, best_rounds, best_score = _search((searched, validation), config, trials, seed)
+
+    with _cpu_seconds(cpu, "fit"):
+        if len(rows) < int(training["refit_below_rows"]):
+            rounds = max(1, round(best_rounds * float(training["refit_rounds_factor"])))
+            encoder = _encoder(config, seed)
+            everything = xgb.DMatrix(encoder.fit_transform(rows), label=np.log(rows[TARGET]))
+            booster = xgb.train(best_params, everything, num_boost_round=rounds)
+        else:
+            final = fit.sample(int(training["max_rows"]), seed)
+            booster, rounds, _ = _fit(best_params, final, validation, training)
+
+    params = {**best_params, "num_boost_round": rounds, "train_rows": len(rows), "search_trials": trials}
     metrics = {validation_metric(config): best_score, "best_trial_rounds": float(best_rounds)}
-    return TrainResult(Predictor(encoder, booster), params, metrics)
+    return TrainResult(Predictor(encoder, booster), params, metrics, cpu)
+
+
+def search_trials(config: Mapping[str, Any], rows: int) -> int:
+    """Trials of the search for `rows` trainable rows (`search.n_trials`, fewer on large data)."""
+    search = config["search"]
+    large = search.get("large_data")
+    if large and rows >= int(large["above_rows"]):
+        return int(large["n_trials"])
+    return int(search["n_trials"])
+
+
+@contextmanager
+def _cpu_seconds(into: dict[str, float], phase: str) -> Iterator[None]:
+    started = time.process_time()
+    try:
+        yield
+    finally:
+        into[phase] = into.get(phase, 0.0) + time.process_time() - started
 
 
 @dataclass(frozen=True)
@@ -105,7 +136,7 @@ def _inner_split(rows: pd.DataFrame, training: Mapping[str, Any], seed: int) -> 
 
 
 def _search(
-    data: tuple[xgb.DMatrix, xgb.DMatrix], config: Mapping[str, Any], seed: int
+    data: tuple[xgb.DMatrix, xgb.DMatrix], config: Mapping[str, Any], trials: int, seed: int
 ) -> tuple[dict[str, Any], int, float]:
     """(best booster params, their early-stopped rounds, their validation metric on log price)."""
     training = config["training"]
@@ -121,7 +152,7 @@ def _search(
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line per trial is MLflow's job
     study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed))
-    study.optimize(objective, n_trials=int(config["search"]["n_trials"]))
+    study.optimize(objective, n_trials=trials)
     best = study.best_trial
     return {**fixed, **best.params}, rounds_of[best.number], float(best.value)
 

@@ -50,6 +50,7 @@ class BenchmarkConfig(_Section):
     train_rows: PositiveInt
     search_trials: PositiveInt
     rates_rps: list[PositiveInt]
+    rate_connections: PositiveInt
     rate_duration_s: PositiveFloat
     throughput_duration_s: PositiveInt
     throughput_connections: PositiveInt
@@ -65,6 +66,11 @@ class ServingConfig(_Section):
     inference_log: InferenceLogConfig
     metrics: MetricsConfig
     benchmark: BenchmarkConfig | None = None  # only benchmarks/serving.py reads it
+
+    @property
+    def access_log_enabled(self) -> bool:
+        """`service.logging.access.enabled` (BentoML's default: on)."""
+        return bool(self.service.get("logging", {}).get("access", {}).get("enabled", True))
 
 
 def load_serving_config() -> ServingConfig:

@@ -17,9 +17,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
+
+import orjson
 
 from tasador.serving.config import InferenceLogConfig
 from tasador.store import Store
@@ -31,13 +32,14 @@ logger = logging.getLogger(__name__)
 COLUMNS: tuple[str, ...] = ("request_id", "row_index", "received_at", "model_version", "inputs", "prediction")
 
 
-@dataclass(frozen=True)
-class LoggedRow:
+class LoggedRow(NamedTuple):
+    """One row of `inference_log`; a plain tuple, so a request appends its rows without Python loops."""
+
     request_id: str
     row_index: int
     received_at: dt.datetime
     model_version: str | None
-    inputs: Any  # the listing as the client sent it (parsed JSON)
+    inputs: Any  # the listing as the client sent it (parsed JSON), serialised by the writer thread
     prediction: float
 
     def values(self) -> tuple[Any, ...]:
@@ -46,7 +48,8 @@ class LoggedRow:
             self.row_index,
             self.received_at,
             self.model_version,
-            json.dumps(self.inputs, separators=(",", ":"), default=str),
+            # orjson: a 1,000-row request serialises in a fraction of the GIL time json.dumps holds.
+            orjson.dumps(self.inputs, default=str).decode(),
             self.prediction,
         )
 
@@ -107,10 +110,18 @@ class InferenceLog:
         model_version: str | None,
         received_at: dt.datetime,
     ) -> None:
-        self._buffer.extend(
-            LoggedRow(request_id, i, received_at, model_version, listing, float(price))
-            for i, (listing, price) in enumerate(zip(inputs, predictions, strict=True))
+        if len(inputs) != len(predictions):
+            raise ValueError(f"{len(inputs)} listings but {len(predictions)} predictions")
+        # Built in C (zip, repeat, count): a 1,000-row request spends microseconds here, not milliseconds.
+        rows = zip(
+            itertools.repeat(request_id),
+            itertools.count(),
+            itertools.repeat(received_at),
+            itertools.repeat(model_version),
+            inputs,
+            predictions,
         )
+        self._buffer.extend(map(LoggedRow._make, rows))
         if len(self._buffer) > self._config.max_buffer_rows:
             self._wake.set()
 
@@ -132,6 +143,7 @@ class InferenceLog:
 
     # --- the writer thread ----------------------------------------------------------------------
     def _run(self) -> None:
+        self._open_store()
         delay = self._config.flush_interval_s
         next_attempt = time.monotonic() + delay
         while not self._stopping.is_set():
@@ -164,10 +176,19 @@ class InferenceLog:
                 return False
         return self._replay_spilled()
 
+    def _open_store(self) -> None:
+        """Open the store as the worker starts: the first opening (imports, tables) holds the GIL for about
+        a second, which in the middle of traffic stalled every request of the worker. A database that is
+        down is opened later, by the first write that finds it up."""
+        try:
+            self._store = Store(self._url)  # creates the table on a fresh database
+        except Exception as exc:
+            logger.warning("The inference log database is not reachable yet (%s); rows wait in memory.", exc)
+
     def _insert(self, rows: Sequence[LoggedRow]) -> bool:
         try:
             if self._store is None:
-                self._store = Store(self._url)  # creates the table on a fresh database
+                self._store = Store(self._url)
             with self._store.engine.begin() as conn:
                 insert_rows(conn, t.inference_log, COLUMNS, (row.values() for row in rows))
         except Exception as exc:  # any database error: keep the rows and try again later

@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from tasador.serving.config import MetricsConfig
 
 if TYPE_CHECKING:
-    from prometheus_client import CollectorRegistry
+    from prometheus_client import CollectorRegistry, Histogram
 
 
 class ServiceMetrics:
@@ -67,5 +69,30 @@ class ServiceMetrics:
 
     def predicted(self, model_version: str, prices: Sequence[float]) -> None:
         self.predictions.labels(model_version=model_version).inc(len(prices))
-        for price in prices:
-            self.predicted_price.observe(price)
+        if len(prices) <= _OBSERVE_ONE_BY_ONE:
+            for price in prices:
+                self.predicted_price.observe(price)
+        else:
+            observe_many(self.predicted_price, prices)
+
+
+#: Above this many prices a request's observations are added per bucket (each observation costs
+#: microseconds in multiprocess mode: 1,000 prices one by one took 5 ms of a 2-core machine).
+_OBSERVE_ONE_BY_ONE = 8
+
+
+def observe_many(histogram: Histogram, values: Sequence[float]) -> None:
+    """The same samples as `histogram.observe(v) for v in values`, with one update per bucket.
+
+    prometheus_client has no bulk observe; this uses its histogram's own value cells (`_buckets`,
+    `_sum`, `_upper_bounds`, stable since 0.4), and tests/unit/test_serving_metrics.py checks the
+    exposition against observing one by one, so an upgrade that changes them fails there.
+    """
+    array = np.asarray(values, dtype=float)
+    bounds = np.asarray(histogram._upper_bounds, dtype=float)
+    # observe() adds to the first bucket whose upper bound is >= the value (NaN lands in none).
+    counts = np.bincount(np.searchsorted(bounds, array, side="left"), minlength=len(bounds) + 1)
+    for bucket, n in zip(histogram._buckets, counts[: len(bounds)], strict=True):
+        if n:
+            bucket.inc(int(n))
+    histogram._sum.inc(float(array.sum()))

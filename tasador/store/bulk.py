@@ -1,14 +1,26 @@
-"""Bulk inserts: COPY on PostgreSQL, batched executemany elsewhere (never row-by-row ORM inserts)."""
+"""Bulk reads and inserts: COPY on PostgreSQL, the driver's executemany on SQLite (never row-by-row ORM work).
+
+Batches of 100k rows and more pass through here, so the hot paths talk to the driver directly: SQLAlchemy's
+per-row parameter and result objects cost more CPU than the database spends on the rows.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Table
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+from sqlalchemy import Connection, Executable, Table
+from sqlalchemy.exc import DBAPIError
+
+_COPY_CHUNK_ROWS = 10_000  # rows per write to COPY: few calls, bounded memory
+_COPY_TEXT_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
@@ -19,6 +31,75 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: It
     if batch:
         conn.execute(table.insert(), batch)
     return len(batch)
+
+
+@contextmanager
+def driver_errors(conn: Connection, statement: str) -> Iterator[None]:
+    """Errors of direct driver calls raised as SQLAlchemy's (IntegrityError, OperationalError...), as
+    statements run through SQLAlchemy raise them: callers catch one family of exceptions."""
+    base = conn.dialect.loaded_dbapi.Error
+    try:
+        yield
+    except base as exc:
+        raise DBAPIError.instance(statement, None, exc, base, dialect=conn.dialect) from exc
+
+
+def insert_plain_rows(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[int | str]]
+) -> int:
+    """`insert_rows` for rows of ints and strings only (RAW rows): COPY text on PostgreSQL, streamed in chunks."""
+    column_list = ", ".join(f'"{c}"' for c in columns)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    if conn.dialect.name != "postgresql":
+        statement = f'INSERT INTO "{table.name}" ({column_list}) VALUES ({", ".join("?" for _ in columns)})'
+        with driver_errors(conn, statement):
+            cursor.executemany(statement, rows)
+        return max(cursor.rowcount, 0)
+    count = 0
+    statement = f'COPY "{table.name}" ({column_list}) FROM STDIN'
+    with driver_errors(conn, statement), cursor.copy(statement) as copy:
+        lines: list[str] = []
+        for row in rows:
+            lines.append("\t".join(map(_copy_text, row)))
+            if len(lines) == _COPY_CHUNK_ROWS:
+                copy.write("\n".join(lines) + "\n")
+                count += len(lines)
+                lines.clear()
+        if lines:
+            copy.write("\n".join(lines) + "\n")
+            count += len(lines)
+    return count
+
+
+def _copy_text(value: int | str) -> str:
+    if type(value) is not str:
+        return str(int(value))
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return value.translate(_COPY_TEXT_ESCAPES)
+    return value
+
+
+def fetch_all(conn: Connection, query: Executable) -> list[tuple[Any, ...]]:
+    """Every row of a SELECT as plain tuples, fetched by the driver in one call."""
+    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})  # type: ignore[attr-defined]
+    statement = str(compiled)
+    postgres = conn.dialect.name == "postgresql"
+    params = compiled.params if postgres else [compiled.params[name] for name in compiled.positiontup]
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with driver_errors(conn, statement):
+            cursor.execute(statement, params)
+            return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def text_array(values: Sequence[str]) -> str:
+    """A PostgreSQL array literal of text values ('{"a","b"}'), to send a long list as one parameter."""
+    together = "".join(values)
+    if '"' in together or "\\" in together:  # rare (row hashes are hex): escape value by value
+        values = [v.replace("\\", "\\\\").replace('"', '\\"') for v in values]
+    return '{"' + '","'.join(values) + '"}' if values else "{}"
 
 
 def _copy_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
@@ -45,25 +126,62 @@ def _copy_value(value: Any) -> Any:
 
 
 def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
-    """Insert a DataFrame whose columns are `table`'s: one CSV COPY on PostgreSQL, executemany elsewhere."""
+    """Insert a DataFrame whose columns are `table`'s: one CSV COPY on PostgreSQL, executemany elsewhere.
+
+    Missing values (None, NaN, NaT) become NULL; datetimes are written as dates (CLEAN's date column).
+    """
     if frame.empty:
         return 0
-    if conn.dialect.name != "postgresql":
-        records = frame.astype(object).where(pd.notna(frame), None).to_dict("records")
-        conn.execute(table.insert(), [{k: _plain(v) for k, v in row.items()} for row in records])
-        return len(records)
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, header=False, na_rep="\\N", date_format="%Y-%m-%d")
     column_list = ", ".join(f'"{c}"' for c in frame.columns)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor.copy(f"""COPY "{table.name}" ({column_list}) FROM STDIN (FORMAT csv, NULL '\\N')""") as copy:
-        copy.write(buffer.getvalue())
+    if conn.dialect.name != "postgresql":
+        statement = f'INSERT INTO "{table.name}" ({column_list}) VALUES ({", ".join("?" for _ in frame.columns)})'
+        with driver_errors(conn, statement):
+            cursor.executemany(statement, _plain_tuples(frame))
+        return len(frame)
+    # Arrow writes the CSV in C++; "all_valid" quotes every value and leaves NULLs as bare empty fields,
+    # which is how COPY's CSV format tells NULL from an empty string.
+    buffer = io.BytesIO()
+    options = pa_csv.WriteOptions(include_header=False, quoting_style="all_valid")
+    pa_csv.write_csv(_arrow_table(frame), buffer, options)
+    statement = f'COPY "{table.name}" ({column_list}) FROM STDIN (FORMAT csv)'
+    with driver_errors(conn, statement), cursor.copy(statement) as copy:
+        copy.write(buffer.getbuffer())
     return len(frame)
 
 
+def _arrow_table(frame: pd.DataFrame) -> pa.Table:
+    columns = []
+    for name in frame.columns:
+        values = frame[name]
+        if values.dtype == object:  # mixed or all-missing: let Arrow type what is there
+            values = values.where(values.notna(), None)
+        array = pa.array(values, from_pandas=True)
+        if pa.types.is_timestamp(array.type):
+            array = pc.cast(array, pa.date32())
+        columns.append(array)
+    # One chunk per column: Arrow's CSV writer emits NUL bytes for a column whose first chunk is empty
+    # (pyarrow 25; a concat of an empty and a full frame makes one).
+    return pa.Table.from_arrays(columns, names=[str(c) for c in frame.columns]).combine_chunks()
+
+
+def _plain_tuples(frame: pd.DataFrame) -> list[tuple[Any, ...]]:
+    """Rows as tuples of plain Python values the sqlite3 driver binds (None for missing, dates as ISO text)."""
+    columns = []
+    for name in frame.columns:
+        values = frame[name]
+        mixed = values.dtype == object
+        if pd.api.types.is_datetime64_any_dtype(values):
+            values = values.dt.strftime("%Y-%m-%d")
+        plain = values.to_numpy(dtype=object, copy=True)  # numpy floats and ints become Python's
+        plain[values.isna().to_numpy()] = None
+        columns.append([_plain(v) for v in plain] if mixed else plain.tolist())
+    return list(zip(*columns, strict=True))
+
+
 def _plain(value: Any) -> Any:
-    if isinstance(value, pd.Timestamp):
-        return value.date()
+    if isinstance(value, dt.datetime | dt.date):  # pd.Timestamp is a datetime
+        return value.strftime("%Y-%m-%d")
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
     return value

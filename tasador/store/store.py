@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,8 +14,9 @@ from sqlalchemy import Engine, create_engine, delete, event, func, insert, selec
 
 from tasador.datasource.batch import Batch
 from tasador.schema import COLUMNS
+from tasador.store import rows_json
 from tasador.store import tables as t
-from tasador.store.bulk import insert_frame, insert_rows
+from tasador.store.bulk import fetch_all, insert_frame, insert_plain_rows, text_array
 
 CLEAN_COLUMNS: tuple[str, ...] = ("raw_row_id", "row_hash", *COLUMNS)
 #: A batch in one of these states is finished: `done` went through the whole loop, `rejected` failed a
@@ -45,8 +46,8 @@ class BatchRecord:
 
 
 def batch_checksum(rows: Sequence[dict[str, Any]]) -> str:
-    canonical = json.dumps(list(rows), sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    """sha256 of the batch as canonical JSON (keys sorted, compact)."""
+    return hashlib.sha256(rows_json.canonical(rows)).hexdigest()
 
 
 class Store:
@@ -98,24 +99,19 @@ class Store:
                 )
                 .returning(t.raw_batches.c.id)
             ).scalar_one()
-            payloads = ((batch_id, i, json.dumps(row, default=str)) for i, row in enumerate(batch.rows))
-            insert_rows(conn, t.raw_rows, ("batch_id", "row_index", "payload"), payloads)
+            payloads = ((batch_id, i, rows_json.dumps(row)) for i, row in enumerate(batch.rows))
+            insert_plain_rows(conn, t.raw_rows, ("batch_id", "row_index", "payload"), payloads)
         return IngestResult(batch_id, True, len(batch.rows))
 
     def raw_rows(self, batch_id: int) -> list[tuple[int, Any]]:
         """(raw_row_id, row as received) pairs of a batch, in arrival order."""
         with self.engine.connect() as conn:
-            result = conn.execute(
-                select(t.raw_rows.c.id, t.raw_rows.c.payload)
-                .where(t.raw_rows.c.batch_id == batch_id)
-                .order_by(t.raw_rows.c.row_index)
-            )
-            ids, payloads = [], []
-            for row_id, payload in result:
-                ids.append(row_id)
-                payloads.append(payload)
-        # One parse of the joined payloads is much faster than one json.loads per row.
-        return list(zip(ids, json.loads("[" + ",".join(payloads) + "]"), strict=True))
+            if conn.dialect.name == "postgresql":
+                return _raw_rows_joined(conn, batch_id)
+            query = select(t.raw_rows.c.id, t.raw_rows.c.payload).where(t.raw_rows.c.batch_id == batch_id)
+            # The driver's own fetchall: SQLAlchemy's per-row result objects cost more than the query.
+            ids, texts = _columns(fetch_all(conn, query.order_by(t.raw_rows.c.row_index)), 2)
+        return list(zip(ids, rows_json.loads_joined(",".join(texts)), strict=True))
 
     def batch(self, batch_id: int) -> BatchRecord:
         with self.engine.connect() as conn:
@@ -163,10 +159,14 @@ class Store:
         """Which of `hashes` are already in CLEAN (from another batch than `exclude_batch`)."""
         wanted = list(set(hashes))
         found: set[str] = set()
+        if not wanted:
+            return found
         with self.engine.connect() as conn:
-            if conn.dialect.name == "postgresql":  # one query with an array parameter
-                query = "SELECT row_hash FROM clean_rows WHERE row_hash = ANY(:hashes)"
-                params: dict[str, Any] = {"hashes": wanted}
+            if conn.dialect.name == "postgresql":
+                # One query; the array travels as one text literal (psycopg adapting a list of 100k strings
+                # costs more CPU than the query itself).
+                query = "SELECT row_hash FROM clean_rows WHERE row_hash = ANY(CAST(:hashes AS text[]))"
+                params: dict[str, Any] = {"hashes": text_array(wanted)}
                 if exclude_batch is not None:
                     query += " AND batch_id <> :batch"
                     params["batch"] = exclude_batch
@@ -270,6 +270,30 @@ def _with_batch(frame: pd.DataFrame, columns: Sequence[str], batch_id: int) -> p
     return subset
 
 
+_JOINED_ROWS = 200_000  # rows per joined string: far below PostgreSQL's 1 GB limit on one text value
+
+
+def _raw_rows_joined(conn: Any, batch_id: int) -> list[tuple[int, Any]]:
+    """RAW rows fetched as two strings per chunk (ids, payloads joined by the server), not one tuple per row."""
+    query = text(
+        "SELECT string_agg(id::text, ',' ORDER BY row_index), string_agg(payload, ',' ORDER BY row_index)"
+        " FROM raw_rows WHERE batch_id = :batch AND row_index >= :start AND row_index < :stop"
+    )
+    rows: list[tuple[int, Any]] = []
+    for start in itertools.count(0, _JOINED_ROWS):
+        ids, payloads = conn.execute(query, {"batch": batch_id, "start": start, "stop": start + _JOINED_ROWS}).one()
+        if ids is None:  # row indices run from 0 without gaps: an empty chunk is the end
+            return rows
+        rows += zip(map(int, ids.split(",")), rows_json.loads_joined(payloads), strict=True)
+    return rows
+
+
+def _columns(rows: Sequence[Sequence[Any]], width: int) -> tuple[list[Any], ...]:
+    if not rows:
+        return tuple([] for _ in range(width))
+    return tuple(list(column) for column in zip(*rows, strict=True))
+
+
 def _batch_record(row: Any) -> BatchRecord:
     m = row._mapping
     return BatchRecord(
@@ -290,4 +314,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")  # the service logs while the pipeline writes
     cursor.execute("PRAGMA busy_timeout=30000")
+    # With WAL, NORMAL never corrupts the database; a power cut may lose the last commits, which the
+    # loop redoes (RAW ingest is idempotent, a batch not `done` is processed again).
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()

@@ -21,7 +21,7 @@ from sqlalchemy import create_engine, text
 from tasador.services import ServicesConfig, load_services_config, start_services, stop_services
 from tasador.services.config import s3_credentials
 from tasador.services.postgres import drop_database, ensure_database
-from tests.conftest import postgres_available, free_port
+from tests.conftest import free_port, postgres_available
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -249,7 +249,7 @@ class Deployment:
 
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    from tests.conftest import postgres_available, create_postgres_database, drop_postgres_database
+    from tests.conftest import create_postgres_database, drop_postgres_database, postgres_available
 
     if not postgres_available():
         pytest.skip("PostgreSQL is not running on 127.0.0.1:5432 (the inference log is checked there)")

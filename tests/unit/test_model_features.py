@@ -86,3 +86,17 @@ def test_object_columns_with_missing_ids_are_read_without_touching_the_frame(
 
     assert np.isnan(matrix.loc[0, "street_count"]) and np.isnan(matrix.loc[0, "broker_log_price"])
     pd.testing.assert_frame_equal(rows, before)
+
+
+def test_a_city_is_told_apart_by_its_state_and_needs_both() -> None:
+    frame = clean_listings(400, seed=4)
+    frame["city"] = "Springfield"
+    frame["price"] = np.where(frame["state"] == "California", 900_000.0, 100_000.0)
+    encoder = FeatureEncoder(smoothing=1.0, seed=0).fit(frame)
+    asked = pd.DataFrame({"city": ["Springfield", "Springfield", "Springfield"], "state": ["California", "Ohio", None]})
+
+    city = pd.DataFrame(encoder.transform(asked), columns=encoder.feature_names)["city_log_price"]
+
+    assert city[0] == pytest.approx(np.log(900_000), abs=0.05)
+    assert city[1] == pytest.approx(np.log(100_000), abs=0.05)
+    assert np.isnan(city[2])

@@ -115,3 +115,17 @@ def test_plots_and_shap_summary_are_written(tmp_path: Path) -> None:
     assert all(p.read_bytes().startswith(b"\x89PNG") for p in [*plots, png])
     assert list(mean_abs) == sorted(mean_abs, key=lambda k: -mean_abs[k])
     assert set(mean_abs) == set(predictor.feature_names)
+
+
+def test_large_data_runs_the_configured_smaller_search() -> None:
+    train = clean_listings(800, seed=9)
+    config = quick_config()
+    config["search"].update({"n_trials": 3, "large_data": {"above_rows": 500, "n_trials": 1}})
+
+    large = train_challenger(train, config, seed=0)
+    config["search"]["large_data"]["above_rows"] = 10_000
+    small = train_challenger(train, config, seed=0)
+
+    assert large.params["search_trials"] == 1
+    assert small.params["search_trials"] == 3
+    assert set(large.phase_cpu_seconds) == {"encode", "search", "fit"}

@@ -39,7 +39,8 @@ components:
   artifact_store:
     name: s3
     flavor: s3
-    configuration: {path: "s3://bucket", client_kwargs: {endpoint_url: "${S3_ENDPOINT}"}, region: "${REGION:-us-east-1}"}
+    configuration:
+      {path: "s3://bucket", client_kwargs: {endpoint_url: "${S3_ENDPOINT}"}, region: "${REGION:-us-east-1}"}
 """,
         ),
         tmp_path,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from tasador.datasource.batch import Batch
 from tasador.store import Store
@@ -95,7 +96,7 @@ def test_a_failed_clean_leaves_the_batch_as_it_was(store: Store) -> None:
     store.save_clean(batch_id, clean_frame_for(raw[:1]), pd.DataFrame(columns=["raw_row_id", "stage", "reason"]))
     broken = clean_frame_for(raw)
     broken["row_hash"] = "same-hash-twice"  # violates the unique row hash: the transaction must roll back
-    with pytest.raises(Exception):
+    with pytest.raises(IntegrityError):  # SQLAlchemy's, whichever backend and write path
         store.save_clean(batch_id, broken, pd.DataFrame(columns=["raw_row_id", "stage", "reason"]))
     assert store.count("clean_rows", batch_id) == 1
 
@@ -111,3 +112,33 @@ def test_processes_meeting_a_fresh_database_at_once_all_start(postgres_url: str)
     with multiprocessing.get_context("spawn").Pool(4) as pool:
         pool.map(_open_store, [postgres_url] * 8)
     assert Store(postgres_url).count("raw_batches") == 0
+
+
+ODD_ROWS = [
+    {"city": 'tab\there, newline\nthere, back\\slash and "quotes"', "state": "Montréal ✓"},
+    {"brokered_by": 2**70, "street": 2**63 - 1, "price": 1e300, "nested": {"a": [1, None, True]}},
+    ["not", "an", "object"],
+    None,
+    "just text",
+]
+
+
+def test_raw_keeps_odd_rows_exactly_as_received(store: Store) -> None:
+    # Text that COPY must escape, integers beyond 64 bits, nesting and rows that are not objects.
+    batch_id = store.ingest_raw(Batch("api", 1, 1, ODD_ROWS)).batch_id
+    assert [row for _, row in store.raw_rows(batch_id)] == ODD_ROWS
+    assert store.raw_rows(store.ingest_raw(Batch("api", 1, 2, [])).batch_id) == []
+
+
+def test_quarantine_built_from_an_empty_and_a_full_frame_is_saved_as_given(store: Store) -> None:
+    batch_id = store.ingest_raw(Batch("api", 1, 1, ROWS)).batch_id
+    raw = store.raw_rows(batch_id)
+    empty = pd.DataFrame({"raw_row_id": pd.Series([], dtype="int64"), "stage": "", "reason": ""}).astype(
+        {"stage": "str", "reason": "str"}
+    )
+    full = pd.DataFrame({"raw_row_id": [raw[1][0]], "stage": ["cleaning"], "reason": ['bed not a number: "x,\\y"']})
+    quarantined = pd.concat([empty, full.astype({"stage": "str", "reason": "str"})], ignore_index=True)
+    store.save_clean(batch_id, clean_frame_for(raw[:1]), quarantined)
+    assert store.quarantine_counts(batch_id) == {'bed not a number: "x,\\y"': 1}
+    frame = store.clean_frame(batch_ids=[batch_id])
+    assert frame.loc[0, "price"] == 100000.0 and pd.isna(frame.loc[0, "bed"]) and frame.loc[0, "city"] is None

@@ -1,0 +1,161 @@
+"""ZenML's share of a training run: `run.py --pipeline training` vs the same loop stages called directly.
+
+    python -m benchmarks.zenml_overhead [--batches 2] [--write]
+
+Both sides run as fresh processes (imports included, as a user pays them), each on its own temporary
+TASADOR_HOME and ZENML_CONFIG_PATH, so `.tasador/` is never touched. Batch 1 of the default source
+trains (no production model yet); batch 2 of the `demo` scenario does not (calm, few new rows). The
+pipeline side first applies stacks/local.yaml (not timed). Wall and CPU seconds (user + system of the
+child process and its children) per batch; the overhead is pipeline minus direct, as a share of the
+pipeline. `--write` puts the table into BENCHMARKS.md's "ZenML overhead" section.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SECTION = "## ZenML overhead"
+
+
+def _environment(home: Path) -> dict[str, str]:
+    from tasador.env import QUIET_DEFAULTS
+
+    env = {**os.environ, **QUIET_DEFAULTS, "TASADOR_HOME": str(home), "ZENML_CONFIG_PATH": str(home / "zenml")}
+    env["PYTHONPATH"] = str(ROOT)
+    for name in ("TASADOR_DB_URL", "MLFLOW_TRACKING_URI", "TASADOR_MLFLOW_TRACKING_URI"):
+        env.pop(name, None)  # the embedded defaults under the temporary home
+    return env
+
+
+def _timed(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """(wall s, CPU s of the child and its children, its output); raises when it fails."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, done.stdout
+
+
+def pipeline_runs(batches: int) -> list[dict[str, Any]]:
+    with tempfile.TemporaryDirectory(prefix="tasador-zenml-") as tmp:
+        env = _environment(Path(tmp))
+        _timed([sys.executable, "run.py", "stack", "apply", "stacks/local.yaml", "--activate"], env)
+        results = []
+        for number in range(1, batches + 1):
+            wall, cpu, out = _timed([sys.executable, "run.py", "--pipeline", "training"], env)
+            results.append({"batch": number, "wall_s": wall, "cpu_s": cpu, "trained": "decision     retrain:" in out})
+        return results
+
+
+def direct_runs(batches: int) -> list[dict[str, Any]]:
+    with tempfile.TemporaryDirectory(prefix="tasador-direct-") as tmp:
+        env = _environment(Path(tmp))
+        results = []
+        for number in range(1, batches + 1):
+            command = [sys.executable, "-m", "benchmarks.zenml_overhead", "--one-direct-batch"]
+            wall, cpu, out = _timed(command, env)
+            stages = json.loads(out.strip().splitlines()[-1])
+            results.append({"batch": number, "wall_s": wall, "cpu_s": cpu, **stages})
+        return results
+
+
+def one_direct_batch() -> dict[str, Any]:
+    """The training pipeline's stages in order, as its steps call them, without ZenML."""
+    started = time.perf_counter()
+    from tasador.loop import clean, next_batch, store_raw_batch, validate
+    from tasador.loop.lifecycle import evaluate_and_promote, explain, train
+    from tasador.loop.monitor import check_and_decide
+    from tasador.loop.summary import finish_batch
+    from tasador.settings import Settings
+    from tasador.store import Store
+
+    settings = Settings()
+    settings.ensure_home()
+    store = Store(settings.database_url)
+    imported = time.perf_counter()
+    batch_id = store_raw_batch(store, next_batch(store, settings))
+    report = validate(store, settings, batch_id)
+    cleaned = clean(store, settings, batch_id, report)
+    decision = check_and_decide(store, settings, batch_id, cleaned)
+    training = train(store, settings, batch_id, decision)
+    promotion = evaluate_and_promote(store, settings, batch_id, training)
+    explanation = explain(store, settings, batch_id, promotion)
+    finish_batch(store, batch_id, report, cleaned, decision, promotion, explanation, None)
+    return {
+        "imports_s": imported - started,
+        "stages_s": time.perf_counter() - imported,
+        "trained": not training.get("skipped", True),
+    }
+
+
+def render(pipeline: list[dict[str, Any]], direct: list[dict[str, Any]], load: str) -> str:
+    lines = [
+        SECTION,
+        f"`PYTHONPATH=. python -m benchmarks.zenml_overhead --batches {len(pipeline)} --write` — fresh temporary "
+        f"TASADOR_HOME per side, local stack, SQLite; load average {load}.",
+        "",
+        "| batch | trains | pipeline wall s / CPU s | direct wall s / CPU s (stages alone wall s) "
+        "| ZenML overhead, wall | ZenML overhead, CPU |",
+        "|---|---|---|---|---|---|",
+    ]
+    for p, d in zip(pipeline, direct, strict=True):
+        lines.append(
+            f"| {p['batch']} | {'yes' if p['trained'] else 'no'} | {p['wall_s']:.1f} / {p['cpu_s']:.1f} "
+            f"| {d['wall_s']:.1f} / {d['cpu_s']:.1f} ({d['stages_s']:.1f}) "
+            f"| {p['wall_s'] - d['wall_s']:.1f} s = {100 * (p['wall_s'] - d['wall_s']) / p['wall_s']:.0f} % "
+            f"| {p['cpu_s'] - d['cpu_s']:.1f} s = {100 * (p['cpu_s'] - d['cpu_s']) / p['cpu_s']:.0f} % |"
+        )
+    lines += [
+        "",
+        "Overhead = what `run.py --pipeline training` costs beyond a process calling the same tasador.loop stages: "
+        "importing ZenML, its client and store, step bookkeeping, artifact materialisation and the stack check. "
+        "One run per row: on a shared machine read the CPU column, and expect a few seconds of spread.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_section(text: str, path: Path = ROOT / "BENCHMARKS.md") -> None:
+    """Replace (or append) the "ZenML overhead" section."""
+    lines = path.read_text().splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
+    if start is None:
+        path.write_text("".join(lines).rstrip("\n") + "\n\n" + text)
+        return
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    path.write_text("".join(lines[:start]) + text + ("\n" if end < len(lines) else "") + "".join(lines[end:]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batches", type=int, default=2)
+    parser.add_argument("--write", action="store_true")
+    parser.add_argument("--one-direct-batch", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one_direct_batch:
+        print(json.dumps(one_direct_batch()))
+        return
+    load_before = os.getloadavg()[0]
+    pipeline = pipeline_runs(args.batches)
+    direct = direct_runs(args.batches)
+    text = render(pipeline, direct, f"{load_before:.1f}→{os.getloadavg()[0]:.1f}")
+    print(text)
+    if args.write:
+        write_section(text)
+
+
+if __name__ == "__main__":
+    main()
