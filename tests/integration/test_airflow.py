@@ -6,10 +6,8 @@ project's interpreter. The services are the production ones (moto S3, MLflow on 
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -18,46 +16,17 @@ import psutil
 import pytest
 
 from tasador.services import ServicesConfig
+from tasador.services.airflow_run import DAG_ID, LocalAirflow, airflow_home, default_airflow_venv, submit_pipeline
 from tasador.store import Store
 from tests.integration.prod_fixtures import *  # noqa: F403 - the fixtures
 from tests.integration.prod_fixtures import REPO, query, run_cli
 
-AIRFLOW = REPO / ".venv-airflow" / "bin" / "airflow"
-DAG_ID = "tasador_training"
+AIRFLOW_VENV = default_airflow_venv(REPO)
 RETRY_DELAY_S = 5
 
-SUBMIT = """
-import sys
-from zenml.config import DockerSettings
-from zenml.utils import source_utils
-
-source_utils.set_custom_source_root({repo!r})
-sys.path.insert(0, {repo!r})
-from pipelines.training import training
-
-training.with_options(
-    config_path={repo!r} + "/configs/training.yaml",
-    settings={{
-        "docker": DockerSettings(parent_image="tasador/pipeline:dev", skip_build=True),
-        "orchestrator.airflow": {{"dag_id": {dag_id!r}}},
-    }},
-    retry={{"max_retries": 2, "delay": 1}},
-)()
-"""
-
-DAGBAG = """
-import json
-from airflow.dag_processing.dagbag import DagBag
-
-bag = DagBag({folder!r})
-print(json.dumps({{"import_errors": bag.import_errors, "dag_ids": sorted(bag.dag_ids)}}))
-"""
-
-pytestmark = pytest.mark.skipif(not AIRFLOW.exists(), reason=f"no Airflow at {AIRFLOW}: run `bash airflow/setup.sh`")
-
-
-def _airflow(*args: str, env: dict[str, str], timeout: float = 1800) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(AIRFLOW), *args], env=env, capture_output=True, text=True, timeout=timeout)
+pytestmark = pytest.mark.skipif(
+    not (AIRFLOW_VENV / "bin" / "airflow").exists(), reason=f"no Airflow in {AIRFLOW_VENV}: run `bash airflow/setup.sh`"
+)
 
 
 def _kill_first_step_once(airflow: subprocess.Popen[str], step: str) -> threading.Thread:
@@ -94,30 +63,18 @@ def test_training_runs_as_an_airflow_dag_retries_a_failed_task_and_takes_a_batch
     applied = run_cli("stack", "apply", str(stack_file), "--activate", env=prod_env)
     assert applied.returncode == 0, applied.stdout + applied.stderr
 
-    submit = tmp_path / "submit.py"
-    submit.write_text(SUBMIT.format(repo=str(REPO), dag_id=DAG_ID))
-    submitted = subprocess.run(
-        [sys.executable, str(submit)], cwd=REPO, env=prod_env, capture_output=True, text=True, timeout=900
-    )
+    submitted = submit_pipeline(REPO, prod_env, DAG_ID)
     assert submitted.returncode == 0, submitted.stdout[-3000:] + submitted.stderr[-3000:]
-    airflow_home = Path(prod_env["TASADOR_HOME"]) / "airflow"
-    assert (airflow_home / "dags" / f"{DAG_ID}.zip").exists()
+    airflow = LocalAirflow(AIRFLOW_VENV, airflow_home(Path(prod_env["TASADOR_HOME"])), prod_env)
+    assert (airflow.dags_folder / f"{DAG_ID}.zip").exists()
 
-    env = {**prod_env, "AIRFLOW_HOME": str(airflow_home), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
-    migrated = _airflow("db", "migrate", env=env)
-    assert migrated.returncode == 0, migrated.stderr[-3000:]
-    dagbag = subprocess.run(
-        [str(AIRFLOW.parent / "python"), "-c", DAGBAG.format(folder=str(airflow_home / "dags"))],
-        env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert dagbag.returncode == 0, dagbag.stderr[-3000:]
-    parsed = json.loads(dagbag.stdout.strip().splitlines()[-1])
-    assert parsed == {"import_errors": {}, "dag_ids": [DAG_ID]}
+    airflow.migrate()
+    assert airflow.dagbag() == {"import_errors": {}, "dag_ids": [DAG_ID]}
 
     # First run: the process of its first task dies once; Airflow retries the task and the run completes.
     started = time.monotonic()
     with subprocess.Popen(
-        [str(AIRFLOW), "dags", "test", DAG_ID], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        airflow.dags_test_command(DAG_ID), env=airflow.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     ) as first:
         killer = _kill_first_step_once(first, "fetch_batch")
         first_log, _ = first.communicate(timeout=1800)
@@ -126,13 +83,13 @@ def test_training_runs_as_an_airflow_dag_retries_a_failed_task_and_takes_a_batch
     assert first.returncode == 0, first_log[-8000:]
 
     started = time.monotonic()
-    second = _airflow("dags", "test", DAG_ID, env=env)
+    second = airflow.run("dags", "test", DAG_ID)
     second_s = time.monotonic() - started
     assert second.returncode == 0, second.stdout[-8000:] + second.stderr[-3000:]
     print(f"airflow dags test, one batch: {first_s:.0f} s (with a retry), {second_s:.0f} s")
 
-    with sqlite3.connect(airflow_home / "airflow.db") as conn:
-        runs = conn.execute("SELECT run_id, state FROM dag_run WHERE dag_id = ? ORDER BY id", (DAG_ID,)).fetchall()
+    runs = airflow.dag_runs(DAG_ID)
+    with sqlite3.connect(airflow.metadata_db) as conn:
         fetch_tries = conn.execute(
             "SELECT try_number FROM task_instance WHERE dag_id = ? AND task_id = 'fetch_batch' AND run_id = ?",
             (DAG_ID, runs[0][0]),

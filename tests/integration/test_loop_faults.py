@@ -241,9 +241,13 @@ def test_sigterm_inside_training_records_the_batch_failed_and_a_rerun_completes_
 # --- what a killed attempt leaves in MLflow is closed before the batch is tried again -------------------
 
 
-def test_a_killed_attempts_runs_and_unjudged_versions_are_settled(tmp_path: Path) -> None:
+def test_a_killed_attempts_runs_and_unjudged_versions_are_settled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import mlflow
 
+    # A store of its own: mlflow.set_tracking_uri in earlier tests leaves MLFLOW_TRACKING_URI in the environment.
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     settings = Settings(home=tmp_path / "home")
     client = configure_mlflow(settings)
     with mlflow.start_run(run_name="batch-7", tags={"source_batch": "7"}) as finished:
