@@ -30,8 +30,8 @@ from typing import Any
 
 import psutil
 from pydantic import BaseModel, ConfigDict, PositiveFloat, PositiveInt
-from sqlalchemy import create_engine, func, select
 
+from benchmarks.common import logged_rows
 from tasador.settings import load_config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -151,19 +151,6 @@ class LoadResult:
     @property
     def lost_rows(self) -> int:
         return self.rows_served - self.rows_logged
-
-
-def logged_rows(database_url: str) -> int:
-    from tasador.store import tables as t
-
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(t.inference_log)).scalar_one())
-    except Exception:  # the table appears with the first write
-        return 0
-    finally:
-        engine.dispose()
 
 
 def _tree_cpu_s(pid: int) -> float:

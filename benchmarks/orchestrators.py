@@ -35,6 +35,7 @@ from pathlib import Path
 
 import psutil
 
+from benchmarks.common import run_timed
 from tasador.services import ServicesConfig, load_services_config, start_services, stop_services
 from tasador.services.airflow_run import DAG_ID, LocalAirflow, airflow_home, default_airflow_venv, submit_pipeline
 from tasador.services.config import s3_credentials
@@ -135,17 +136,7 @@ def orchestrator_env(config: ServicesConfig, database: str, home: Path, tag: str
 
 
 def timed(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """(wall s, CPU s of the child process tree, its output); raises when it fails."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode != 0:
-        raise RuntimeError(
-            f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-6000:]}\n{done.stderr[-4000:]}"
-        )
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), done.stdout
+    return run_timed(command, env, ROOT)
 
 
 def timed_batch(

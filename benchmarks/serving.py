@@ -31,9 +31,8 @@ import sys
 import tempfile
 import textwrap
 import time
-import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +46,7 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from benchmarks.common import logged_rows, scratch_postgres  # noqa: E402
 from tasador.env import QUIET_DEFAULTS  # noqa: E402
 from tasador.serving.config import BenchmarkConfig, load_serving_config  # noqa: E402
 from tasador.settings import load_config  # noqa: E402
@@ -206,39 +206,14 @@ def tree_cpu_s(pid: int) -> float:
 @contextmanager
 def inference_log_database(work: Path) -> Iterator[str]:
     """A scratch PostgreSQL database (dropped afterwards) when one answers, else a SQLite file."""
-    from sqlalchemy import create_engine, text
-
     admin_url = os.environ.get(POSTGRES_ENV, POSTGRES_DEFAULT)
-    name = f"tasador_bench_serving_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # no PostgreSQL here: the service's default store
-        print(f"PostgreSQL at {admin_url} unavailable ({type(exc).__name__}); inference log on SQLite", flush=True)
-        yield f"sqlite:///{work / 'inference.db'}"
-        return
-    try:
-        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def logged_rows(database_url: str) -> int:
-    from sqlalchemy import create_engine, func, select
-
-    from tasador.store import tables as t
-
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(t.inference_log)).scalar_one())
-    except Exception:  # the table appears with the first write
-        return 0
-    finally:
-        engine.dispose()
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(scratch_postgres(admin_url, "tasador_bench_serving", connect_timeout_s=3))
+        except Exception as exc:  # no PostgreSQL here: the service's default store
+            print(f"PostgreSQL at {admin_url} unavailable ({type(exc).__name__}); inference log on SQLite", flush=True)
+            url = f"sqlite:///{work / 'inference.db'}"
+        yield url
 
 
 # --- load generators ------------------------------------------------------------------------------

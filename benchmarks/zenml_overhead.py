@@ -15,13 +15,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from benchmarks.common import run_timed
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "## ZenML overhead"
@@ -38,16 +38,7 @@ def _environment(home: Path) -> dict[str, str]:
 
 
 def _timed(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """(wall s, CPU s of the child and its children, its output); raises when it fails."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, done.stdout
+    return run_timed(command, env, ROOT)
 
 
 def pipeline_runs(batches: int) -> list[dict[str, Any]]:

@@ -384,6 +384,19 @@ def _take_objects(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
     return out
 
 
+def _size_features(bed: np.ndarray, bath: np.ndarray, acre: np.ndarray, size: np.ndarray) -> dict[str, np.ndarray]:
+    """The plain size columns and their ratios (call inside np.errstate: a 0 or NaN divides)."""
+    return {
+        "bed": bed,
+        "bath": bath,
+        "acre_lot": acre,
+        "house_size": size,
+        "sqft_per_bed": size / bed,
+        "bath_per_bed": bath / bed,
+        "building_to_lot": size / (acre * SQFT_PER_ACRE),
+    }
+
+
 def _plain_features(df: pd.DataFrame) -> dict[str, np.ndarray]:
     def numeric(col: str) -> np.ndarray:
         return pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
@@ -393,13 +406,7 @@ def _plain_features(df: pd.DataFrame) -> dict[str, np.ndarray]:
     zip_text = pd.Series(_as_text(df["zip_code"]), dtype=object)
     with np.errstate(invalid="ignore", divide="ignore"):
         features = {
-            "bed": bed,
-            "bath": bath,
-            "acre_lot": acre,
-            "house_size": size,
-            "sqft_per_bed": size / bed,
-            "bath_per_bed": bath / bed,
-            "building_to_lot": size / (acre * SQFT_PER_ACRE),
+            **_size_features(bed, bath, acre, size),
             "prev_sold_year": (sold.dt.year + (sold.dt.dayofyear - 1) / 365.25).to_numpy(dtype=float, na_value=np.nan),
             "status_code": _codes(df["status"], STATUSES),
             "state_code": _codes(df["state"], STATES),
@@ -517,13 +524,7 @@ def _record_plain_features(
     bed, bath, acre, size = numeric("bed"), numeric("bath"), numeric("acre_lot"), numeric("house_size")
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         features = {
-            "bed": bed,
-            "bath": bath,
-            "acre_lot": acre,
-            "house_size": size,
-            "sqft_per_bed": size / bed,
-            "bath_per_bed": bath / bed,
-            "building_to_lot": size / (acre * SQFT_PER_ACRE),
+            **_size_features(bed, bath, acre, size),
             "prev_sold_year": np.array([_record_year(r.get("prev_sold_date")) for r in records], dtype=float),
             "status_code": np.array([_STATUS_CODES.get(v, np.nan) for v in text["status"]], dtype=float),  # type: ignore[arg-type]
             "state_code": np.array([_STATE_CODES.get(v, np.nan) for v in text["state"]], dtype=float),  # type: ignore[arg-type]

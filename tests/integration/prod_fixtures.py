@@ -13,6 +13,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -33,21 +34,26 @@ __all__ = [
     "prod_services",
     "query",
     "run_cli",
+    "running_services",
 ]
 
 
-@pytest.fixture(scope="session")
-def prod_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServicesConfig]:
-    """moto S3 + MLflow (metadata in a fresh PostgreSQL database) for the whole session."""
+@contextmanager
+def running_services(state_dir: Path, prefix: str) -> Iterator[ServicesConfig]:
+    """moto S3 + MLflow (metadata in a fresh PostgreSQL database) of their own, on free loopback ports;
+    stopped by their pids and their databases dropped at the end."""
     if not postgres_available():
         pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
     base = load_services_config()
     suffix = uuid.uuid4().hex[:8]
     config = base.model_copy(
         update={
-            "state_dir": tmp_path_factory.mktemp("services"),
+            "state_dir": state_dir,
             "postgres": base.postgres.model_copy(
-                update={"app_database": f"tasador_t{suffix}", "mlflow_database": f"tasador_mlflow_t{suffix}"}
+                update={
+                    "app_database": f"tasador_{prefix}{suffix}",
+                    "mlflow_database": f"tasador_mlflow_{prefix}{suffix}",
+                }
             ),
             "s3": base.s3.model_copy(update={"port": free_port()}),
             "mlflow": base.mlflow.model_copy(update={"port": free_port()}),
@@ -60,6 +66,13 @@ def prod_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services
         stop_services(config)
         drop_database(config.mlflow_backend_url, config.postgres.admin_database)
         drop_database(config.database_url, config.postgres.admin_database)
+
+
+@pytest.fixture(scope="session")
+def prod_services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServicesConfig]:
+    """The production services for the whole session."""
+    with running_services(tmp_path_factory.mktemp("services"), "t") as config:
+        yield config
 
 
 @pytest.fixture

@@ -7,22 +7,15 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from tests.integration.datasource_fixtures import (  # noqa: F401 - fixtures are found by their names
     RunningServer,
     data_api,
     start_server,
 )
+from tests.integration.fuzzing import fuzz_operations
 
 MAX_EXAMPLES = 40  # per operation and mode: a few seconds each
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 ENDPOINTS = {"/data", "/restart_data_generation", "/health"}
 
 
@@ -45,11 +38,4 @@ def test_every_endpoint_answers_without_server_errors_as_documented(
     assert {op.path for op in operations} == ENDPOINTS
     if mode == schemathesis.GenerationMode.NEGATIVE:
         operations = [op for op in operations if op.path != "/health"]  # it takes no input to get wrong
-    for operation in operations:
-
-        @given(case=operation.as_strategy(generation_mode=mode))
-        @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-        def call(case: schemathesis.Case) -> None:
-            case.call_and_validate(checks=CHECKS)
-
-        call()
+    fuzz_operations(operations, mode, MAX_EXAMPLES)

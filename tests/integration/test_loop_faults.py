@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,19 +21,18 @@ from mlflow import MlflowClient
 from sqlalchemy import create_engine, text
 
 from tasador.registry import settle_unjudged_versions
-from tasador.services import ServicesConfig, load_services_config, start_services, stop_services
+from tasador.services import ServicesConfig, start_services
 from tasador.services.config import s3_credentials
-from tasador.services.postgres import drop_database
 from tasador.services.processes import stop_process
 from tasador.settings import CONFIG_DIR, Settings
 from tasador.store import Store
 from tasador.tracking import configure_mlflow, end_abandoned_runs
-from tests.conftest import free_port, postgres_available
 from tests.integration.datasource_fixtures import (  # noqa: F401 - fixtures are found by their names
     RunningServer,
     data_api,
     start_server,
 )
+from tests.integration.prod_fixtures import running_services
 
 REPO = Path(__file__).resolve().parents[2]
 MODEL = "tasador-price"
@@ -281,27 +279,8 @@ def test_a_killed_attempts_runs_and_unjudged_versions_are_settled(
 @pytest.fixture
 def own_services(tmp_path: Path) -> Iterator[ServicesConfig]:
     """An MLflow server and an S3 server of this test's own (it stops one of them half-way)."""
-    if not postgres_available():
-        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
-    base = load_services_config()
-    suffix = uuid.uuid4().hex[:8]
-    config = base.model_copy(
-        update={
-            "state_dir": tmp_path / "services",
-            "postgres": base.postgres.model_copy(
-                update={"app_database": f"tasador_f{suffix}", "mlflow_database": f"tasador_mlflow_f{suffix}"}
-            ),
-            "s3": base.s3.model_copy(update={"port": free_port()}),
-            "mlflow": base.mlflow.model_copy(update={"port": free_port()}),
-        }
-    )
-    try:
-        start_services(config)
+    with running_services(tmp_path / "services", "f") as config:
         yield config
-    finally:
-        stop_services(config)
-        drop_database(config.mlflow_backend_url, config.postgres.admin_database)
-        drop_database(config.database_url, config.postgres.admin_database)
 
 
 def production_env(config: ServicesConfig, tmp_path: Path, configs: Path) -> dict[str, str]:

@@ -8,14 +8,8 @@ import time
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
+from tests.integration.fuzzing import fuzz_operations
 from tests.integration.service_fixtures import (  # noqa: F401  (local_service is a fixture)
     WATCH_INTERVAL_S,
     Process,
@@ -24,7 +18,6 @@ from tests.integration.service_fixtures import (  # noqa: F401  (local_service i
 
 MAX_EXAMPLES = 25  # per operation and mode: keeps the run well under a minute
 OUR_ROUTES = r"^/(predict|explain|model|health|ready)$"
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
 @pytest.fixture(scope="module")
@@ -46,14 +39,7 @@ def test_no_server_errors_and_documented_answers(
     assert {op.path for op in operations} == {"/predict", "/explain", "/model", "/health", "/ready"}
     if mode == schemathesis.GenerationMode.NEGATIVE:
         operations = [op for op in operations if op.method.upper() == "POST"]  # the GETs take no input
-    for operation in operations:
-
-        @given(case=operation.as_strategy(generation_mode=mode))
-        @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-        def call(case: schemathesis.Case) -> None:
-            case.call_and_validate(checks=CHECKS)
-
-        call()
+    fuzz_operations(operations, mode, MAX_EXAMPLES)
 
 
 def test_a_model_is_not_reloaded_while_the_alias_stays(local_service: Process) -> None:  # noqa: F811

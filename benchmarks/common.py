@@ -1,0 +1,67 @@
+"""What several benchmark scripts share: a command timed with its children's CPU, a scratch PostgreSQL
+database, the inference log's row count. Run the scripts from the repository root with PYTHONPATH=."""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def run_timed(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, str]:
+    """(wall s, CPU s of the child process tree, its output); raises with the output's tail when it fails."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-6000:]}\n{done.stderr[-4000:]}"
+        )
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), done.stdout
+
+
+@contextmanager
+def scratch_postgres(admin_url: str, prefix: str, connect_timeout_s: int | None = None) -> Iterator[str]:
+    """A fresh PostgreSQL database next to `admin_url`'s, dropped (forcefully) afterwards; yields its URL.
+
+    Raises SQLAlchemy's OperationalError before yielding when the server does not answer.
+    """
+    from sqlalchemy import create_engine, text
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    connect_args = {"connect_timeout": connect_timeout_s} if connect_timeout_s else {}
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args=connect_args)
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception:
+        admin.dispose()
+        raise
+    try:
+        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def logged_rows(database_url: str) -> int:
+    """Rows in the service's inference log; 0 before the table exists (it appears with the first write)."""
+    from sqlalchemy import create_engine, func, select
+
+    from tasador.store import tables as t
+
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(t.inference_log)).scalar_one())
+    except Exception:
+        return 0
+    finally:
+        engine.dispose()
