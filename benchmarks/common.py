@@ -65,3 +65,31 @@ def logged_rows(database_url: str) -> int:
         return 0
     finally:
         engine.dispose()
+
+
+def tree_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process and its children (a service's workers)."""
+    import psutil
+
+    root = psutil.Process(pid)
+    total = 0.0
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def write_section(text: str, title: str, path: Path) -> None:
+    """Replace the Markdown section whose heading line starts with `title` (up to the next `## `) by `text`;
+    append it when absent. The rest of the file stays as it is."""
+    lines = path.read_text().splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.startswith(title)), None)
+    if start is None:
+        path.write_text("".join(lines).rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n")
+        return
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    rest = "\n" + "".join(lines[end:]) if end < len(lines) else ""
+    path.write_text("".join(lines[:start]) + text.rstrip("\n") + "\n" + rest)

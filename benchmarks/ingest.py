@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from benchmarks.common import scratch_postgres
+from benchmarks.common import scratch_postgres, write_section
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS_MD = REPO_ROOT / "BENCHMARKS.md"
@@ -312,14 +312,6 @@ applies the same rules).
 {NOTES}"""
 
 
-def write_section(text: str, path: Path = BENCHMARKS_MD) -> None:
-    """Replace the ingest section (its heading up to the next `## `) in place."""
-    lines = path.read_text().splitlines(keepends=True)
-    start = next(i for i, line in enumerate(lines) if line.startswith(SECTION_TITLE))
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    path.write_text("".join(lines[:start]) + text.rstrip("\n") + "\n\n" + "".join(lines[end:]))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 2_200_000])
@@ -353,7 +345,7 @@ def main() -> None:
             print(table(results[-1:]), flush=True)
     command = "PYTHONPATH=. python benchmarks/ingest.py " + " ".join(sys.argv[1:])
     if args.write:
-        write_section(section(results, command.rstrip()))
+        write_section(section(results, command.rstrip()), SECTION_TITLE, BENCHMARKS_MD)
         print(f"wrote the ingest section of {BENCHMARKS_MD}", file=sys.stderr)
 
 

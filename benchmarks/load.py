@@ -28,10 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psutil
 from pydantic import BaseModel, ConfigDict, PositiveFloat, PositiveInt
 
-from benchmarks.common import logged_rows
+from benchmarks.common import logged_rows, tree_cpu_s, write_section
 from tasador.settings import load_config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -153,18 +152,6 @@ class LoadResult:
         return self.rows_served - self.rows_logged
 
 
-def _tree_cpu_s(pid: int) -> float:
-    root = psutil.Process(pid)
-    total = 0.0
-    for process in [root, *root.children(recursive=True)]:
-        try:
-            times = process.cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        total += times.user + times.system
-    return total
-
-
 def _wait_for_rows(database_url: str, expected: int, timeout_s: float) -> int:
     deadline = time.monotonic() + timeout_s
     count = logged_rows(database_url)
@@ -184,9 +171,9 @@ def sustained_load(target: LoadTarget, config: LoadConfig, listing: dict[str, An
         raise RuntimeError(f"the service answered no request while probed: {probe}")
     rate = probe.rps * config.run.rate_fraction
     load_before = os.getloadavg()
-    cpu_before = _tree_cpu_s(target.pid)
+    cpu_before = tree_cpu_s(target.pid)
     run = hey(url, body, config.run.duration_s, config.run.connections, config.run.request_timeout_s, rate=rate)
-    cpu_s = _tree_cpu_s(target.pid) - cpu_before
+    cpu_s = tree_cpu_s(target.pid) - cpu_before
     load_after = os.getloadavg()
     served = (probe.ok + run.ok) * config.listings_per_request
     logged = _wait_for_rows(target.database_url, served, config.flush_timeout_s)
@@ -271,14 +258,6 @@ def markdown(result: LoadResult, command: str) -> str:
     )
 
 
-def replace_section(document: str, section: str) -> str:
-    """`document` with its "## Load" section replaced by `section` (appended when absent)."""
-    pattern = re.compile(rf"^{re.escape(SECTION)}\b.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(document):
-        return pattern.sub(lambda _: section.rstrip() + "\n\n", document, count=1).rstrip() + "\n"
-    return document.rstrip() + "\n\n" + section.rstrip() + "\n"
-
-
 def main() -> None:
     from tasador.env import QUIET_DEFAULTS
     from tests.conftest import create_postgres_database, drop_postgres_database
@@ -300,7 +279,7 @@ def main() -> None:
     section = markdown(result, "PYTHONPATH=. python benchmarks/load.py --write")
     print(section)
     if args.write:
-        BENCHMARKS_MD.write_text(replace_section(BENCHMARKS_MD.read_text(), section))
+        write_section(section, SECTION, BENCHMARKS_MD)
         print(f"written to {BENCHMARKS_MD}")
 
 

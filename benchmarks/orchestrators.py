@@ -35,7 +35,7 @@ from pathlib import Path
 
 import psutil
 
-from benchmarks.common import run_timed
+from benchmarks.common import run_timed, write_section
 from tasador.services import ServicesConfig, load_services_config, start_services, stop_services
 from tasador.services.airflow_run import DAG_ID, LocalAirflow, airflow_home, default_airflow_venv, submit_pipeline
 from tasador.services.config import s3_credentials
@@ -291,17 +291,6 @@ def _explanation(batches: list[Batch], skipped: str | None) -> list[str]:
     ]
 
 
-def write_section(text: str, path: Path = ROOT / "BENCHMARKS.md") -> None:
-    """Replace (or append) this benchmark's section; the rest of the file stays as it is."""
-    lines = path.read_text().splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
-    if start is None:
-        path.write_text("".join(lines).rstrip("\n") + "\n\n" + text)
-        return
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    path.write_text("".join(lines[:start]) + text + ("\n" if end < len(lines) else "") + "".join(lines[end:]))
-
-
 def run(work: Path) -> str:
     load_before = os.getloadavg()[0]
     config = services_config(work / "services")
@@ -355,7 +344,7 @@ def main() -> None:
             text = run(Path(folder))
     print(text)
     if args.write:
-        write_section(text)
+        write_section(text, SECTION, ROOT / "BENCHMARKS.md")
 
 
 if __name__ == "__main__":

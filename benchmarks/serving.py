@@ -40,13 +40,12 @@ from typing import Any
 import httpx
 import numpy as np
 import pandas as pd
-import psutil
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from benchmarks.common import logged_rows, scratch_postgres  # noqa: E402
+from benchmarks.common import logged_rows, scratch_postgres, tree_cpu_s  # noqa: E402
 from tasador.env import QUIET_DEFAULTS  # noqa: E402
 from tasador.serving.config import BenchmarkConfig, load_serving_config  # noqa: E402
 from tasador.settings import load_config  # noqa: E402
@@ -188,19 +187,6 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
-
-
-def tree_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process and its children (the service's workers)."""
-    root = psutil.Process(pid)
-    total = 0.0
-    for process in [root, *root.children(recursive=True)]:
-        try:
-            times = process.cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        total += times.user + times.system
-    return total
 
 
 @contextmanager

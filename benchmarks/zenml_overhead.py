@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import run_timed
+from benchmarks.common import run_timed, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "## ZenML overhead"
@@ -119,17 +119,6 @@ def render(pipeline: list[dict[str, Any]], direct: list[dict[str, Any]], load: s
     return "\n".join(lines) + "\n"
 
 
-def write_section(text: str, path: Path = ROOT / "BENCHMARKS.md") -> None:
-    """Replace (or append) the "ZenML overhead" section."""
-    lines = path.read_text().splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
-    if start is None:
-        path.write_text("".join(lines).rstrip("\n") + "\n\n" + text)
-        return
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    path.write_text("".join(lines[:start]) + text + ("\n" if end < len(lines) else "") + "".join(lines[end:]))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=2)
@@ -145,7 +134,7 @@ def main() -> None:
     text = render(pipeline, direct, f"{load_before:.1f}→{os.getloadavg()[0]:.1f}")
     print(text)
     if args.write:
-        write_section(text)
+        write_section(text, SECTION, ROOT / "BENCHMARKS.md")
 
 
 if __name__ == "__main__":
