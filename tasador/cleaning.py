@@ -368,7 +368,13 @@ def normalise(
     Duplicates within the batch keep their first row; duplicates of CLEAN are `clean_batch`'s job.
     """
     config = config if config is not None else load_config("cleaning")
-    parsed = parse_rows(raw, config)
+    return normalise_parsed(parse_rows(raw, config), config, today)
+
+
+def normalise_parsed(
+    parsed: ParsedRows, config: Mapping[str, Any], today: dt.date | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`normalise` for rows already parsed (`parse_rows`); `parsed` is left as it is."""
     reasons = parsed.unreadable.where(
         parsed.unreadable.notna(), rule_violations(parsed.frame, rules_from(config, today))
     )
@@ -415,10 +421,14 @@ def clean_batch(
     "validation"; the rest go through `normalise`, then rows already in CLEAN from other batches are
     quarantined as "duplicate".
     """
-    raw = store.raw_rows(batch_id)
-    clean, quarantined = normalise(raw, config, today)
+    # Imported here: parsed_batch builds on this module's parse_rows.
+    from tasador.parsed_batch import parsed_batch
+
+    parsed = parsed_batch(store, batch_id, config)  # the validate stage's parse when it ran in this process
+    clean, quarantined = normalise_parsed(parsed, config, today)
     if validation_failures:
-        clean, quarantined = _with_validation_failures(clean, quarantined, raw, validation_failures)
+        batch_ids = parsed.frame["raw_row_id"]
+        clean, quarantined = _with_validation_failures(clean, quarantined, batch_ids, validation_failures)
     known = store.known_hashes(clean["row_hash"].tolist(), exclude_batch=batch_id)
     seen = clean["row_hash"].isin(known).to_numpy()
     quarantined = pd.concat(
@@ -427,13 +437,13 @@ def clean_batch(
     clean = clean[~seen].reset_index(drop=True)
     store.save_clean(batch_id, clean, quarantined)
     top = Counter(quarantined["reason"]).most_common(int(config["top_reasons"]))
-    return CleanSummary(len(raw), len(clean), len(quarantined), dict(top))
+    return CleanSummary(len(parsed.frame), len(clean), len(quarantined), dict(top))
 
 
 def _with_validation_failures(
-    clean: pd.DataFrame, quarantined: pd.DataFrame, raw: RawRows, failures: Mapping[int, str]
+    clean: pd.DataFrame, quarantined: pd.DataFrame, raw_row_ids: pd.Series, failures: Mapping[int, str]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    in_batch = {row_id for row_id, _ in raw}
+    in_batch = set(raw_row_ids.tolist())
     failed = pd.Series({row_id: reason for row_id, reason in failures.items() if row_id in in_batch}, dtype=object)
     from_validation = _quarantine(pd.Series(failed.index, dtype="int64"), "validation", failed)
     clean = clean[~clean["raw_row_id"].isin(failed.index)].reset_index(drop=True)

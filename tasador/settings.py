@@ -30,7 +30,9 @@ class Settings(BaseSettings):
     db_url: str | None = Field(default=None, description="SQLAlchemy URL of RAW/CLEAN; SQLite under `home` when unset.")
     mlflow_tracking_uri: str | None = Field(
         default=None,
-        validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "TASADOR_MLFLOW_TRACKING_URI"),
+        # The field's own name first, so Settings(mlflow_tracking_uri=...) wins over the environment, as
+        # every other field's keyword does (the environment names alone would make it ignored).
+        validation_alias=AliasChoices("mlflow_tracking_uri", "MLFLOW_TRACKING_URI", "TASADOR_MLFLOW_TRACKING_URI"),
         description="MLflow tracking server or store; a SQLite store under `home` when unset.",
     )
     experiment_name: str = "tasador"

@@ -43,6 +43,7 @@ class BatchRecord:
     row_count: int
     status: str
     error: str | None
+    checksum: str = ""
 
 
 def batch_checksum(rows: Sequence[dict[str, Any]]) -> str:
@@ -306,6 +307,7 @@ def _batch_record(row: Any) -> BatchRecord:
         row_count=m["row_count"],
         status=m["status"],
         error=m["error"],
+        checksum=m["checksum"],
     )
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from tasador.cleaning import ParsedRows, Rule, parse_rows, rules_from
+from tasador.parsed_batch import parsed_batch
 from tasador.settings import Settings, load_config
 from tasador.validation import suite as suites
 from tasador.validation.report import render_html
@@ -56,7 +57,9 @@ def validate_batch(
     folder = settings.reports_dir / f"batch-{batch_id:06d}"
     rules = cleaning_config if cleaning_config is not None else load_config("cleaning")
     try:
-        outcome = validate_rows(store.raw_rows(batch_id), folder, config, rules, f"batch {batch_id}", today)
+        # Kept parsed for the clean stage, which then does not read and parse RAW again.
+        parsed = parsed_batch(store, batch_id, rules)
+        outcome = validate_parsed(parsed, folder, config, rules, f"batch {batch_id}", today)
     except BatchRejected as rejected:
         _record(store, batch_id, rejected.outcome)
         raise
@@ -82,13 +85,24 @@ def validate_rows(
         outcome = _write(folder, _summary(label, 0, {}, {}, reason, config), {}, {}, config)
         raise BatchRejected(reason, outcome)
 
-    parsed = parse_rows(raw, cleaning_config)
+    return validate_parsed(parse_rows(raw, cleaning_config), folder, config, cleaning_config, label, today)
+
+
+def validate_parsed(
+    parsed: ParsedRows,
+    folder: Path,
+    config: Mapping[str, Any],
+    cleaning_config: Mapping[str, Any],
+    label: str = "batch",
+    today: dt.date | None = None,
+) -> ValidationOutcome:
+    """`validate_rows` for rows already parsed (`parse_rows`)."""
     rules = rules_from(cleaning_config, today)
     results = run_suites(_suite_runs(parsed, rules, config))
     documents = {name: result.to_json_dict() for name, result in results.items()}
     reason = _rejection(parsed, config["batch"])
     failures = {} if reason else _hard_failures(parsed, documents[suites.ROWS], rules)
-    summary = _summary(label, len(raw), documents, failures, reason, config)
+    summary = _summary(label, len(parsed.frame), documents, failures, reason, config)
     outcome = _write(folder, summary, documents, failures, config)
     if reason:
         raise BatchRejected(reason, outcome)
@@ -110,19 +124,23 @@ def _suite_runs(parsed: ParsedRows, rules: list[Rule], config: Mapping[str, Any]
 
 
 def _for_gx(frame: pd.DataFrame) -> pd.DataFrame:
-    """The parsed frame with its dates in nanoseconds, which GX compares vectorised.
+    """The parsed frame as Great Expectations checks it fastest: text as categoricals, dates in nanoseconds.
 
-    GX checks a range on any other datetime unit (cleaning's are microseconds) one Python call per value:
-    most of the row suite's time. Dates outside nanoseconds' range (before 1677 or after 2262) stay as they
-    are, and GX takes its slow path for that batch.
+    GX filters the whole frame for each metric of each expectation (some 200 filters per batch). On
+    Arrow-backed text columns every filter is a pyarrow `take`: half of GX's time per 100k rows. A
+    categorical column filters as integer codes, with the same values (1.25 -> 0.75 s per 100k rows).
+    GX checks a range on any datetime unit but nanoseconds (cleaning's are microseconds) one Python call
+    per value; dates outside nanoseconds' range (before 1677 or after 2262) stay as they are, and GX takes
+    its slow path for that batch.
     """
+    text = [c for c in frame.columns if pd.api.types.is_string_dtype(frame[c]) and frame[c].dtype != object]
+    changed = {column: frame[column].astype("category") for column in text}
     dates = frame["prev_sold_date"]
-    if dates.dtype == "datetime64[ns]" or not pd.api.types.is_datetime64_dtype(dates):
-        return frame
-    present = dates.dropna()
-    if len(present) and (present.min() < pd.Timestamp.min or present.max() > pd.Timestamp.max):
-        return frame
-    return frame.assign(prev_sold_date=dates.astype("datetime64[ns]"))
+    if dates.dtype != "datetime64[ns]" and pd.api.types.is_datetime64_dtype(dates):
+        present = dates.dropna()
+        if not len(present) or (present.min() >= pd.Timestamp.min and present.max() <= pd.Timestamp.max):
+            changed["prev_sold_date"] = dates.astype("datetime64[ns]")
+    return frame.assign(**changed)
 
 
 def _rejection(parsed: ParsedRows, config: Mapping[str, Any]) -> str | None:
