@@ -67,10 +67,9 @@ def direct_runs(batches: int) -> list[dict[str, Any]]:
 def one_direct_batch() -> dict[str, Any]:
     """The training pipeline's stages in order, as its steps call them, without ZenML."""
     started = time.perf_counter()
-    from tasador.loop import clean, next_batch, store_raw_batch, validate
-    from tasador.loop.lifecycle import evaluate_and_promote, explain, train
-    from tasador.loop.monitor import check_and_decide
+    from tasador.loop import next_batch
     from tasador.loop.summary import finish_batch
+    from tasador.loop.turn import run_batch
     from tasador.settings import Settings
     from tasador.store import Store
 
@@ -78,14 +77,10 @@ def one_direct_batch() -> dict[str, Any]:
     settings.ensure_home()
     store = Store(settings.database_url)
     imported = time.perf_counter()
-    batch_id = store_raw_batch(store, next_batch(store, settings))
-    report = validate(store, settings, batch_id)
-    cleaned = clean(store, settings, batch_id, report)
-    decision = check_and_decide(store, settings, batch_id, cleaned)
-    training = train(store, settings, batch_id, decision)
-    promotion = evaluate_and_promote(store, settings, batch_id, training)
-    explanation = explain(store, settings, batch_id, promotion)
-    finish_batch(store, batch_id, report, cleaned, decision, promotion, explanation, None)
+    turn = run_batch(store, settings, next_batch(store, settings))
+    stages = [turn[name] for name in ("report", "cleaned", "decision", "promotion", "explanation")]
+    finish_batch(store, turn["batch_id"], *stages, None)
+    training = turn["training"]
     return {
         "imports_s": imported - started,
         "stages_s": time.perf_counter() - imported,

@@ -17,9 +17,9 @@ import yaml
 
 from tasador.datasource.batch import Batch
 from tasador.datasource.generator import generator_from_config
-from tasador.loop import clean, store_raw_batch, validate
-from tasador.loop.lifecycle import evaluate_and_promote, explain, train
-from tasador.loop.monitor import check_and_decide
+from tasador.loop import clean, validate
+from tasador.loop.lifecycle import train
+from tasador.loop.turn import run_batch
 from tasador.settings import CONFIG_DIR, Settings, load_config
 from tasador.store import Store
 from tasador.tracking import configure_mlflow
@@ -34,22 +34,8 @@ def batch_rows(scenario: str, number: int) -> list[dict[str, Any]]:
 
 def process(store: Store, settings: Settings, number: int, rows: list[dict[str, Any]]) -> dict[str, Any]:
     """One turn of the loop, as the training pipeline runs it."""
-    batch_id = store_raw_batch(
-        store, {"source": "scripted", "group_number": 1, "batch_number": number, "rows": rows, "day": None}
-    )
-    report = validate(store, settings, batch_id)
-    cleaned = clean(store, settings, batch_id, report)
-    decision = check_and_decide(store, settings, batch_id, cleaned)
-    training = train(store, settings, batch_id, decision)
-    promotion = evaluate_and_promote(store, settings, batch_id, training)
-    explanation = explain(store, settings, batch_id, promotion)
-    return {
-        "batch_id": batch_id,
-        "decision": decision,
-        "training": training,
-        "promotion": promotion,
-        "explanation": explanation,
-    }
+    payload = {"source": "scripted", "group_number": 1, "batch_number": number, "rows": rows, "day": None}
+    return run_batch(store, settings, payload)
 
 
 @pytest.fixture

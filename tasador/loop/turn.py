@@ -1,0 +1,39 @@
+"""One turn of the loop without ZenML: the training pipeline's stages in the pipeline's order.
+
+pipelines/training.py is the loop as users run it; this is the same chain as plain calls, for the tests
+that check the loop's behaviour and the benchmark that measures what ZenML adds around it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tasador.loop.data import clean, validate
+from tasador.loop.ingest import store_raw_batch
+from tasador.loop.lifecycle import evaluate_and_promote, explain, train
+from tasador.loop.monitor import check_and_decide
+from tasador.settings import Settings
+from tasador.store import Store
+
+
+def run_batch(store: Store, settings: Settings, payload: dict[str, Any]) -> dict[str, Any]:
+    """Store, validate, clean, decide, train, promote and explain one fetched batch (`next_batch`'s dict).
+
+    Returns each stage's result by name, and the batch's id in RAW.
+    """
+    batch_id = store_raw_batch(store, payload)
+    report = validate(store, settings, batch_id)
+    cleaned = clean(store, settings, batch_id, report)
+    decision = check_and_decide(store, settings, batch_id, cleaned)
+    training = train(store, settings, batch_id, decision)
+    promotion = evaluate_and_promote(store, settings, batch_id, training)
+    explanation = explain(store, settings, batch_id, promotion)
+    return {
+        "batch_id": batch_id,
+        "report": report,
+        "cleaned": cleaned,
+        "decision": decision,
+        "training": training,
+        "promotion": promotion,
+        "explanation": explanation,
+    }
