@@ -59,7 +59,7 @@ def validate_batch(
     try:
         # Kept parsed for the clean stage, which then does not read and parse RAW again.
         parsed = parsed_batch(store, batch_id, rules)
-        outcome = validate_parsed(parsed, folder, config, rules, f"batch {batch_id}", today)
+        outcome = validate_rows(parsed, folder, config, rules, f"batch {batch_id}", today)
     except BatchRejected as rejected:
         _record(store, batch_id, rejected.outcome)
         raise
@@ -79,24 +79,13 @@ def validate_rows(
     label: str = "batch",
     today: dt.date | None = None,
 ) -> ValidationOutcome:
-    """Validate (raw_row_id, row) pairs; writes folder/validation.json and folder/validation.html."""
-    if not isinstance(raw, list):
+    """Validate (raw_row_id, row) pairs, or rows `parse_rows` already read (`ParsedRows`, left as they are);
+    writes folder/validation.json and folder/validation.html."""
+    if not isinstance(raw, list | ParsedRows):
         reason = f"the batch is not a list of rows but {type(raw).__name__}; check what the data API sends"
         outcome = _write(folder, _summary(label, 0, {}, {}, reason, config), {}, {}, config)
         raise BatchRejected(reason, outcome)
-
-    return validate_parsed(parse_rows(raw, cleaning_config), folder, config, cleaning_config, label, today)
-
-
-def validate_parsed(
-    parsed: ParsedRows,
-    folder: Path,
-    config: Mapping[str, Any],
-    cleaning_config: Mapping[str, Any],
-    label: str = "batch",
-    today: dt.date | None = None,
-) -> ValidationOutcome:
-    """`validate_rows` for rows already parsed (`parse_rows`)."""
+    parsed = raw if isinstance(raw, ParsedRows) else parse_rows(raw, cleaning_config)
     rules = rules_from(cleaning_config, today)
     results = run_suites(_suite_runs(parsed, rules, config))
     documents = {name: result.to_json_dict() for name, result in results.items()}
