@@ -44,18 +44,34 @@ STAGES = ("ingest_raw", "read_parse", "validate", "clean")
 WITHOUT_GX = ("ingest_raw", "read_parse", "clean")
 GOAL_ROWS_PER_S = 100_000
 #: Where the time goes and what was done about it (profiled with --profile; kept with the figures).
-NOTES = """Profile of one 100k-row batch on PostgreSQL, CPU of this process, before → after the speed-ups of
-2026-11-23 (measured one function at a time, load 8–12): RAW ingest 3.0 → 0.6 s (rows serialised with orjson,
-COPY text written in chunks of 10k lines, checksum from one orjson call), `raw_rows` 1.4 → 0.6 s (ids and
-payloads joined by the server, parsed with one orjson call), `known_hashes` 0.6 → 0.2 s (the array as one
-text literal), `save_clean` 1.4 → 0.1 s (CSV written by Arrow; on SQLite the driver's executemany),
-`normalise` 1.1 → 0.9 s (all-canonical batches skip the per-row checks; row texts joined by Arrow before md5),
-GX row suite 2.3 → 1.3 s (dates handed over in nanoseconds, which GX compares vectorised instead of one Python
-call per value). What is left per 100k rows: GX ≈ 2.5 s (three suites, 35 expectations; a fixed ≈ 0.7 s per
-batch), RAW read and parsed twice (validate and clean are separate steps: ≈ 2 × 1.1 s), md5 of each row
-≈ 0.4 s, and on the server COPY, the unique row-hash index and the foreign-key checks (≈ 4 s per 100k).
-Reaching 100k rows/s would take validating and cleaning from one read and parse (a change of the loop's
-stage contract) and fewer, coarser GX checks; neither is done here."""
+NOTES = """Where the time goes, per 100k rows on PostgreSQL in the 2.2M run above (wall): RAW ingest 0.54 s (0.40 s of
+our CPU, 0.35 s of the server's); read and parse 1.10 s (the payloads joined by the server, one orjson call, typed
+columns); GX 0.79 s (three suites, 35 expectations, about 0.5 s of it GX's own overhead per expectation whatever
+the batch size: pydantic models and deep copies of each expectation's configuration); clean 1.65 s (0.43 s ours:
+rules, an md5 per row, duplicates; 1.2 s the server's: CLEAN's COPY, of which the rows alone are 0.45 s and
+the unique row-hash index ≈ 0.4 s, and the duplicate look-up).
+
+Speed-ups of the third session (2026-11-23 evening, idle machine; 500k rows on PostgreSQL went from 14.1k to
+21.9k rows/s wall with GX, and 2.2M runs at 24.5k): validate and clean share one read and parse of RAW
+(`tasador/parsed_batch.py`; each stage used to pay ≈ 0.8 s per 100k for it); GX gets text columns as
+categoricals (GX filters the whole frame for each metric, and on Arrow strings each filter was a pyarrow
+`take`: 1.25 → 0.75 s per 100k); the bulk tables (raw_rows, clean_rows) carry their batch id without a foreign
+key (PostgreSQL checks one with a trigger call per inserted row: 0.35 s per 100k of RAW's COPY, 0.45 s of
+CLEAN's) and raw_rows lost an index the unique (batch_id, row_index) made redundant. Tried and dropped: the
+row hash as uuid or with collation "C" (no difference beyond the noise), Arrow instead of pandas to build the
+frame from the parsed rows (no faster).
+
+Speed-ups of the second session (one function at a time, load 8–12): RAW ingest 3.0 → 0.6 s per 100k (rows
+serialised with orjson, COPY text in chunks of 10k lines), the RAW read 1.4 → 0.6 s (ids and payloads joined by
+the server), `known_hashes` 0.6 → 0.2 s, `save_clean` 1.4 → 0.1 s of our CPU (CSV written by Arrow), `normalise`
+1.1 → 0.9 s, GX's date checks 2.3 → 1.3 s (dates in nanoseconds, which GX compares vectorised).
+
+What ≥ 100k rows/s would take: 1 s of wall per 100k rows on 2 cores that the client and PostgreSQL share,
+while the loop's stages run one after the other in one process. GX alone is 0.8 s, and CLEAN's COPY with its
+unique index 1.2 s of server CPU (0.45 s with no index at all). Not reachable with the loop as designed; the
+next steps would be overlapping batches (validate batch n while batch n+1 is stored and batch n-1's CLEAN is
+written: the two cores and the server would all work at once), fewer GX expectations per batch (the per-row
+rules could become one expectation), or larger batches (GX's fixed cost spreads: about 0.5 s per batch)."""
 T = TypeVar("T")
 
 

@@ -6,7 +6,8 @@ over the same model vs in-process predict. Prints a Markdown section for BENCHMA
 One model is trained and registered once; each service is started over it in turn (2 workers each, as
 configured) and measured alone. The load comes from compiled tools so that the client is not what is
 measured: single-row latency at fixed rates from hey (Debian `hey`: `-q` per worker, per-request times
-from its CSV output), maximum throughput from wrk, the 1,000-row batch from hey with one connection.
+from its CSV output; one process per connection, started so that requests arrive evenly spaced, see
+`hey_even`), maximum throughput from wrk, the 1,000-row batch from hey with one connection.
 Without them a Python client stands in (and the output says so). The load generator shares the
 machine's cores with the services: on 2 cores it takes a fair part of them.
 
@@ -215,7 +216,30 @@ def hey_run(url: str, body: Path, *, connections: int, duration_s: float | None 
     if rate is not None:
         command += ["-q", f"{rate / connections:.4f}"]
     result = subprocess.run([*command, url], capture_output=True, text=True, check=True)
-    answers = list(csv.DictReader(io.StringIO(result.stdout)))
+    return _hey_latencies(list(csv.DictReader(io.StringIO(result.stdout))), duration_s)
+
+
+def hey_even(url: str, body: Path, *, connections: int, duration_s: float, rate: float) -> Latencies:
+    """`rate` requests/s evenly spaced: `connections` hey processes of one connection each, started 1/rate
+    apart. One hey with `-c connections` starts its workers' tickers together, so every connection sends at
+    the same instant: bursts of `connections` requests (8 at once every 40 ms at 200/s), whose queueing
+    made most of the p50 (configs/serving.yaml, `rate_spacing`)."""
+    command = ["hey", "-c", "1", "-m", "POST", "-T", "application/json", "-D", str(body), "-o", "csv",
+               "-z", f"{duration_s}s", "-q", f"{rate / connections:.4f}", url]  # fmt: skip
+    procs = []
+    for _ in range(connections):
+        procs.append(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        time.sleep(1 / rate)
+    answers: list[dict[str, str]] = []
+    for proc in procs:
+        out, err = proc.communicate()
+        if proc.returncode:
+            raise subprocess.CalledProcessError(proc.returncode, command, out, err)
+        answers += csv.DictReader(io.StringIO(out))
+    return _hey_latencies(answers, duration_s)
+
+
+def _hey_latencies(answers: list[dict[str, str]], duration_s: float | None) -> Latencies:
     ok = [float(a["response-time"]) for a in answers if a["status-code"].startswith("2")]
     span = duration_s if duration_s is not None else max((float(a["offset"]) for a in answers), default=0.0)
     return Latencies(ok, len(answers) - len(ok), len(answers) / span if span else float("nan"))
@@ -321,8 +345,9 @@ def measure(
     result["answered"] += 4
     for rate in config.rates_rps:
         if compiled:
-            run = hey_run(target.url, single, connections=config.rate_connections, duration_s=config.rate_duration_s,
-                          rate=rate)  # fmt: skip
+            fixed_rate = hey_even if config.rate_spacing == "even" else hey_run
+            run = fixed_rate(target.url, single, connections=config.rate_connections,
+                             duration_s=config.rate_duration_s, rate=rate)  # fmt: skip
         else:
             singles = [json.dumps(target.body([row])).encode() for row in rows[:500]]
             run = asyncio.run(open_loop(target.url, singles, rate, config.rate_duration_s))
@@ -424,7 +449,8 @@ def markdown(
     tools = "hey (fixed rates, batch) and wrk (throughput)" if results[0]["compiled"] else "a Python client"
     lines += [
         "",
-        f"Model: {model}. Load from {tools}, {config.rate_connections} connections at fixed rates, "
+        f"Model: {model}. Load from {tools}, {config.rate_connections} connections at fixed rates "
+        f"({'evenly spaced' if config.rate_spacing == 'even' else 'in bursts of one request per connection'}), "
         f"{config.throughput_connections} for throughput. tasador's inference log ({database}): "
         f"{written} rows written for {served} listings answered.",
         "In-process (validation + encoding + prediction, median wall / CPU): "

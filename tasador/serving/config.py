@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, NonNegativeInt, PositiveFloat, PositiveInt
 
@@ -51,6 +51,7 @@ class BenchmarkConfig(_Section):
     search_trials: PositiveInt
     rates_rps: list[PositiveInt]
     rate_connections: PositiveInt
+    rate_spacing: Literal["even", "burst"] = "even"
     rate_duration_s: PositiveFloat
     throughput_duration_s: PositiveInt
     throughput_connections: PositiveInt
