@@ -48,7 +48,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from benchmarks.common import logged_rows, scratch_postgres, tree_cpu_s  # noqa: E402
 from tasador.env import QUIET_DEFAULTS  # noqa: E402
-from tasador.serving.config import BenchmarkConfig, load_serving_config  # noqa: E402
+from tasador.serving.config import BenchmarkConfig, isolated_environment, load_serving_config  # noqa: E402
 from tasador.settings import load_config  # noqa: E402
 
 #: Where a scratch PostgreSQL database for the inference log is created (and dropped) when it answers.
@@ -486,12 +486,7 @@ def main() -> None:
         model_uri = f"models:/tasador-price/{version}"
         rows = request_rows(frame, max(config.batch_rows, 500))
         base_env = {
-            **os.environ,
-            "HOME": str(work),
-            "BENTOML_HOME": str(work / "bentoml"),
-            "TASADOR_HOME": str(work / "home"),
-            "TASADOR_DB_URL": db_url,
-            "MLFLOW_TRACKING_URI": tracking_uri,
+            **isolated_environment(work, tracking_uri, db_url),
             "BENCH_MODEL_URI": model_uri,
             "BENCH_WORKERS": str(workers),
             "PYTHONPATH": str(REPO_ROOT),

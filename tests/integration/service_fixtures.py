@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from tasador.schema import FEATURE_COLUMNS
+from tasador.serving.config import isolated_environment
 from tests.conftest import REPO_ROOT, free_port
 
 MODEL_NAME = "tasador-price"
@@ -206,15 +207,7 @@ def start_service(home: Path, tracking_uri: str, database_url: str, config: Path
     """`bentoml serve bento.service:TasadorPrice` from the repository root, as a user would run it."""
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    env = {
-        **os.environ,
-        "HOME": str(home),
-        "BENTOML_HOME": str(home / "bentoml"),
-        "TASADOR_HOME": str(home / "tasador"),
-        "TASADOR_DB_URL": database_url,
-        "MLFLOW_TRACKING_URI": tracking_uri,
-        "TASADOR_SERVING_CONFIG": str(config),
-    }
+    env = isolated_environment(home, tracking_uri, database_url) | {"TASADOR_SERVING_CONFIG": str(config)}
     command = [
         sys.executable, "-m", "bentoml", "serve", "bento.service:TasadorPrice",
         "--host", "127.0.0.1", "--port", str(port),
