@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Executable, Table
 from sqlalchemy.exc import DBAPIError
 
 _COPY_CHUNK_ROWS = 10_000  # rows per write to COPY: few calls, bounded memory
+_COPY_NULL = "\\N"
 _COPY_TEXT_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
@@ -48,19 +49,34 @@ def insert_plain_rows(
     conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[int | str]]
 ) -> int:
     """`insert_rows` for rows of ints and strings only (RAW rows): COPY text on PostgreSQL, streamed in chunks."""
-    column_list = ", ".join(f'"{c}"' for c in columns)
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     if conn.dialect.name != "postgresql":
+        column_list = ", ".join(f'"{c}"' for c in columns)
         statement = f'INSERT INTO "{table.name}" ({column_list}) VALUES ({", ".join("?" for _ in columns)})'
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         with driver_errors(conn, statement):
             cursor.executemany(statement, rows)
         return max(cursor.rowcount, 0)
+    return _copy_text_rows(conn, table, columns, rows, _copy_text)
+
+
+def _copy_text_rows(
+    conn: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    field: Callable[[Any], str],
+) -> int:
+    """COPY in text format, the lines built here (`field` writes one value) and sent in chunks: one driver
+    call per chunk instead of one per row (psycopg's `write_row` adapts every value in Python)."""
+    # The driver connection shares the SQLAlchemy transaction, so COPY commits or rolls back with it.
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    column_list = ", ".join(f'"{c}"' for c in columns)
     count = 0
     statement = f'COPY "{table.name}" ({column_list}) FROM STDIN'
     with driver_errors(conn, statement), cursor.copy(statement) as copy:
         lines: list[str] = []
         for row in rows:
-            lines.append("\t".join(map(_copy_text, row)))
+            lines.append("\t".join(map(field, row)))
             if len(lines) == _COPY_CHUNK_ROWS:
                 copy.write("\n".join(lines) + "\n")
                 count += len(lines)
@@ -77,6 +93,25 @@ def _copy_text(value: int | str) -> str:
     if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
         return value.translate(_COPY_TEXT_ESCAPES)
     return value
+
+
+def _copy_field(value: Any) -> str:
+    """Any value as COPY text: NULL for None and NaN (pandas' missing floats), ISO text for dates."""
+    if value is None:
+        return _COPY_NULL
+    if isinstance(value, str):
+        return _copy_text(value)
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):  # numpy's float64 too
+        return _COPY_NULL if value != value else repr(float(value))
+    if isinstance(value, dt.date):  # datetimes too; an aware one keeps its offset
+        return value.isoformat()
+    if hasattr(value, "item"):  # other numpy scalars
+        return _copy_field(value.item())
+    return _copy_text(str(value))
 
 
 def fetch_all(conn: Connection, query: Executable) -> list[tuple[Any, ...]]:
@@ -103,26 +138,7 @@ def text_array(values: Sequence[str]) -> str:
 
 
 def _copy_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-    # The driver connection shares the SQLAlchemy transaction, so COPY commits or rolls back with it.
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    count = 0
-    column_list = ", ".join(f'"{c}"' for c in columns)
-    with cursor.copy(f'COPY "{table.name}" ({column_list}) FROM STDIN') as copy:
-        for row in rows:
-            copy.write_row([_copy_value(v) for v in row])
-            count += 1
-    return count
-
-
-def _copy_value(value: Any) -> Any:
-    # COPY's text format takes None as NULL; NaN floats from pandas must become NULL too.
-    if value is None:
-        return None
-    if isinstance(value, float) and value != value:
-        return None
-    if isinstance(value, dt.date | dt.datetime | str | int | float | bool):
-        return value
-    return str(value)
+    return _copy_text_rows(conn, table, columns, rows, _copy_field)
 
 
 def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> int:

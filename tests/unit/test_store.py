@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+import numpy as np
 import pandas as pd
 import pytest
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from tasador.datasource.batch import Batch
+from tasador.serving.inference_log import COLUMNS
 from tasador.store import Store
+from tasador.store import tables as t
+from tasador.store.bulk import insert_rows
 from tasador.store.store import CLEAN_COLUMNS
 
 ROWS = [
@@ -142,3 +149,21 @@ def test_quarantine_built_from_an_empty_and_a_full_frame_is_saved_as_given(store
     assert store.quarantine_counts(batch_id) == {'bed not a number: "x,\\y"': 1}
     frame = store.clean_frame(batch_ids=[batch_id])
     assert frame.loc[0, "price"] == 100000.0 and pd.isna(frame.loc[0, "bed"]) and frame.loc[0, "city"] is None
+
+
+def test_inference_log_rows_keep_odd_values_on_both_databases(store: Store) -> None:
+    at = dt.datetime(2026, 11, 23, 20, 1, 2, 345678, tzinfo=dt.UTC)
+    odd = ["tab\there", "new\nline", "back\\slash \\N", "ünïcödé ✓", '{"quoted": "json"}']
+    rows = [(f"req-{i}", i, at, None if i % 2 else "7", text, float(i) + 0.5) for i, text in enumerate(odd)]
+    rows += [("req-nan", 0, at, "7", "{}", float("nan")), ("req-np", 0, at, "7", "{}", np.float64(1.25))]
+    with store.engine.begin() as conn:
+        assert insert_rows(conn, t.inference_log, COLUMNS, rows) == len(rows)
+    with store.engine.connect() as conn:
+        saved = {r.request_id: r for r in conn.execute(select(t.inference_log))}
+    for request_id, index, _, version, text, prediction in rows[: len(odd)]:
+        row = saved[request_id]
+        assert (row.row_index, row.model_version, row.inputs, row.prediction) == (index, version, text, prediction)
+        received = row.received_at if row.received_at.tzinfo else row.received_at.replace(tzinfo=dt.UTC)
+        assert received == at
+    assert saved["req-nan"].prediction is None  # a missing prediction is NULL, not NaN
+    assert saved["req-np"].prediction == 1.25
