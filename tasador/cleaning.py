@@ -422,7 +422,7 @@ def clean_batch(
     quarantined as "duplicate".
     """
     # Imported here: parsed_batch builds on this module's parse_rows.
-    from tasador.parsed_batch import parsed_batch
+    from tasador.parsed_batch import forget, parsed_batch
 
     parsed = parsed_batch(store, batch_id, config)  # the validate stage's parse when it ran in this process
     clean, quarantined = normalise_parsed(parsed, config, today)
@@ -436,6 +436,7 @@ def clean_batch(
     )
     clean = clean[~seen].reset_index(drop=True)
     store.save_clean(batch_id, clean, quarantined)
+    forget()  # clean is the last stage to read the batch's rows: their memory goes back before training
     top = Counter(quarantined["reason"]).most_common(int(config["top_reasons"]))
     return CleanSummary(len(parsed.frame), len(clean), len(quarantined), dict(top))
 

@@ -54,7 +54,7 @@ def test_clean_reuses_the_rows_validate_read_and_gives_what_a_fresh_read_gives(
     shared = _validate_and_clean(store, batch_id, tmp_path / "a")
     assert store.reads == 1
 
-    parsed_batch.forget()  # as when clean runs in another process (Airflow, Kubernetes)
+    # Clean let go of the rows: run alone (as in another process: Airflow, Kubernetes), it reads RAW itself.
     alone = clean_batch(store, batch_id, CLEANING, None, TODAY)
     assert store.reads == 2
     assert (alone.clean, alone.rows_in) == (shared[0], len(MESSY))
