@@ -33,9 +33,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
-
-from benchmarks.common import run_timed, write_section
+from benchmarks.common import run_timed, tree_cpu_s, write_section
 from tasador.services import ServicesConfig, load_services_config, start_services, stop_services
 from tasador.services.airflow_run import DAG_ID, LocalAirflow, airflow_home, default_airflow_venv, submit_pipeline
 from tasador.services.config import s3_credentials
@@ -96,19 +94,8 @@ def services_config(state_dir: Path) -> ServicesConfig:
 
 def services_cpu(config: ServicesConfig) -> float:
     """CPU seconds so far of the MLflow and S3 servers and their workers."""
-    total = 0.0
-    for name in ("mlflow", "s3"):
-        pid = running_pid(config.state_dir, name)
-        if pid is None:
-            continue
-        root = psutil.Process(pid)
-        for proc in [root, *root.children(recursive=True)]:
-            try:
-                times = proc.cpu_times()
-            except psutil.NoSuchProcess:
-                continue
-            total += times.user + times.system
-    return total
+    pids = (running_pid(config.state_dir, name) for name in ("mlflow", "s3"))
+    return sum(tree_cpu_s(pid) for pid in pids if pid is not None)
 
 
 def orchestrator_env(config: ServicesConfig, database: str, home: Path, tag: str) -> dict[str, str]:

@@ -211,7 +211,7 @@ def hey_run(url: str, body: Path, *, connections: int, duration_s: float | None 
     hey's `-q` is per worker and a worker waits for its answer before the next request, so a slow
     service lowers the rate sent: the achieved rate says whether the target rate was held.
     """
-    command = ["hey", "-c", str(connections), "-m", "POST", "-T", "application/json", "-D", str(body), "-o", "csv"]
+    command = _hey(body, connections)
     command += ["-z", f"{duration_s}s"] if duration_s is not None else ["-n", str(requests)]
     if rate is not None:
         command += ["-q", f"{rate / connections:.4f}"]
@@ -224,8 +224,7 @@ def hey_even(url: str, body: Path, *, connections: int, duration_s: float, rate:
     apart. One hey with `-c connections` starts its workers' tickers together, so every connection sends at
     the same instant: bursts of `connections` requests (8 at once every 40 ms at 200/s), whose queueing
     made most of the p50 (configs/serving.yaml, `rate_spacing`)."""
-    command = ["hey", "-c", "1", "-m", "POST", "-T", "application/json", "-D", str(body), "-o", "csv",
-               "-z", f"{duration_s}s", "-q", f"{rate / connections:.4f}", url]  # fmt: skip
+    command = [*_hey(body, 1), "-z", f"{duration_s}s", "-q", f"{rate / connections:.4f}", url]
     procs = []
     for _ in range(connections):
         procs.append(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
@@ -237,6 +236,11 @@ def hey_even(url: str, body: Path, *, connections: int, duration_s: float, rate:
             raise subprocess.CalledProcessError(proc.returncode, command, out, err)
         answers += csv.DictReader(io.StringIO(out))
     return _hey_latencies(answers, duration_s)
+
+
+def _hey(body: Path, connections: int) -> list[str]:
+    """hey POSTing `body` as JSON over `connections` connections, one CSV line per request."""
+    return ["hey", "-c", str(connections), "-m", "POST", "-T", "application/json", "-D", str(body), "-o", "csv"]
 
 
 def _hey_latencies(answers: list[dict[str, str]], duration_s: float | None) -> Latencies:

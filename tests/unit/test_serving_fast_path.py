@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 from sqlalchemy import create_engine, select
 
-from tasador.model.features import ROW_BY_ROW_MAX_ROWS, FeatureEncoder
+from tasador.model.features import ROW_BY_ROW_MAX_ROWS
 from tasador.model.predictor import Predictor, dense_predictor
 from tasador.schema import STATES, STATUSES
 from tasador.serving.config import load_serving_config
@@ -29,6 +29,7 @@ from tasador.serving.inference_log import InferenceLog
 from tasador.serving.metrics import ServiceMetrics
 from tasador.serving.schemas import Listing, batch_model
 from tasador.store import tables as t
+from tests.integration.service_fixtures import train_predictor
 from tests.model.listings import clean_listings
 
 TRAINING = clean_listings(600, seed=5)
@@ -36,14 +37,7 @@ TRAINING = clean_listings(600, seed=5)
 
 @pytest.fixture(scope="module")
 def predictor() -> Predictor:
-    encoder = FeatureEncoder(seed=0)
-    matrix = encoder.fit_transform(TRAINING)
-    booster = xgb.train(
-        {"max_depth": 4, "eta": 0.3, "nthread": 1, "seed": 0},
-        xgb.DMatrix(matrix, label=np.log(TRAINING["price"].to_numpy())),
-        num_boost_round=30,
-    )
-    return Predictor(encoder, booster)
+    return train_predictor(TRAINING)
 
 
 def _known(column: str) -> st.SearchStrategy[Any]:
