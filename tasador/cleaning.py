@@ -427,8 +427,8 @@ def clean_batch(
     parsed = parsed_batch(store, batch_id, config)  # the validate stage's parse when it ran in this process
     clean, quarantined = normalise_parsed(parsed, config, today)
     if validation_failures:
-        batch_ids = parsed.frame["raw_row_id"]
-        clean, quarantined = _with_validation_failures(clean, quarantined, batch_ids, validation_failures)
+        raw_row_ids = parsed.frame["raw_row_id"]
+        clean, quarantined = _with_validation_failures(clean, quarantined, raw_row_ids, validation_failures)
     known = store.known_hashes(clean["row_hash"].tolist(), exclude_batch=batch_id)
     seen = clean["row_hash"].isin(known).to_numpy()
     quarantined = pd.concat(

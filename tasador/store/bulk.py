@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -56,18 +56,12 @@ def insert_plain_rows(
         with driver_errors(conn, statement):
             cursor.executemany(statement, rows)
         return max(cursor.rowcount, 0)
-    return _copy_text_rows(conn, table, columns, rows, _copy_text)
+    return _copy_rows(conn, table, columns, rows)
 
 
-def _copy_text_rows(
-    conn: Connection,
-    table: Table,
-    columns: Sequence[str],
-    rows: Iterable[Sequence[Any]],
-    field: Callable[[Any], str],
-) -> int:
-    """COPY in text format, the lines built here (`field` writes one value) and sent in chunks: one driver
-    call per chunk instead of one per row (psycopg's `write_row` adapts every value in Python)."""
+def _copy_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """COPY in text format, the lines built here (`_copy_field`) and sent in chunks: one driver call per
+    chunk instead of one per row (psycopg's `write_row` adapts every value in Python)."""
     # The driver connection shares the SQLAlchemy transaction, so COPY commits or rolls back with it.
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     column_list = ", ".join(f'"{c}"' for c in columns)
@@ -76,7 +70,7 @@ def _copy_text_rows(
     with driver_errors(conn, statement), cursor.copy(statement) as copy:
         lines: list[str] = []
         for row in rows:
-            lines.append("\t".join(map(field, row)))
+            lines.append("\t".join(map(_copy_field, row)))
             if len(lines) == _COPY_CHUNK_ROWS:
                 copy.write("\n".join(lines) + "\n")
                 count += len(lines)
@@ -87,9 +81,7 @@ def _copy_text_rows(
     return count
 
 
-def _copy_text(value: int | str) -> str:
-    if type(value) is not str:
-        return str(int(value))
+def _copy_text(value: str) -> str:
     if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
         return value.translate(_COPY_TEXT_ESCAPES)
     return value
@@ -135,10 +127,6 @@ def text_array(values: Sequence[str]) -> str:
     if '"' in together or "\\" in together:  # rare (row hashes are hex): escape value by value
         values = [v.replace("\\", "\\\\").replace('"', '\\"') for v in values]
     return '{"' + '","'.join(values) + '"}' if values else "{}"
-
-
-def _copy_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-    return _copy_text_rows(conn, table, columns, rows, _copy_field)
 
 
 def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> int:

@@ -43,7 +43,7 @@ class BatchRecord:
     row_count: int
     status: str
     error: str | None
-    checksum: str = ""
+    checksum: str
 
 
 def batch_checksum(rows: Sequence[dict[str, Any]]) -> str:
