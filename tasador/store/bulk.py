@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from typing import Any
 
@@ -57,6 +58,52 @@ def insert_plain_rows(
             cursor.executemany(statement, rows)
         return max(cursor.rowcount, 0)
     return _copy_rows(conn, table, columns, rows)
+
+
+def insert_json_texts(conn: Connection, table: Table, batch_id: int, texts: Sequence[str]) -> int:
+    """RAW rows of one batch, (batch_id, row_index, payload) from JSON texts: `insert_plain_rows`, but on
+    PostgreSQL each COPY chunk is built with a few calls over the whole chunk instead of some per row.
+
+    A JSON text holds no raw tab, newline or carriage return (JSON escapes them), so in COPY's text format
+    only its backslashes need doubling, which one `replace` does for a whole chunk. A chunk whose counts
+    of tabs and newlines say otherwise is escaped text by text.
+    """
+    columns = ("batch_id", "row_index", "payload")
+    if conn.dialect.name != "postgresql":
+        return insert_plain_rows(conn, table, columns, ((batch_id, i, text) for i, text in enumerate(texts)))
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    statement = f'COPY "{table.name}" ("batch_id", "row_index", "payload") FROM STDIN'
+    with driver_errors(conn, statement), cursor.copy(statement) as copy:
+        for start in range(0, len(texts), _COPY_CHUNK_ROWS):
+            chunk = texts[start : start + _COPY_CHUNK_ROWS]
+            lines = "".join([f"{batch_id}\t{start + i}\t{text}\n" for i, text in enumerate(chunk)])
+            if lines.count("\t") == 2 * len(chunk) and lines.count("\n") == len(chunk) and "\r" not in lines:
+                copy.write(lines.replace("\\", "\\\\"))
+            else:
+                copy.write("".join(f"{batch_id}\t{start + i}\t{_copy_text(text)}\n" for i, text in enumerate(chunk)))
+    return len(texts)
+
+
+def write_alongside(write: Callable[[], None], work: Callable[[], None], *, threaded: bool) -> None:
+    """Run a database write and some other work at once; return when both are done.
+
+    `write` runs in a worker thread and `work` here: the driver waits for the server without holding the
+    GIL, so the server's CPU and ours overlap (the machine's second core works instead of waiting). Nothing
+    else may use the write's connection meanwhile. A failed write raises here, after `work` finished; with
+    `threaded` False (SQLite works in this process) the two simply run one after the other.
+    """
+    if not threaded:
+        write()
+        work()
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tasador-write") as pool:
+        written = pool.submit(write)
+        try:
+            work()
+        except BaseException:
+            wait([written])  # the connection is the write's until it ends; then the caller rolls back
+            raise
+        written.result()
 
 
 def _copy_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:

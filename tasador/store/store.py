@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +16,7 @@ from tasador.datasource.batch import Batch
 from tasador.schema import COLUMNS
 from tasador.store import rows_json
 from tasador.store import tables as t
-from tasador.store.bulk import fetch_all, insert_frame, insert_plain_rows, text_array
+from tasador.store.bulk import fetch_all, insert_frame, insert_json_texts, text_array, write_alongside
 
 CLEAN_COLUMNS: tuple[str, ...] = ("raw_row_id", "row_hash", *COLUMNS)
 #: A batch in one of these states is finished: `done` went through the whole loop, `rejected` failed a
@@ -74,8 +74,13 @@ class Store:
         self.engine.dispose()
 
     # --- RAW ---------------------------------------------------------------------------------
-    def ingest_raw(self, batch: Batch) -> IngestResult:
-        """Store a batch as received; the same (source, group, batch number) again changes nothing."""
+    def ingest_raw(self, batch: Batch, while_writing: Callable[[list[str]], None] | None = None) -> IngestResult:
+        """Store a batch as received; the same (source, group, batch number) again changes nothing.
+
+        `while_writing`, if given, is called with the rows' JSON texts, exactly as RAW keeps them, while the
+        database writes them: on PostgreSQL the write goes on in a worker thread, so the server's part of it
+        and the call overlap. It is not called when the batch was already in RAW.
+        """
         with self.engine.begin() as conn:
             existing = conn.execute(
                 select(t.raw_batches.c.id, t.raw_batches.c.row_count).where(
@@ -100,19 +105,41 @@ class Store:
                 )
                 .returning(t.raw_batches.c.id)
             ).scalar_one()
-            payloads = ((batch_id, i, rows_json.dumps(row)) for i, row in enumerate(batch.rows))
-            insert_plain_rows(conn, t.raw_rows, ("batch_id", "row_index", "payload"), payloads)
+            texts = [rows_json.dumps(row) for row in batch.rows]
+
+            def write() -> None:
+                insert_json_texts(conn, t.raw_rows, batch_id, texts)
+
+            if while_writing is None:
+                write()
+            else:
+                write_alongside(write, lambda: while_writing(texts), threaded=conn.dialect.name == "postgresql")
         return IngestResult(batch_id, True, len(batch.rows))
+
+    def raw_row_ids(self, batch_id: int) -> list[int]:
+        """The ids of a batch's RAW rows, in arrival order (what `raw_rows` pairs each row with)."""
+        with self.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":  # one string, not one result row per id
+                query = text("SELECT string_agg(id::text, ',' ORDER BY row_index) FROM raw_rows WHERE batch_id = :b")
+                joined = conn.execute(query, {"b": batch_id}).scalar()
+                return [int(i) for i in joined.split(",")] if joined else []
+            query = select(t.raw_rows.c.id).where(t.raw_rows.c.batch_id == batch_id).order_by(t.raw_rows.c.row_index)
+            return [row[0] for row in fetch_all(conn, query)]
 
     def raw_rows(self, batch_id: int) -> list[tuple[int, Any]]:
         """(raw_row_id, row as received) pairs of a batch, in arrival order."""
+        ids, texts = self.raw_texts(batch_id)
+        return list(zip(ids, rows_json.loads_joined(",".join(texts)), strict=True))
+
+    def raw_texts(self, batch_id: int) -> tuple[list[int], list[str]]:
+        """The ids and JSON texts of a batch's RAW rows, in arrival order."""
         with self.engine.connect() as conn:
             if conn.dialect.name == "postgresql":
-                return _raw_rows_joined(conn, batch_id)
+                return _raw_texts_joined(conn, batch_id)
             query = select(t.raw_rows.c.id, t.raw_rows.c.payload).where(t.raw_rows.c.batch_id == batch_id)
             # The driver's own fetchall: SQLAlchemy's per-row result objects cost more than the query.
             ids, texts = _columns(fetch_all(conn, query.order_by(t.raw_rows.c.row_index)), 2)
-        return list(zip(ids, rows_json.loads_joined(",".join(texts)), strict=True))
+        return ids, texts
 
     def batch(self, batch_id: int) -> BatchRecord:
         with self.engine.connect() as conn:
@@ -274,19 +301,24 @@ def _with_batch(frame: pd.DataFrame, columns: Sequence[str], batch_id: int) -> p
 _JOINED_ROWS = 200_000  # rows per joined string: far below PostgreSQL's 1 GB limit on one text value
 
 
-def _raw_rows_joined(conn: Any, batch_id: int) -> list[tuple[int, Any]]:
-    """RAW rows fetched as two strings per chunk (ids, payloads joined by the server), not one tuple per row."""
+def _raw_texts_joined(conn: Any, batch_id: int) -> tuple[list[int], list[str]]:
+    """RAW rows fetched as two strings per chunk (ids, payloads joined by the server), not one tuple per row.
+    The payloads are joined by newlines, which JSON texts never hold unescaped."""
     query = text(
-        "SELECT string_agg(id::text, ',' ORDER BY row_index), string_agg(payload, ',' ORDER BY row_index)"
+        "SELECT string_agg(id::text, ',' ORDER BY row_index), string_agg(payload, E'\\n' ORDER BY row_index)"
         " FROM raw_rows WHERE batch_id = :batch AND row_index >= :start AND row_index < :stop"
     )
-    rows: list[tuple[int, Any]] = []
+    ids: list[int] = []
+    texts: list[str] = []
     for start in itertools.count(0, _JOINED_ROWS):
-        ids, payloads = conn.execute(query, {"batch": batch_id, "start": start, "stop": start + _JOINED_ROWS}).one()
-        if ids is None:  # row indices run from 0 without gaps: an empty chunk is the end
-            return rows
-        rows += zip(map(int, ids.split(",")), rows_json.loads_joined(payloads), strict=True)
-    return rows
+        joined_ids, payloads = conn.execute(
+            query, {"batch": batch_id, "start": start, "stop": start + _JOINED_ROWS}
+        ).one()
+        if joined_ids is None:  # row indices run from 0 without gaps: an empty chunk is the end
+            break
+        ids += map(int, joined_ids.split(","))
+        texts += payloads.split("\n")
+    return ids, texts
 
 
 def _columns(rows: Sequence[Sequence[Any]], width: int) -> tuple[list[Any], ...]:

@@ -31,24 +31,57 @@ def batch_expectations(config: Mapping[str, Any]) -> list[Expectation]:
 
 
 def row_expectations(rules: Sequence[Rule], mostly: float) -> list[Expectation]:
-    """One expectation per cleaning rule; `meta.rule` is the rule's position, which decides the reason."""
-    return [_expectation(rule, {"rule": index}, mostly) for index, rule in enumerate(rules)]
+    """The cleaning rules as expectations, in their order: one per presence or allowed-values rule, and one
+    per column for its bounds together (`meta.rules`: the rules' positions).
+
+    A column's bounds make one range (price: above 0, at most 100M), so a batch runs 10 expectations for
+    17 rules; Great Expectations spends about 10 ms per expectation whatever the batch size. Which rule a
+    failing row breaks is the cleaning rules' to say (`rule_violations`), as in the cleaning stage.
+    """
+    expectations: list[Expectation] = []
+    bounded: dict[str, list[int]] = {}
+    for index, rule in enumerate(rules):
+        if rule.kind in ("present", "one_of"):
+            expectations.append(_expectation(rule, [index], mostly))
+        elif rule.column not in bounded:  # the range goes where the column's first bound is
+            bounded[rule.column] = [
+                i for i, other in enumerate(rules) if other.column == rule.column and _is_bound(other)
+            ]
+            expectations.append(_range([rules[i] for i in bounded[rule.column]], bounded[rule.column], mostly))
+    return expectations
 
 
-def _expectation(rule: Rule, meta: dict[str, Any], mostly: float) -> Expectation:
+def _is_bound(rule: Rule) -> bool:
+    return rule.kind not in ("present", "one_of")
+
+
+def _expectation(rule: Rule, indices: list[int], mostly: float) -> Expectation:
     import great_expectations.expectations as gxe
 
-    common = {"column": rule.column, "meta": meta, "mostly": mostly}
-    limit = rule.limit.to_pydatetime() if isinstance(rule.limit, pd.Timestamp) else rule.limit
+    common = {"column": rule.column, "meta": {"rules": indices}, "mostly": mostly}
     if rule.kind == "present":
         return gxe.ExpectColumnValuesToNotBeNull(**common)
-    if rule.kind == "one_of":
-        return gxe.ExpectColumnValuesToBeInSet(value_set=list(limit), **common)
-    if rule.kind in ("min", "not_before"):
-        return gxe.ExpectColumnValuesToBeBetween(min_value=limit, **common)
-    if rule.kind == "above":
-        return gxe.ExpectColumnValuesToBeBetween(min_value=limit, strict_min=True, **common)
-    return gxe.ExpectColumnValuesToBeBetween(max_value=limit, **common)
+    return gxe.ExpectColumnValuesToBeInSet(value_set=list(rule.limit), **common)
+
+
+def _range(bounds: list[Rule], indices: list[int], mostly: float) -> Expectation:
+    """One range that a value leaves exactly when it breaks one of the column's bounds: the tightest lower
+    bound (the strict one where a strict and an inclusive bound meet) and the tightest upper bound."""
+    import great_expectations.expectations as gxe
+
+    limits: dict[str, Any] = {}
+    lower = [rule for rule in bounds if rule.kind in ("min", "above", "not_before")]
+    upper = [rule for rule in bounds if rule.kind in ("max", "not_after")]
+    if lower:
+        tightest = max(lower, key=lambda rule: (rule.limit, rule.kind == "above"))
+        limits |= {"min_value": _gx_limit(tightest.limit), "strict_min": tightest.kind == "above"}
+    if upper:
+        limits["max_value"] = _gx_limit(min(rule.limit for rule in upper))
+    return gxe.ExpectColumnValuesToBeBetween(column=bounds[0].column, meta={"rules": indices}, mostly=mostly, **limits)
+
+
+def _gx_limit(limit: Any) -> Any:
+    return limit.to_pydatetime() if isinstance(limit, pd.Timestamp) else limit
 
 
 def feed_expectations(config: Mapping[str, Any]) -> list[Expectation]:

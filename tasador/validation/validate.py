@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from tasador.cleaning import ParsedRows, Rule, parse_rows, rules_from
+from tasador.cleaning import ParsedRows, Rule, parse_rows, rule_violations, rules_from
 from tasador.parsed_batch import parsed_batch
 from tasador.settings import Settings, load_config
 from tasador.validation import suite as suites
@@ -146,16 +146,19 @@ def _rejection(parsed: ParsedRows, config: Mapping[str, Any]) -> str | None:
 
 
 def _hard_failures(parsed: ParsedRows, rows_result: Mapping[str, Any], rules: list[Rule]) -> dict[int, str]:
-    """Reason per failing row: an unreadable value first, then the first rule (in config order) it breaks."""
-    first_rule: dict[int, tuple[int, str]] = {}
-    for result in rows_result["results"]:
-        rule_index = int(result["expectation_config"]["meta"]["rule"])
-        rule = rules[rule_index]
-        for item in (result.get("result") or {}).get("unexpected_index_list") or []:
-            row_id = int(item["raw_row_id"])
-            if row_id not in first_rule or rule_index < first_rule[row_id][0]:
-                first_rule[row_id] = (rule_index, rule.reason(item.get(rule.column)))
-    failures = {row_id: reason for row_id, (_, reason) in first_rule.items()}
+    """Reason per failing row: an unreadable value first, then the first rule (in config order) it breaks.
+
+    Great Expectations says which rows fail; the reason is the one cleaning gives (`rule_violations`), so a
+    row reads the same whichever stage quarantines it.
+    """
+    failed = {
+        int(item["raw_row_id"])
+        for result in rows_result["results"]
+        for item in (result.get("result") or {}).get("unexpected_index_list") or []
+    }
+    rows = parsed.frame[parsed.frame["raw_row_id"].isin(failed)]
+    reasons = rule_violations(rows, rules)
+    failures = {int(row_id): reason for row_id, reason in zip(rows["raw_row_id"], reasons, strict=True) if reason}
     unreadable = parsed.unreadable.notna().to_numpy()
     for row_id, reason in zip(parsed.frame["raw_row_id"][unreadable], parsed.unreadable[unreadable], strict=True):
         failures[int(row_id)] = reason

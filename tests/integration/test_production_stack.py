@@ -8,7 +8,6 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +19,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from tasador.datasource.batch import Batch
+from tasador.parsed_batch import store_and_parse
 from tasador.services import ServicesConfig
 from tasador.services.postgres import drop_database
 from tasador.services.preflight import StackServicesUnavailable, check_stack_services
 from tasador.serving.schemas import EXAMPLE_LISTING
-from tasador.settings import Settings
+from tasador.settings import Settings, load_config
 from tasador.store import Store
 from tests.conftest import free_port
 from tests.integration.prod_fixtures import *  # noqa: F403 - the fixtures
@@ -167,24 +167,6 @@ def test_training_fails_clearly_when_the_s3_endpoint_is_down(prod_env: dict[str,
     assert dead.removeprefix("http://") in failed.stdout + failed.stderr
 
 
-class _PausingRows(list):
-    """Rows that pause half-way through the second pass (the COPY) until the test lets them go on."""
-
-    def __init__(self, rows: list[dict[str, Any]]) -> None:
-        super().__init__(rows)
-        self.passes = 0
-        self.half_sent = threading.Event()
-        self.resume = threading.Event()
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        self.passes += 1
-        for index, row in enumerate(super().__iter__()):
-            if self.passes == 2 and index == len(self) // 2:  # pass 1 is the checksum, pass 2 the COPY
-                self.half_sent.set()
-                self.resume.wait(timeout=60)
-            yield row
-
-
 def _listing(i: int) -> dict[str, Any]:
     return {
         "brokered_by": 1000 + i % 97, "status": "for_sale", "price": 150000.0 + i, "bed": 3.0, "bath": 2.0,
@@ -196,25 +178,30 @@ def _listing(i: int) -> dict[str, Any]:
 def test_a_connection_lost_mid_ingest_leaves_nothing_and_a_rerun_completes(postgres_url: str) -> None:
     app_database = postgres_url
     rows = [_listing(i) for i in range(20_000)]
-    pausing = _PausingRows(rows)
     store = Store(app_database)
     outcome: dict[str, BaseException] = {}
+    admin_url = make_url(app_database).set(database="postgres").render_as_string(hide_password=False)
+    kill_copy = (
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        f"WHERE datname = '{make_url(app_database).database}' AND query LIKE 'COPY%' AND wait_event_type = 'Lock'"
+    )
 
     def ingest() -> None:
-        try:
-            store.ingest_raw(Batch("test:mid-ingest", 1, 1, pausing))
+        try:  # the loop's way in: the COPY runs in a worker thread while this one parses the rows
+            store_and_parse(store, Batch("test:mid-ingest", 1, 1, rows), load_config("cleaning"))
         except BaseException as exc:
             outcome["error"] = exc
 
-    worker = threading.Thread(target=ingest)
-    worker.start()
-    assert pausing.half_sent.wait(timeout=60), "the ingest never reached its COPY"
-    killed = query(
-        make_url(app_database).set(database="postgres").render_as_string(hide_password=False),
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-        f"WHERE datname = '{make_url(app_database).database}' AND query LIKE 'COPY%'",
-    )
-    pausing.resume.set()
+    holder_engine = create_engine(app_database)
+    with holder_engine.connect() as holder:
+        # A lock the COPY needs, held by the test: the ingest waits inside its COPY, its batch row written.
+        holder.execute(text("LOCK TABLE raw_rows IN SHARE MODE"))
+        worker = threading.Thread(target=ingest)
+        worker.start()
+        killed: list[tuple] = []
+        wait_until(lambda: killed.extend(query(admin_url, kill_copy)) or killed, 60, "the ingest's COPY")
+        holder.rollback()
+    holder_engine.dispose()
     worker.join(timeout=120)
     assert killed == [(True,)]
     assert isinstance(outcome.get("error"), OperationalError)

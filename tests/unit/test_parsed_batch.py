@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from pathlib import Path
-from typing import Any
 
+import pandas as pd
 import pytest
 
 from tasador import parsed_batch
@@ -26,15 +27,24 @@ class CountingStore(Store):
 
     reads = 0
 
-    def raw_rows(self, batch_id: int) -> list[tuple[int, Any]]:
+    def raw_texts(self, batch_id: int) -> tuple[list[int], list[str]]:
         self.reads += 1
-        return super().raw_rows(batch_id)
+        return super().raw_texts(batch_id)
 
 
-@pytest.fixture
-def store(sqlite_url: str) -> CountingStore:
+# Rows a feed may send, and values the in-process source may hand over that JSON spells otherwise.
+ODD = [
+    {"Price": "1,200,000", "STATE": "texas", "zip code": "02127-1234", "extra": [1, {"a": None}]},
+    {**MESSY[0], "price": float("nan"), "prev_sold_date": dt.datetime(2020, 5, 1, 12, 30)},
+    {**MESSY[0], "bed": True, "city": "  new\tyork \\ ", "street": 2**70},
+    "not an object",
+]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest) -> CountingStore:
     parsed_batch.forget()
-    db = CountingStore(sqlite_url)
+    db = CountingStore(request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url"))
     yield db
     db.dispose()
     parsed_batch.forget()
@@ -75,3 +85,39 @@ def test_another_database_with_the_same_batch_id_is_read_again(tmp_path: Path) -
         first.dispose()
         second.dispose()
         parsed_batch.forget()
+
+
+def test_a_batch_parsed_while_stored_is_what_reading_raw_back_gives(store: CountingStore, tmp_path: Path) -> None:
+    result = parsed_batch.store_and_parse(store, Batch("test", 1, 1, MESSY + ODD), CLEANING)
+    kept = parsed_batch.parsed_batch(store, result.batch_id, CLEANING)
+    shared = _validate_and_clean(store, result.batch_id, tmp_path / "a")
+    assert store.reads == 0  # neither validate nor clean read the batch back
+
+    read = parsed_batch.parsed_batch(store, result.batch_id, CLEANING)  # clean let go: this one reads RAW
+    assert store.reads == 1
+    pd.testing.assert_frame_equal(kept.frame, read.frame)
+    pd.testing.assert_series_equal(kept.unreadable, read.unreadable)
+    assert kept.fields_received == read.fields_received
+    assert kept.frame["raw_row_id"].tolist() == [row_id for row_id, _ in store.raw_rows(result.batch_id)]
+    assert shared[0] + shared[1] == len(MESSY + ODD)
+
+
+def test_a_batch_already_in_raw_is_not_parsed_again_at_ingest(store: CountingStore) -> None:
+    first = parsed_batch.store_and_parse(store, Batch("test", 1, 1, MESSY), CLEANING)
+    parsed_batch.forget()
+    again = parsed_batch.store_and_parse(store, Batch("test", 1, 1, MESSY), CLEANING)
+    assert (again.batch_id, again.created) == (first.batch_id, False)
+    parsed_batch.parsed_batch(store, again.batch_id, CLEANING)
+    assert store.reads == 1  # nothing was kept for it: validate reads RAW
+
+
+def test_a_parse_that_fails_at_ingest_costs_the_batch_nothing(
+    store: CountingStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = {**CLEANING, "missing_tokens": None}  # parse_rows cannot read this config
+    with caplog.at_level(logging.WARNING, logger="tasador.parsed_batch"):
+        result = parsed_batch.store_and_parse(store, Batch("test", 1, 1, MESSY), broken)
+    assert result.created and len(store.raw_rows(result.batch_id)) == len(MESSY)
+    assert "validation reads it from RAW" in caplog.text
+    assert len(parsed_batch.parsed_batch(store, result.batch_id, CLEANING).frame) == len(MESSY)
+    assert store.reads == 2  # the check above, then the parse: nothing stale was kept

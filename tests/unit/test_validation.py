@@ -111,6 +111,38 @@ def test_validation_and_cleaning_agree_on_every_reason(messy: Validated) -> None
     assert messy.outcome.hard_failures == dict(zip(quarantined["raw_row_id"], quarantined["reason"], strict=True))
 
 
+EDGES = [  # each bound's edge, on either side: a column's bounds are one expectation, rows must fail it exactly
+    {**LISTING, "price": 0},  # price <= 0
+    {**LISTING, "price": 0.01},
+    {**LISTING, "price": 100_000_000},
+    {**LISTING, "price": 100_000_001},  # price above 100000000
+    {**LISTING, "house_size": 0},  # house_size <= 0 (min 0 holds, above 0 does not)
+    {**LISTING, "house_size": -1},  # house_size negative: the first of its rules it breaks
+    {**LISTING, "bed": 100},
+    {**LISTING, "bed": 100.5},  # bed above 100
+    {**LISTING, "bath": -0.5},  # bath negative
+    {**LISTING, "prev_sold_date": "1900-01-01"},
+    {**LISTING, "prev_sold_date": "2026-11-24"},  # after TODAY
+]
+
+
+def test_each_bound_fails_exactly_the_rows_beyond_it(tmp_path: Path) -> None:
+    raw = list(enumerate(EDGES, start=1))
+    outcome = validate_rows(raw, tmp_path, CONFIG, CLEANING, today=TODAY)
+
+    assert outcome.hard_failures == {
+        1: "price <= 0",
+        4: "price above 100000000",
+        5: "house_size <= 0",
+        6: "house_size negative",
+        8: "bed above 100",
+        9: "bath negative",
+        11: "prev_sold_date after 2026-11-23",
+    }
+    _, quarantined = normalise(raw, CLEANING, TODAY)
+    assert outcome.hard_failures == dict(zip(quarantined["raw_row_id"], quarantined["reason"], strict=True))
+
+
 def test_validated_rows_are_quarantined_at_stage_validation(messy: Validated) -> None:
     summary = clean_batch(messy.store, messy.batch_id, CLEANING, messy.outcome.hard_failures, TODAY)
 
