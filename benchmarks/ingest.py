@@ -5,9 +5,10 @@
 
 Rows come from the synthetic generator (configs/datasource.yaml, scenario `stationary`), as the in-process
 source hands them out (`frame_to_rows`), in batches of --batch-rows so memory stays bounded. Each batch goes
-through the loop's own stage functions: `store_raw_batch` (RAW), `parsed_batch` (RAW read back and parsed
-into typed columns, once for both following stages), `validate` (Great Expectations report and hard
-failures), `clean` (rules, duplicates against CLEAN, CLEAN + quarantine). Making the rows is not timed.
+through the loop's own stage functions: `store_raw_batch` (RAW, and the rows' texts parsed into typed
+columns while the database writes them), `parsed_batch` (that parse, kept for the next two stages; RAW is
+read back only when no parse was kept), `validate` (Great Expectations report and hard failures), `clean`
+(rules, duplicates against CLEAN, CLEAN + quarantine). Making the rows is not timed.
 Each (backend, rows) runs in a fresh child process, one after the other, so its peak RSS is its own;
 PostgreSQL runs get a fresh database that is dropped afterwards. Figures: wall and CPU seconds (CPU is the
 fairer figure on a shared machine) and rows/s per stage, end to end with and without the validation
@@ -44,34 +45,40 @@ STAGES = ("ingest_raw", "read_parse", "validate", "clean")
 WITHOUT_GX = ("ingest_raw", "read_parse", "clean")
 GOAL_ROWS_PER_S = 100_000
 #: Where the time goes and what was done about it (profiled with --profile; kept with the figures).
-NOTES = """Where the time goes, per 100k rows on PostgreSQL in the 2.2M run above (wall): RAW ingest 0.54 s (0.40 s of
-our CPU, 0.35 s of the server's); read and parse 1.10 s (the payloads joined by the server, one orjson call, typed
-columns); GX 0.79 s (three suites, 35 expectations, about 0.5 s of it GX's own overhead per expectation whatever
-the batch size: pydantic models and deep copies of each expectation's configuration); clean 1.65 s (0.43 s ours:
-rules, an md5 per row, duplicates; 1.2 s the server's: CLEAN's COPY, of which the rows alone are 0.45 s and
-the unique row-hash index ≈ 0.4 s, and the duplicate look-up).
+NOTES = """Where the time goes, per 100k rows on PostgreSQL in the 2.2M run above (wall): RAW ingest 1.4 s (1.2 s of
+our CPU: the JSON text of each row, the checksum, COPY's text and, while PostgreSQL's 0.7 s of COPY goes on, the
+parse of the texts into typed columns); GX 1.3 s (three suites, 28 expectations: most of it GX's own overhead
+per expectation, pydantic models and deep copies, whatever the batch size); clean 2.8 s (0.7 s ours: rules, an
+md5 per row, the CSV; 2.0 s the server's: CLEAN's COPY, whose rows cost about 0.35 s and its three indexes the
+rest, the unique row-hash index most, and the duplicate look-up; both grow with CLEAN, 1.6 s at 500k rows).
 
-Speed-ups of the third session (2026-11-23 evening, idle machine; 500k rows on PostgreSQL went from 14.1k to
-21.9k rows/s wall with GX, and 2.2M runs at 24.5k): validate and clean share one read and parse of RAW
-(`tasador/parsed_batch.py`; each stage used to pay ≈ 0.8 s per 100k for it); GX gets text columns as
-categoricals (GX filters the whole frame for each metric, and on Arrow strings each filter was a pyarrow
-`take`: 1.25 → 0.75 s per 100k); the bulk tables (raw_rows, clean_rows) carry their batch id without a foreign
-key (PostgreSQL checks one with a trigger call per inserted row: 0.35 s per 100k of RAW's COPY, 0.45 s of
-CLEAN's) and raw_rows lost an index the unique (batch_id, row_index) made redundant. Tried and dropped: the
-row hash as uuid or with collation "C" (no difference beyond the noise), Arrow instead of pandas to build the
-frame from the parsed rows (no faster).
+Speed-ups of the fourth session (2026-11-23 night; 500k rows on PostgreSQL, on a machine that ran the third
+session's code at 14,750 rows/s wall with GX, slower than the evening's): 14.8k → 18.7k rows/s (2.2M rows: 18.3k).
+- The loop's ingest parses the rows while PostgreSQL writes them (`parsed_batch.store_and_parse`; the COPY
+  runs in a worker thread, the driver waits for the server without the GIL): validate and clean no longer
+  read the batch back (1.9 → 0 s per 100k), and the parse (0.8 s) overlaps the server's COPY.
+- It parses the very texts RAW holds, with Arrow's JSON reader for batches of canonical rows (no Python
+  object per value: 0.85 → 0.3 s per 100k for the read, equal results asserted against the old path
+  property by property); other batches go the old way.
+- RAW's COPY text is built a chunk at a time (one replace per 10k rows instead of three calls per row).
+- GX runs one range per column's bounds instead of one expectation per bound: 10 row expectations for 17
+  rules, 35 → 28 in all (1.65 → 1.3 s per 100k). Which rule a row breaks comes from the cleaning rules.
 
-Speed-ups of the second session (one function at a time, load 8–12): RAW ingest 3.0 → 0.6 s per 100k (rows
-serialised with orjson, COPY text in chunks of 10k lines), the RAW read 1.4 → 0.6 s (ids and payloads joined by
-the server), `known_hashes` 0.6 → 0.2 s, `save_clean` 1.4 → 0.1 s of our CPU (CSV written by Arrow), `normalise`
-1.1 → 0.9 s, GX's date checks 2.3 → 1.3 s (dates in nanoseconds, which GX compares vectorised).
+Third session (evening): validate and clean shared one read and parse of RAW; GX got text as categoricals
+(1.25 → 0.75 s per 100k); no foreign keys on raw_rows and clean_rows (0.35 and 0.45 s per 100k of trigger
+calls). Second session: orjson for RAW's texts, COPY in chunks, ids and payloads joined by the server,
+CLEAN's CSV written by Arrow, GX's dates in nanoseconds. Tried and dropped: the row hash as uuid or with
+collation "C" (0.2 s per 100k of server CPU at best, not worth a schema change without migrations),
+synchronous_commit off (a commit waits 10–20 ms), Arrow's from_pylist.
 
-What ≥ 100k rows/s would take: 1 s of wall per 100k rows on 2 cores that the client and PostgreSQL share,
-while the loop's stages run one after the other in one process. GX alone is 0.8 s, and CLEAN's COPY with its
-unique index 1.2 s of server CPU (0.45 s with no index at all). Not reachable with the loop as designed; the
-next steps would be overlapping batches (validate batch n while batch n+1 is stored and batch n-1's CLEAN is
-written: the two cores and the server would all work at once), fewer GX expectations per batch (the per-row
-rules could become one expectation), or larger batches (GX's fixed cost spreads: about 0.5 s per batch)."""
+Why ≥ 100k rows/s is out of reach on this machine: a batch costs about 3.1 CPU s per 100k rows in our process
+and 2.7 in PostgreSQL's (the "Cores" line above). 100k rows/s would keep 6 cores busy even if every stage
+overlapped every other; this machine has 2. And the loop's steps run one after the other, so the wall time is
+at least our process's CPU time: 3.1 s per 100k caps the loop near 32k rows/s with an infinitely fast database.
+GX alone, which every batch goes through, costs 1.3 s per 100k: more than the 1 s that 100k rows/s allows for
+everything. Getting there needs batches processed in parallel on more cores, or about three times less CPU
+per row: a GX suite of a handful of expectations, no per-row JSON in RAW (one compressed document per batch),
+CLEAN without its row-hash index. Each changes what the loop guarantees, so none was done."""
 T = TypeVar("T")
 
 
@@ -317,24 +324,39 @@ def section(results: list[RunResult], command: str) -> str:
     return f"""{SECTION_TITLE}
 `{command}` — {dt.date.today().isoformat()}, {platform.node() or "this machine"}, {os.cpu_count()} cores,
 Python {platform.python_version()}. Synthetic rows (scenario stationary) as the in-process source hands them out,
-through the loop's stages: `store_raw_batch` (RAW, COPY on PostgreSQL), `read_parse` (`parsed_batch`: RAW
-read back and parsed into typed columns, once; validate and clean both use it), `validate` (Great
-Expectations: three suites, JSON + HTML report), `clean` (`clean_batch`: rules, duplicates against CLEAN,
-CLEAN + quarantine). Making the rows is not timed. Each run is a fresh process and a fresh database; "CPU s"
-is this process, "server CPU s" the PostgreSQL backends of the run's database (read from /proc); the load
-average is the 1-minute figure before → after the run (wall seconds inflate with other work on the machine;
-CPU seconds much less). Importing Great Expectations (once per process: {imports} s CPU) is timed apart.
+through the loop's stages: `store_raw_batch` (RAW, COPY on PostgreSQL, and the rows' texts parsed into typed
+columns while the database writes them), `read_parse` (`parsed_batch`: that parse, kept for validate and
+clean; RAW is read back only when none was kept), `validate` (Great Expectations: three suites, JSON + HTML
+report), `clean` (`clean_batch`: rules, duplicates against CLEAN, CLEAN + quarantine).
+Making the rows is not timed. Each run is a fresh process and a fresh database; "CPU s" is this process,
+"server CPU s" the PostgreSQL backends of the run's database (read from /proc); the load average is the
+1-minute figure before → after the run (wall seconds inflate with other work on the machine; CPU seconds much
+less). Importing Great Expectations (once per process: {imports} s CPU) is timed apart.
 
 {table(results)}
 
 Rows: {outcomes}.
 Goal ≥ {GOAL_ROWS_PER_S:,} rows/s RAW→CLEAN on PostgreSQL (wall, with GX) — **{_verdict(results)}**:
 {"; ".join(verdicts) or "not measured"}.
+Cores: {"; ".join(_cores(r) for r in results if r.backend == "postgresql") or "not measured"}.
 The pipeline always validates: the figure "with GX validation" is what a batch costs in the loop; the one
 "without GX" is the store and cleaning path alone (the same rows are quarantined either way, since cleaning
 applies the same rules).
 
 {NOTES}"""
+
+
+def _cores(result: RunResult) -> str:
+    """CPU per 100k rows, ours and the server's, and the cores it takes to go at the goal's pace."""
+    total = _total(result, STAGES)
+    per_100k = 100_000 / result.rows
+    ours, server = total.cpu_s * per_100k, total.server_cpu_s * per_100k
+    needed = (ours + server) * GOAL_ROWS_PER_S / 100_000
+    return (
+        f"{result.rows:,} rows: {ours:.1f} CPU s per 100k rows in our process + {server:.1f} in PostgreSQL's, "
+        f"so {GOAL_ROWS_PER_S:,} rows/s keeps {needed:.1f} cores busy with every stage overlapped "
+        f"(this machine has {os.cpu_count()})"
+    )
 
 
 def _verdict(results: list[RunResult]) -> str:

@@ -46,32 +46,20 @@ def driver_errors(conn: Connection, statement: str) -> Iterator[None]:
         raise DBAPIError.instance(statement, None, exc, base, dialect=conn.dialect) from exc
 
 
-def insert_plain_rows(
-    conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[int | str]]
-) -> int:
-    """`insert_rows` for rows of ints and strings only (RAW rows): COPY text on PostgreSQL, streamed in chunks."""
-    if conn.dialect.name != "postgresql":
-        column_list = ", ".join(f'"{c}"' for c in columns)
-        statement = f'INSERT INTO "{table.name}" ({column_list}) VALUES ({", ".join("?" for _ in columns)})'
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        with driver_errors(conn, statement):
-            cursor.executemany(statement, rows)
-        return max(cursor.rowcount, 0)
-    return _copy_rows(conn, table, columns, rows)
-
-
 def insert_json_texts(conn: Connection, table: Table, batch_id: int, texts: Sequence[str]) -> int:
-    """RAW rows of one batch, (batch_id, row_index, payload) from JSON texts: `insert_plain_rows`, but on
-    PostgreSQL each COPY chunk is built with a few calls over the whole chunk instead of some per row.
+    """RAW rows of one batch, (batch_id, row_index, payload) from JSON texts: COPY on PostgreSQL, each chunk
+    built with a few calls over the whole chunk instead of some per row; the driver's executemany on SQLite.
 
     A JSON text holds no raw tab, newline or carriage return (JSON escapes them), so in COPY's text format
     only its backslashes need doubling, which one `replace` does for a whole chunk. A chunk whose counts
     of tabs and newlines say otherwise is escaped text by text.
     """
-    columns = ("batch_id", "row_index", "payload")
-    if conn.dialect.name != "postgresql":
-        return insert_plain_rows(conn, table, columns, ((batch_id, i, text) for i, text in enumerate(texts)))
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    if conn.dialect.name != "postgresql":
+        statement = f'INSERT INTO "{table.name}" ("batch_id", "row_index", "payload") VALUES (?, ?, ?)'
+        with driver_errors(conn, statement):
+            cursor.executemany(statement, ((batch_id, i, text) for i, text in enumerate(texts)))
+        return len(texts)
     statement = f'COPY "{table.name}" ("batch_id", "row_index", "payload") FROM STDIN'
     with driver_errors(conn, statement), cursor.copy(statement) as copy:
         for start in range(0, len(texts), _COPY_CHUNK_ROWS):
