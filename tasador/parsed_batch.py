@@ -22,7 +22,7 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from tasador.cleaning import ParsedRows, parse_texts
+from tasador.parsing import ParsedRows, parse_texts
 
 if TYPE_CHECKING:
     from tasador.datasource.batch import Batch
