@@ -103,7 +103,9 @@ def _suite_runs(parsed: ParsedRows, rules: list[Rule], config: Mapping[str, Any]
     # The batch suite sees which fields arrived; the others see the values read into their clean types.
     received = pd.DataFrame(index=parsed.frame.index, columns=sorted(parsed.fields_received))
     examples = int(config["report"]["examples"])
-    summary_format = {"result_format": "SUMMARY", "partial_unexpected_count": examples}
+    # BASIC gives what the report shows (counts, observed value, a few unexpected values); SUMMARY would add
+    # value counts and pandas index lists of the unexpected values, 0.35 s more per 100k rows that nobody read.
+    summary_format = {"result_format": "BASIC", "partial_unexpected_count": examples}
     every_row = {"result_format": "COMPLETE", "unexpected_index_column_names": ["raw_row_id"]}
     values = _for_gx(parsed.frame)
     return {
