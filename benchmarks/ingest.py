@@ -45,15 +45,16 @@ STAGES = ("ingest_raw", "read_parse", "validate", "clean")
 WITHOUT_GX = ("ingest_raw", "read_parse", "clean")
 GOAL_ROWS_PER_S = 100_000
 #: Where the time goes and what was done about it (profiled with --profile; kept with the figures).
-NOTES = """Where the time goes, per 100k rows on PostgreSQL in the 2.2M run above (wall): RAW ingest 1.4 s (1.2 s of
-our CPU: the JSON text of each row, the checksum, COPY's text and, while PostgreSQL's 0.7 s of COPY goes on, the
-parse of the texts into typed columns); GX 1.3 s (three suites, 28 expectations: most of it GX's own overhead
-per expectation, pydantic models and deep copies, whatever the batch size); clean 2.8 s (0.7 s ours: rules, an
-md5 per row, the CSV; 2.0 s the server's: CLEAN's COPY, whose rows cost about 0.35 s and its three indexes the
+NOTES = """Where the time goes, per 100k rows on PostgreSQL in the 2.2M run above (wall): RAW ingest 1.5 s (1.3 s of
+our CPU: the JSON text of each row, the checksum, COPY's text and, while PostgreSQL's 0.8 s of COPY goes on, the
+parse of the texts into typed columns); GX 1.1 s (three suites, 28 expectations: most of it GX's own overhead
+per expectation, pydantic models and deep copies, whatever the batch size); clean 2.9 s (0.7 s ours: rules, an
+md5 per row, the CSV; 2.1 s the server's: CLEAN's COPY, whose rows cost about 0.35 s and its three indexes the
 rest, the unique row-hash index most, and the duplicate look-up; both grow with CLEAN, 1.6 s at 500k rows).
 
 Speed-ups of the fourth session (2026-11-23 night; 500k rows on PostgreSQL, on a machine that ran the third
-session's code at 14,750 rows/s wall with GX, slower than the evening's): 14.8k → 18.7k rows/s (2.2M rows: 18.3k).
+session's code at 14,750 rows/s wall with GX, slower than the evening's): 14.8k → 18.7k rows/s (2.2M rows:
+18.0–18.3k in two runs).
 - The loop's ingest parses the rows while PostgreSQL writes them (`parsed_batch.store_and_parse`; the COPY
   runs in a worker thread, the driver waits for the server without the GIL): validate and clean no longer
   read the batch back (1.9 → 0 s per 100k), and the parse (0.8 s) overlaps the server's COPY.
@@ -63,6 +64,8 @@ session's code at 14,750 rows/s wall with GX, slower than the evening's): 14.8k 
 - RAW's COPY text is built a chunk at a time (one replace per 10k rows instead of three calls per row).
 - GX runs one range per column's bounds instead of one expectation per bound: 10 row expectations for 17
   rules, 35 → 28 in all (1.65 → 1.3 s per 100k). Which rule a row breaks comes from the cleaning rules.
+- The batch and feed suites ask GX for BASIC results, all the report shows (1.4 → 1.0 s per 100k, measured
+  alone): SUMMARY added value counts and index lists of the unexpected values that nothing read.
 
 Third session (evening): validate and clean shared one read and parse of RAW; GX got text as categoricals
 (1.25 → 0.75 s per 100k); no foreign keys on raw_rows and clean_rows (0.35 and 0.45 s per 100k of trigger
@@ -71,14 +74,15 @@ CLEAN's CSV written by Arrow, GX's dates in nanoseconds. Tried and dropped: the 
 collation "C" (0.2 s per 100k of server CPU at best, not worth a schema change without migrations),
 synchronous_commit off (a commit waits 10–20 ms), Arrow's from_pylist.
 
-Why ≥ 100k rows/s is out of reach on this machine: a batch costs about 3.1 CPU s per 100k rows in our process
-and 2.7 in PostgreSQL's (the "Cores" line above). 100k rows/s would keep 6 cores busy even if every stage
-overlapped every other; this machine has 2. And the loop's steps run one after the other, so the wall time is
-at least our process's CPU time: 3.1 s per 100k caps the loop near 32k rows/s with an infinitely fast database.
-GX alone, which every batch goes through, costs 1.3 s per 100k: more than the 1 s that 100k rows/s allows for
-everything. Getting there needs batches processed in parallel on more cores, or about three times less CPU
-per row: a GX suite of a handful of expectations, no per-row JSON in RAW (one compressed document per batch),
-CLEAN without its row-hash index. Each changes what the loop guarantees, so none was done."""
+Why ≥ 100k rows/s is out of reach on this machine: a batch costs about 3.2 CPU s per 100k rows in our process and
+2.8 in PostgreSQL's (the "Cores" line above). 100k rows/s would keep 6 cores busy even if every stage overlapped
+every other; this machine has 2, so even batches run in parallel could not pass about 33k rows/s. And the loop's
+steps run one after the other, so the wall time is at least our process's CPU time: 3.2 s per 100k caps the loop
+near 31k rows/s with an infinitely fast database. GX alone, which every batch goes through, costs 1.1 s per 100k:
+more than the 1 s that 100k rows/s allows for everything. Getting there needs batches processed in parallel on more
+cores, or about three times less CPU per row: a GX suite of a handful of expectations, no per-row JSON in RAW (one
+compressed document per batch), CLEAN without its row-hash index. Each changes what the loop guarantees, so none
+was done."""
 T = TypeVar("T")
 
 
@@ -216,7 +220,7 @@ def run_once(backend: str, rows: int, batch_rows: int, scenario: str, admin_url:
             payload |= {"day": None, "rows": made}
             batch_id = _timed(stages["ingest_raw"], lambda p=payload: store_raw_batch(store, p), server)
             del made, payload
-            # Timed apart: the read and parse of RAW that validate does and clean then reuses (parsed_batch).
+            # Timed apart: `parsed_batch` finds the parse the ingest kept (or reads RAW back and parses it).
             _timed(stages["read_parse"], lambda b=batch_id: parsed_batch(store, b, cleaning), server)
             report = _timed(stages["validate"], lambda b=batch_id: validate(store, settings, b), server)
             if report.get("rejected"):
@@ -381,7 +385,8 @@ def main() -> None:
 
     if args.child:
         backend, rows = args.child[0], int(args.child[1])
-        profiler = cProfile.Profile(time.process_time) if args.profile else None
+        # The default (wall) timer: with time.process_time every profiled call is a system call, 3x slower.
+        profiler = cProfile.Profile() if args.profile else None
         if profiler:
             profiler.enable()
         result = run_once(backend, rows, args.batch_rows, args.scenario, args.postgres_admin_url)
