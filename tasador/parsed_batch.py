@@ -9,7 +9,7 @@ each stage reads RAW itself, as before: the cache is an optimisation, never a wa
 One batch is kept, keyed by database, batch id, checksum, arrival time and the parsing settings, so a
 database recreated with the same ids, or another cleaning config, never gets a stale answer.
 
-A batch needs not even be read back: `store_and_parse` parses the JSON texts RAW receives while the
+A batch need not even be read back: `store_and_parse` parses the JSON texts RAW receives while the
 database writes them (0.8 s of our CPU per 100k rows that overlaps about as much of the server's), and
 keeps that parse. It is the parse a read of RAW would give, since it reads the very texts RAW holds.
 """
