@@ -39,15 +39,14 @@ def row_expectations(rules: Sequence[Rule], mostly: float) -> list[Expectation]:
     failing row breaks is the cleaning rules' to say (`rule_violations`), as in the cleaning stage.
     """
     expectations: list[Expectation] = []
-    bounded: dict[str, list[int]] = {}
+    ranged: set[str] = set()
     for index, rule in enumerate(rules):
-        if rule.kind in ("present", "one_of"):
+        if not _is_bound(rule):
             expectations.append(_expectation(rule, [index], mostly))
-        elif rule.column not in bounded:  # the range goes where the column's first bound is
-            bounded[rule.column] = [
-                i for i, other in enumerate(rules) if other.column == rule.column and _is_bound(other)
-            ]
-            expectations.append(_range([rules[i] for i in bounded[rule.column]], bounded[rule.column], mostly))
+        elif rule.column not in ranged:  # the range goes where the column's first bound is
+            ranged.add(rule.column)
+            indices = [i for i, other in enumerate(rules) if other.column == rule.column and _is_bound(other)]
+            expectations.append(_range([rules[i] for i in indices], indices, mostly))
     return expectations
 
 
