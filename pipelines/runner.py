@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tasador.loop.summary import render
+from tasador.loop.turns import Pace, run_turns
 
 console = Console()
 log = logging.getLogger(__name__)
@@ -31,25 +32,36 @@ def run_training(config: Path, batches: int | None = 1) -> bool:
     from steps.stop_signal import installed
 
     columns = [TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    group_number = _group_number(config)
     with (
         installed() as stop_requested,
         Progress(*columns, console=console, transient=True, disable=batches == 1) as progress,
     ):
         task = progress.add_task("batches", total=batches)
-        done = 0
-        while batches is None or done < batches:
-            summary = _run_once(pipeline, _group_number(config))
-            if summary is None:
-                return False
+
+        def after_turn(summary: dict[str, Any]) -> None:
             console.print(render(summary))
-            if summary.get("exhausted"):
-                return True
-            done += 1
-            progress.advance(task)
-            if stop_requested() and (batches is None or done < batches):
-                console.print(f"Stopped by {stop_requested()} after {done} batch(es); run again to go on.")
-                return False
-    return True
+            if not summary.get("exhausted"):
+                progress.advance(task)
+
+        return run_turns(
+            lambda: _run_once(pipeline, group_number),
+            batches,
+            pace=_pace(),
+            say=console.print,
+            after_turn=after_turn,
+            stop_requested=stop_requested,
+        )
+
+
+def _pace() -> Pace:
+    """How the run paces itself between batches: only a data API has a clock to wait for."""
+    from stacks.resolve import active_settings
+    from tasador.settings import load_config
+
+    if active_settings().source != "http":
+        return Pace()
+    return Pace.from_config(load_config("datasource")["client"])
 
 
 def _check_stack() -> Any:

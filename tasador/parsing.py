@@ -1,7 +1,8 @@
 """Rows as received -> typed columns: every field read into its clean type, a value it cannot read made the row's
 reason. Feeds are messy (casing, numbers as text, zip codes with and without leading zeros, extra or missing
-fields, rows that are not objects); nothing they send raises here. `parse_rows` reads rows already parsed from
-JSON; `parse_texts` reads the JSON texts RAW keeps, with Arrow's JSON reader where it reads them alike.
+fields, rows as arrays of values in the feed's column order, rows that are neither); nothing they send raises
+here. `parse_rows` reads rows already parsed from JSON; `parse_texts` reads the JSON texts RAW keeps, with
+Arrow's JSON reader where it reads them alike.
 """
 
 from __future__ import annotations
@@ -54,12 +55,7 @@ def parse_rows(raw: RawRows, config: Mapping[str, Any]) -> ParsedRows:
     rows = [row for _, row in raw]
     canonical = _all_canonical(rows)
     values, fields_received = _values_by_column(rows, canonical)
-    unreadable = pd.Series(
-        [None] * len(rows)
-        if canonical
-        else ["row is not an object" if not isinstance(row, dict) else None for row in rows],
-        dtype=object,
-    )
+    unreadable = pd.Series([None] * len(rows) if canonical else list(map(_shape_problem, rows)), dtype=object)
     return _read_columns(ids, values, fields_received, unreadable, config)
 
 
@@ -123,8 +119,25 @@ def _values_by_column(rows: list[Any], all_canonical: bool) -> tuple[dict[str, p
     return {column: frame[column] for column in COLUMNS}, frozenset(received)
 
 
+def _shape_problem(row: Any) -> str | None:
+    """Why a row has no fields to read, or None: an object, or an array of one value per feed column."""
+    if isinstance(row, dict):
+        return None
+    if isinstance(row, list):
+        return (
+            None
+            if len(row) == len(COLUMNS)
+            else f"row has {len(row)} values; the feed's {len(COLUMNS)} columns are expected"
+        )
+    return "row is not an object"
+
+
 def _renamed(row: Any, received: set[str]) -> dict[str, Any]:
-    """The row under canonical names, with None for fields it lacks; non-objects have no fields."""
+    """The row under canonical names, with None for fields it lacks; an array of one value per column, in
+    the feed's documented order, names its values by position; other rows have no fields."""
+    if isinstance(row, list) and len(row) == len(COLUMNS):
+        received.update(COLUMNS)
+        return dict(zip(COLUMNS, row, strict=True))
     renamed: dict[str, Any] = dict.fromkeys(COLUMNS)
     for key, value in row.items() if isinstance(row, dict) else ():
         name = field_name(key)

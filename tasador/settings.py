@@ -43,6 +43,9 @@ class Settings(BaseSettings):
         default="inprocess", description="Where batches come from: the in-process generator or a data API."
     )
     data_api_url: str = Field(default="http://127.0.0.1:8800", description="Base URL of the data API.")
+    data_api_day: str | None = Field(
+        default=None, description="The `day` some deployments of the course's data API require (e.g. Tuesday)."
+    )
     group_number: int = 1
 
     serving_url: str = Field(default="http://127.0.0.1:3000", description="Base URL of the service.")

@@ -15,7 +15,7 @@ def make_source(settings: Settings, config: dict[str, Any]) -> BatchSource:
     if settings.source == "http":
         from tasador.datasource.client import HttpSource
 
-        return HttpSource(settings.data_api_url, config["client"])
+        return HttpSource(settings.data_api_url, config["client"], day=settings.data_api_day)
     from tasador.datasource.feeds import build_feed
     from tasador.datasource.inprocess import InProcessSource
 

@@ -18,8 +18,8 @@ class SourceUnavailable(Exception):
 class Batch:
     source: str  # stable id of where it came from, e.g. "synthetic:stationary:42" or a data API URL
     group_number: int
-    batch_number: int
-    rows: list[dict[str, Any]] = field(repr=False)
+    batch_number: int  # as the source numbers it: 0 is a number (some deployments start there)
+    rows: list[Any] = field(repr=False)  # as received: objects, or arrays of values in the feed's column order
     day: str | None = None
 
 

@@ -52,6 +52,19 @@ def datasource() -> None:
 @click.option("--slow-first", type=int, help="Answer the first N /data requests only after --slow-s seconds.")
 @click.option("--slow-s", type=float, help="How slow those answers are (default: server.slow_s).")
 @click.option(
+    "--first-batch", type=click.IntRange(0, 1), help="Number the first batch 0 or 1 (default: server.first_batch)."
+)
+@click.option(
+    "--window-s",
+    type=float,
+    help="Hand each batch out for N seconds, another portion of it on every call (default: server.window_s).",
+)
+@click.option(
+    "--rows-as-lists/--rows-as-objects",
+    default=None,
+    help="Rows as arrays of text in the column order (default: server.rows_as_lists).",
+)
+@click.option(
     "--config",
     "config_path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -70,6 +83,9 @@ def serve(
     fail_first: int | None,
     slow_first: int | None,
     slow_s: float | None,
+    first_batch: int | None,
+    window_s: float | None,
+    rows_as_lists: bool | None,
     config_path: Path | None,
 ) -> None:
     """Start the data API (GET /data, /restart_data_generation, /health) until Ctrl-C."""
@@ -78,7 +94,15 @@ def serve(
 
     config = _config(config_path)
     options = dict(config["server"])
-    for key, value in (("fail_first", fail_first), ("slow_first", slow_first), ("slow_s", slow_s)):
+    overrides = {
+        "fail_first": fail_first,
+        "slow_first": slow_first,
+        "slow_s": slow_s,
+        "first_batch": first_batch,
+        "window_s": window_s,
+        "rows_as_lists": rows_as_lists,
+    }
+    for key, value in overrides.items():
         if value is not None:
             options[key] = value
     try:
@@ -91,9 +115,10 @@ def serve(
     port = port or int(options["port"])
     state_dir = state_dir or _default_state_dir(options)
     click.echo(
-        f"Serving {feed.name} ({feed.batch_count} batches per group) on http://{host}:{port}; "
-        f"positions kept in {state_dir}",
-        nl=True,
+        f"Serving {feed.name} ({feed.batch_count} batches per group, numbered from {options['first_batch']}"
+        + (f", each for {options['window_s']:g} s" if float(options["window_s"]) > 0 else "")
+        + (", rows as lists" if options["rows_as_lists"] else "")
+        + f") on http://{host}:{port}; positions kept in {state_dir}"
     )
     run_server(host, port, feed, state_dir, options)
 

@@ -45,10 +45,25 @@ class HttpSource:
         return Batch(
             source=self.name,
             group_number=group_number,
-            batch_number=int(body.get("batch_number") or last_received + 1),
+            batch_number=self._batch_number(body.get("batch_number"), last_received),
             rows=rows,
-            day=body.get("day", self._day),
+            day=body.get("day") or self._day,
         )
+
+    def _batch_number(self, sent: Any, last_received: int) -> int:
+        """The server's own number (0 included); counted on from the last one received when it sends none."""
+        if sent is None:
+            return last_received + 1
+        try:
+            number = float(sent)
+        except (TypeError, ValueError):
+            number = float("nan")
+        if isinstance(sent, bool) or not number.is_integer():
+            raise SourceUnavailable(
+                f"The data API at {self._base_url} numbered a batch {sent!r}, which is not a whole number: "
+                "check that TASADOR_DATA_API_URL points at a data API with the course's contract."
+            )
+        return int(number)
 
     def restart(self, group_number: int) -> None:
         """Ask the server to start the group over from its first batch."""
@@ -71,9 +86,15 @@ class HttpSource:
         if response.status_code == 400:
             raise SourceExhausted(f"{self._base_url}: {_detail(response)}")
         if response.is_error:
+            detail = _detail(response)
+            fix = (
+                "set the day it expects with TASADOR_DATA_API_DAY (e.g. Tuesday)"
+                if "day" in detail and self._day is None
+                else "check the group number and the URL"
+            )
             raise SourceUnavailable(
                 f"The data API at {self._base_url}{path} refused the request with HTTP {response.status_code} "
-                f"({_detail(response)}): check the group number and the URL."
+                f"({detail}): {fix}."
             )
         try:
             return response.json()

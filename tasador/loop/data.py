@@ -7,6 +7,7 @@ from typing import Any
 from tasador.cleaning import clean_batch
 from tasador.settings import Settings, load_config
 from tasador.store import Store
+from tasador.store.store import FINAL_STATUSES
 from tasador.validation import BatchRejected, validate_batch
 
 
@@ -14,6 +15,8 @@ def validate(store: Store, settings: Settings, batch_id: int | None) -> dict[str
     """Run the data report for the batch; a whole-batch failure marks it rejected with the reason."""
     if batch_id is None:
         return {"skipped": True}
+    if store.batch(batch_id).status in FINAL_STATUSES:  # the same rows came again: judged the first time
+        return {"skipped": True, "redelivered": True}
     try:
         outcome = validate_batch(store, batch_id, settings, load_config("validation"))
     except BatchRejected as exc:

@@ -17,9 +17,9 @@ log = logging.getLogger(__name__)
 def next_batch(store: Store, settings: Settings, group_number: int | None = None) -> dict[str, Any]:
     """The batch this run processes, as a JSON-safe dict.
 
-    An unfinished batch (a run that failed or was killed after RAW) comes first, rebuilt from RAW, so a
-    failed run is completed by the next one; otherwise the source's next batch. `{"exhausted": True}`
-    when the source has no batch left.
+    An unfinished batch (a run that failed or was killed after RAW) comes first, by its id in RAW, so a
+    failed run is completed by the next one; otherwise the source's next batch, rows as received.
+    `{"exhausted": True}` when the source has no batch left.
     """
     group = settings.group_number if group_number is None else group_number
     source = make_source(settings, load_config("datasource"))
@@ -29,13 +29,11 @@ def next_batch(store: Store, settings: Settings, group_number: int | None = None
         if pending.status == "failed":
             # The old reason goes: a `failed` status after this run is this run's, with this run's reason.
             store.set_status(pending.id, "received")
-        rows = [row for _, row in store.raw_rows(pending.id)]
-        batch = Batch(pending.source, pending.group_number, pending.batch_number, rows, pending.day)
-    else:
-        try:
-            batch = source.next_batch(group, store.last_batch_number(source.name, group))
-        except SourceExhausted as exc:
-            return {"exhausted": True, "source": source.name, "group_number": group, "message": str(exc)}
+        return {"exhausted": False, "pending_batch_id": pending.id}
+    try:
+        batch = source.next_batch(group, store.last_batch_number(source.name, group))
+    except SourceExhausted as exc:
+        return {"exhausted": True, "source": source.name, "group_number": group, "message": str(exc)}
     return {
         "exhausted": False,
         "source": batch.source,
@@ -47,9 +45,15 @@ def next_batch(store: Store, settings: Settings, group_number: int | None = None
 
 
 def store_raw_batch(store: Store, payload: dict[str, Any]) -> int | None:
-    """Store the fetched batch in RAW (idempotent); None when the source was exhausted."""
+    """Keep the fetched batch in RAW as received and return its id; None when the source was exhausted.
+
+    Rows already in RAW under the same key (a re-delivery) change nothing: their batch's id comes back, and
+    the stages after this one see that the batch was finished before (`Store.batch(...).status`).
+    """
     if payload.get("exhausted"):
         return None
+    if payload.get("pending_batch_id") is not None:
+        return int(payload["pending_batch_id"])
     batch = Batch(
         source=payload["source"],
         group_number=payload["group_number"],
@@ -61,5 +65,11 @@ def store_raw_batch(store: Store, payload: dict[str, Any]) -> int | None:
     # parse instead of reading the batch back from RAW.
     result = store_and_parse(store, batch, load_config("cleaning"))
     if not result.created:
-        log.info("Batch %s was already in RAW (id %s): nothing to add.", batch.batch_number, result.batch_id)
+        log.info(
+            "Batch %s came again with the rows RAW holds as id %s: nothing changes.",
+            batch.batch_number,
+            result.batch_id,
+        )
+    elif result.portion > 1:
+        log.info("Batch %s came again with other rows: kept as its portion %s.", batch.batch_number, result.portion)
     return result.batch_id

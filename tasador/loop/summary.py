@@ -28,8 +28,11 @@ def finish_batch(
         "exhausted": False,
         "batch_id": batch_id,
         "batch_number": record.batch_number,
+        "portion": record.portion,
         "group_number": record.group_number,
+        "day": record.day,
         "source": record.source,
+        "redelivered": bool(report.get("redelivered")),
         "rows_in": record.row_count,
         "rejected": report.get("reason") if report.get("rejected") else None,
         "clean": cleaned.get("clean", 0),
@@ -66,11 +69,16 @@ def render(summary: dict[str, Any]) -> str:
     """A short, human summary of one batch's run."""
     if summary.get("exhausted"):
         return f"No batch left: {summary.get('message')}"
+    portion = f", portion {summary['portion']}" if summary.get("portion", 1) > 1 else ""
+    day = f", {summary['day']}" if summary.get("day") else ""
     lines = [
-        f"Batch {summary['batch_number']} (group {summary['group_number']}, id {summary['batch_id']}) "
+        f"Batch {summary['batch_number']}{portion} (group {summary['group_number']}{day}, id {summary['batch_id']}) "
         f"from {summary['source']}",
         f"  rows in      {summary['rows_in']:>8,}",
     ]
+    if summary.get("redelivered"):
+        lines.append("  again        the same rows as RAW already holds for this batch: nothing changed")
+        return "\n".join(lines)
     if summary["rejected"]:
         lines.append(f"  REJECTED     {summary['rejected']}")
     else:

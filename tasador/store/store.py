@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, text, update
+from sqlalchemy import Engine, create_engine, delete, event, func, insert, inspect, select, text, update
 
 from tasador.datasource.batch import Batch
 from tasador.schema import COLUMNS
@@ -25,11 +25,16 @@ FINAL_STATUSES: tuple[str, ...] = ("done", "rejected")
 _SCHEMA_LOCK_KEY = 7_262_726_967  # any constant: names the advisory lock held while the schema is created
 
 
+class OutdatedSchema(RuntimeError):
+    """The database holds tables of an earlier tasador that this one cannot write without losing what they mean."""
+
+
 @dataclass(frozen=True)
 class IngestResult:
     batch_id: int
-    created: bool  # False when the same (source, group, batch number) was already in RAW
+    created: bool  # False for a re-delivery: the same rows under the same (source, group, day, batch number)
     row_count: int
+    portion: int  # 1 for the first rows received under this batch number, 2 for the next other rows, ...
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,7 @@ class BatchRecord:
     group_number: int
     batch_number: int
     day: str | None
+    portion: int
     received_at: dt.datetime
     row_count: int
     status: str
@@ -69,38 +75,59 @@ class Store:
                 # without the lock, two CREATE TABLEs race and one fails.
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
             t.metadata.create_all(conn)
+            missing = {c.name for c in t.raw_batches.columns} - {
+                c["name"] for c in inspect(conn).get_columns("raw_batches")
+            }
+        if missing:
+            raise OutdatedSchema(
+                f"The RAW/CLEAN database at {self.engine.url.render_as_string(hide_password=True)} was created by an "
+                f"earlier tasador (raw_batches lacks {', '.join(sorted(missing))}): it is left untouched; point "
+                "TASADOR_DB_URL at a new database, or move the old one aside (locally: .tasador/tasador.db)."
+            )
 
     def dispose(self) -> None:
         self.engine.dispose()
 
     # --- RAW ---------------------------------------------------------------------------------
     def ingest_raw(self, batch: Batch, while_writing: Callable[[list[str]], None] | None = None) -> IngestResult:
-        """Store a batch as received; the same (source, group, batch number) again changes nothing.
+        """Store a batch as received, known by what came and not only by its number.
+
+        The same (source, group, day, batch number) with the same rows (checksum) is a re-delivery and changes
+        nothing; with other rows it is a new portion of that batch, stored as received with the next portion
+        number (a windowed data API answers every call inside its window with another part of the batch).
 
         `while_writing`, if given, is called with the rows' JSON texts, exactly as RAW keeps them, while the
         database writes them: on PostgreSQL the write goes on in a worker thread, so the server's part of it
-        and the call overlap. It is not called when the batch was already in RAW.
+        and the call overlap. It is not called for a re-delivery.
         """
+        day = batch.day or ""
+        checksum = batch_checksum(batch.rows)
         with self.engine.begin() as conn:
-            existing = conn.execute(
-                select(t.raw_batches.c.id, t.raw_batches.c.row_count).where(
+            same_number = conn.execute(
+                select(t.raw_batches.c.id, t.raw_batches.c.row_count, t.raw_batches.c.checksum, t.raw_batches.c.portion)
+                .where(
                     t.raw_batches.c.source == batch.source,
                     t.raw_batches.c.group_number == batch.group_number,
+                    t.raw_batches.c.day == day,
                     t.raw_batches.c.batch_number == batch.batch_number,
                 )
-            ).first()
-            if existing is not None:
-                return IngestResult(existing.id, False, existing.row_count)
+                .order_by(t.raw_batches.c.portion)
+            ).all()
+            for earlier in same_number:
+                if earlier.checksum == checksum:
+                    return IngestResult(earlier.id, False, earlier.row_count, earlier.portion)
+            portion = same_number[-1].portion + 1 if same_number else 1
             batch_id = conn.execute(
                 insert(t.raw_batches)
                 .values(
                     source=batch.source,
                     group_number=batch.group_number,
                     batch_number=batch.batch_number,
-                    day=batch.day,
+                    day=day,
+                    portion=portion,
                     received_at=dt.datetime.now(dt.UTC),
                     row_count=len(batch.rows),
-                    checksum=batch_checksum(batch.rows),
+                    checksum=checksum,
                     status="received",
                 )
                 .returning(t.raw_batches.c.id)
@@ -114,7 +141,7 @@ class Store:
                 write()
             else:
                 write_alongside(write, lambda: while_writing(texts), threaded=conn.dialect.name == "postgresql")
-        return IngestResult(batch_id, True, len(batch.rows))
+        return IngestResult(batch_id, True, len(batch.rows), portion)
 
     def raw_row_ids(self, batch_id: int) -> list[int]:
         """The ids of a batch's RAW rows, in arrival order (what `raw_rows` pairs each row with)."""
@@ -154,7 +181,8 @@ class Store:
         return [_batch_record(r) for r in rows]
 
     def last_batch_number(self, source: str, group_number: int) -> int:
-        """Highest batch number received from this source and group (0 when none)."""
+        """Highest batch number received from this source and group (0 when none): where a source that does
+        not number its batches itself counts on from."""
         with self.engine.connect() as conn:
             value = conn.execute(
                 select(func.max(t.raw_batches.c.batch_number)).where(
@@ -173,7 +201,7 @@ class Store:
                     t.raw_batches.c.group_number == group_number,
                     t.raw_batches.c.status.not_in(FINAL_STATUSES),
                 )
-                .order_by(t.raw_batches.c.batch_number)
+                .order_by(t.raw_batches.c.id)  # arrival order: batch numbers may start at 0 and repeat
                 .limit(1)
             ).first()
         return None if row is None else _batch_record(row)
@@ -334,7 +362,8 @@ def _batch_record(row: Any) -> BatchRecord:
         source=m["source"],
         group_number=m["group_number"],
         batch_number=m["batch_number"],
-        day=m["day"],
+        day=m["day"] or None,
+        portion=m["portion"],
         received_at=m["received_at"],
         row_count=m["row_count"],
         status=m["status"],

@@ -29,14 +29,18 @@ raw_batches = Table(
     Column("source", String(255), nullable=False),
     Column("group_number", Integer, nullable=False),
     Column("batch_number", Integer, nullable=False),
-    Column("day", String(64)),
+    # "" when the source names no day: a NULL would let two rows with the same key past the unique constraint.
+    Column("day", String(64), nullable=False, default=""),
+    # The same batch number with other rows (a windowed data API hands out a new portion of the batch on every
+    # call inside its window) is a new portion: 1, 2, ... in arrival order. The same rows again change nothing.
+    Column("portion", Integer, nullable=False, default=1),
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("row_count", Integer, nullable=False),
     Column("checksum", String(64), nullable=False),
     # received -> validated -> cleaned -> done; failed (retried by the next run) and rejected carry `error`.
     Column("status", String(16), nullable=False, default="received"),
     Column("error", Text),
-    UniqueConstraint("source", "group_number", "batch_number", name="uq_raw_batch"),
+    UniqueConstraint("source", "group_number", "day", "batch_number", "portion", name="uq_raw_batch_portion"),
 )
 
 # The two bulk tables (raw_rows, clean_rows) name their batch without a foreign key. PostgreSQL checks a

@@ -89,7 +89,8 @@ def test_every_spelling_of_the_same_listing_reads_the_same() -> None:
     ("row", "reason"),
     [
         (None, "row is not an object"),
-        ([1, 2, 3], "row is not an object"),
+        ([1, 2, 3], "row has 3 values; the feed's 12 columns are expected"),
+        ([*map(str, LISTING.values()), "extra"], "row has 13 values; the feed's 12 columns are expected"),
         ("price=1", "row is not an object"),
         (listing(price=None), "price missing"),
         ({k: v for k, v in LISTING.items() if k != "price"}, "price missing"),
@@ -127,6 +128,25 @@ def test_impossible_values_are_quarantined_with_their_reason(row: Any, reason: s
 
     assert clean.empty
     assert quarantined.to_dict("records") == [{"raw_row_id": 1, "stage": "cleaning", "reason": reason}]
+
+
+def as_course_array(row: dict[str, Any]) -> list[str]:
+    """A listing as some course data APIs send it: values as text in the feed's column order, "" for missing."""
+    return ["" if row[column] is None else str(row[column]) for column in COLUMNS]
+
+
+def test_a_row_sent_as_an_array_of_text_reads_as_the_same_listing() -> None:
+    clean, quarantined = run([as_course_array(listing(bed=None)), listing(bed=None)])
+
+    assert quarantined["reason"].tolist() == ["duplicate"], "the array and the object are the same listing"
+    row = clean.iloc[0]
+    assert (row["brokered_by"], row["zip_code"], row["price"], row["state"]) == (
+        "40618",
+        "02127",
+        239800.0,
+        "North Carolina",
+    )
+    assert pd.isna(row["bed"]), '"" is a missing value'
 
 
 def test_missing_optional_values_are_kept_as_missing() -> None:
@@ -221,14 +241,15 @@ def test_a_malformed_batch_loses_no_row(store: Store) -> None:
     assert (summary.rows_in, summary.clean, summary.quarantined) == (10, 3, 7)
     assert store.count("clean_rows", batch_id) + store.count("quarantine", batch_id) == len(MALFORMED)
     assert store.quarantine_counts(batch_id) == {
-        "row is not an object": 2,
+        "row is not an object": 1,
+        "row has 3 values; the feed's 12 columns are expected": 1,
         "duplicate": 1,
         "price <= 0": 1,
         "price missing": 1,
         "bed not a number: 'three'": 1,
         "unknown state 'Atlantis'": 1,
     }
-    assert summary.top_reasons["row is not an object"] == 2
+    assert summary.top_reasons["row is not an object"] == 1
     assert store.batch(batch_id).status == "cleaned"
     assert sorted(store.clean_frame([batch_id])["state"]) == ["North Carolina", "North Carolina", "Ohio"]
 

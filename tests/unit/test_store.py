@@ -17,7 +17,7 @@ from tasador.serving.inference_log import COLUMNS
 from tasador.store import Store
 from tasador.store import tables as t
 from tasador.store.bulk import insert_rows, write_alongside
-from tasador.store.store import CLEAN_COLUMNS
+from tasador.store.store import CLEAN_COLUMNS, OutdatedSchema
 
 ROWS = [
     {"price": 100000.0, "state": "Texas", "zip_code": 75001.0},
@@ -63,6 +63,41 @@ def test_same_batch_twice_changes_nothing(store: Store) -> None:
     assert (again.batch_id, again.created) == (first.batch_id, False)
     assert store.count("raw_rows") == 2
     assert len(store.batches()) == 1
+
+
+def test_the_same_number_with_other_rows_is_a_new_portion_never_dropped(store: Store) -> None:
+    first = store.ingest_raw(Batch("api", 1, 3, ROWS))
+    second = store.ingest_raw(Batch("api", 1, 3, ROWS[:1]))
+    third = store.ingest_raw(Batch("api", 1, 3, ROWS[1:]))
+    again = store.ingest_raw(Batch("api", 1, 3, ROWS[:1]))  # the second portion re-delivered
+
+    assert [r.portion for r in (first, second, third)] == [1, 2, 3]
+    assert (again.batch_id, again.created, again.portion) == (second.batch_id, False, 2)
+    assert [(b.batch_number, b.portion, b.row_count) for b in store.batches()] == [(3, 1, 2), (3, 2, 1), (3, 3, 1)]
+    assert [row for _, row in store.raw_rows(third.batch_id)] == ROWS[1:]
+    assert store.count("raw_rows") == 4
+
+
+def test_batch_zero_is_a_number_and_days_are_kept_apart(store: Store) -> None:
+    zero = store.ingest_raw(Batch("api", 1, 0, ROWS, day="Tuesday"))
+    other_day = store.ingest_raw(Batch("api", 1, 0, ROWS, day="Wednesday"))
+    no_day = store.ingest_raw(Batch("api", 1, 0, ROWS))
+
+    assert all(r.created and r.portion == 1 for r in (zero, other_day, no_day))
+    assert [(b.batch_number, b.day) for b in store.batches()] == [(0, "Tuesday"), (0, "Wednesday"), (0, None)]
+    assert store.pending_batch("api", 1).id == zero.batch_id, "the oldest unfinished batch comes first"
+
+
+def test_a_database_of_an_earlier_tasador_is_named_not_written(sqlite_url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(sqlite_url)
+    with engine.begin() as conn:  # raw_batches as tasador created it before batches had portions
+        conn.execute(text("CREATE TABLE raw_batches (id INTEGER PRIMARY KEY, source VARCHAR(255), batch_number INT)"))
+    engine.dispose()
+
+    with pytest.raises(OutdatedSchema, match=r"lacks .*portion.*point TASADOR_DB_URL at a new database"):
+        Store(sqlite_url)
 
 
 def test_batches_are_told_apart_by_source_group_and_number(store: Store) -> None:
