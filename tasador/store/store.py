@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import itertools
+from pathlib import Path
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -84,6 +85,15 @@ class Store:
                 f"earlier tasador (raw_batches lacks {', '.join(sorted(missing))}): it is left untouched; point "
                 "TASADOR_DB_URL at a new database, or move the old one aside (locally: .tasador/tasador.db)."
             )
+
+    @property
+    def folder_name(self) -> str:
+        """A folder name of this database, for files kept per batch: each database numbers its batches from 1,
+        so two stores under one home (a local and a production stack, say) must not share a folder."""
+        url = self.engine.url
+        name = Path(url.database or "memory").stem
+        digest = hashlib.sha256(url.render_as_string(hide_password=True).encode()).hexdigest()[:8]
+        return f"{url.get_backend_name()}-{name}-{digest}"
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -50,12 +50,13 @@ def validate_batch(
     cleaning_config: Mapping[str, Any] | None = None,
     today: dt.date | None = None,
 ) -> ValidationOutcome:
-    """Validate a batch in RAW, write its reports under settings.reports_dir and record them in the store.
+    """Validate a batch in RAW, write its reports under the store's folder of settings.reports_dir and record
+    them in the store.
 
     Raises BatchRejected (after writing and recording the report) when the batch cannot be processed.
     `cleaning_config` (default configs/cleaning.yaml) supplies the row rules.
     """
-    folder = settings.reports_dir / f"batch-{batch_id:06d}"
+    folder = settings.reports_dir / store.folder_name / f"batch-{batch_id:06d}"
     rules = cleaning_config if cleaning_config is not None else load_config("cleaning")
     try:
         # Kept parsed for the clean stage, which then does not read and parse RAW again.

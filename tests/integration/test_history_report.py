@@ -152,7 +152,7 @@ def test_report_renders_markdown_html_and_plots(history: History, tmp_path: Path
 
 def test_report_models_uses_the_settings_stores(loop: Loop) -> None:
     md_path, html_path = report_models(loop.settings)
-    assert md_path == loop.settings.reports_dir / "models" / "models.md"
+    assert md_path == loop.settings.reports_dir / loop.store.folder_name / "models" / "models.md"
     assert html_path.exists()
     assert "serves version **3**" in md_path.read_text()
 

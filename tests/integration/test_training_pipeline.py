@@ -47,6 +47,6 @@ def test_each_run_takes_the_next_batch_through_the_loop(tmp_path: Path) -> None:
     assert len(store.decisions()) == 2
 
     data_report = run("report", "data", env=env)
-    assert str(home / "reports" / "batch-000002" / "validation.html") in data_report.stdout
+    assert str(home / "reports" / store.folder_name / "batch-000002" / "validation.html") in data_report.stdout
     models = run("report", "models", env=env)
     assert Path(models.stdout.split("HTML:")[1].strip()).is_file()

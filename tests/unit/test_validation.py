@@ -87,7 +87,8 @@ def test_a_messy_batch_gets_the_rows_to_quarantine(messy: Validated) -> None:
 def test_a_messy_batch_gets_reports_a_person_can_read(messy: Validated) -> None:
     outcome = messy.outcome
 
-    assert outcome.json_path == messy.settings.reports_dir / f"batch-{messy.batch_id:06d}" / "validation.json"
+    folder = messy.settings.reports_dir / messy.store.folder_name / f"batch-{messy.batch_id:06d}"
+    assert outcome.json_path == folder / "validation.json"
     document = json.loads(outcome.json_path.read_text())
     types = {r["expectation_config"]["type"] for suite in document["suites"].values() for r in suite["results"]}
     assert {
@@ -216,3 +217,23 @@ def test_any_rows_get_a_report_and_the_reasons_cleaning_gives(rows: list[Any], t
     document = json.loads(outcome.json_path.read_text())  # the report is always valid JSON and an HTML page
     assert document["summary"]["hard_failures"] == len(outcome.hard_failures)
     assert "<html" in outcome.html_path.read_text().lower()
+
+
+@pytest.mark.postgres
+def test_two_stores_under_one_home_keep_their_own_reports(
+    settings: Settings, sqlite_url: str, postgres_url: str
+) -> None:
+    # A local and a production stack share TASADOR_HOME; each database numbers its first batch 1.
+    outcomes = {}
+    for url in (sqlite_url, postgres_url):
+        store = Store(url)
+        batch_id = ingest(store, [LISTING, {**LISTING, "price": None}] if "sqlite" in url else [LISTING])
+        outcomes[url] = (batch_id, validate_batch(store, batch_id, settings, CONFIG, CLEANING, TODAY))
+        store.dispose()
+
+    (local_id, local), (production_id, production) = outcomes.values()
+    assert local_id == production_id == 1
+    assert local.html_path.parents[2] == production.html_path.parents[2] == settings.reports_dir
+    assert local.html_path != production.html_path
+    assert json.loads(local.json_path.read_text())["summary"]["hard_failures"] == 1, "the first report survives"
+    assert json.loads(production.json_path.read_text())["summary"]["hard_failures"] == 0
