@@ -173,6 +173,7 @@ def batches_frame(history: History) -> pd.DataFrame:
         {
             "batch": b.batch_id,
             "number at source": b.batch_number,
+            "portion": b.portion,
             "received": b.received_at,
             "rows in": b.rows_in,
             "clean": b.clean_rows,

@@ -42,6 +42,7 @@ class BatchHistory:
 
     batch_id: int
     batch_number: int
+    portion: int  # 2, 3, ... for other rows the source sent under the same batch number
     received_at: dt.datetime
     rows_in: int
     clean_rows: int
@@ -99,6 +100,7 @@ def build_history(store: Store, client: MlflowClient, settings: Settings) -> His
             BatchHistory(
                 batch_id=record.id,
                 batch_number=record.batch_number,
+                portion=record.portion,
                 received_at=record.received_at,
                 rows_in=record.row_count,
                 clean_rows=store.count("clean_rows", record.id),
