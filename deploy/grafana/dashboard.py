@@ -145,6 +145,25 @@ def loop_row() -> list[Any]:
         .span(12)
         .height(8)
         .with_target(query("sum(increase(tasador_training_failures_total[1d]))", "failures")),
+        # Production judged on each new batch and on served traffic (appended: earlier panels keep their ids).
+        graph(
+            "Production on the latest batch: MdAPE",
+            "percent",
+            query("max by (group) (tasador_production_batch_mdape)", "group {{group}}"),
+            description="Production's median absolute % error on the batch's clean rows, before any retraining.",
+        ),
+        statetimeline.Panel()
+        .title("Decay trigger")
+        .datasource(DATASOURCE)
+        .span(12)
+        .height(8)
+        .with_target(query("max(tasador_production_decay)", "decayed")),
+        graph(
+            "Served traffic: drifted features",
+            "short",
+            query("max(tasador_served_drift_features_flagged)", "flagged"),
+            description="Features of the last window of served requests that drifted from production's training data.",
+        ).span(24),
     ]
 
 
