@@ -57,7 +57,7 @@ def test_ports_are_bound_to_loopback_only(config: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("variable", ["POSTGRES_PASSWORD", "TASADOR_ALERT_WEBHOOK_URL"])
-def test_a_missing_setting_is_named(variable: str) -> None:
+def test_a_missing_secret_is_named(variable: str) -> None:
     result = compose_config({k: v for k, v in SECRETS.items() if k != variable})
     assert result.returncode != 0
     assert variable in result.stderr

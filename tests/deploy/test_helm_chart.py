@@ -37,11 +37,15 @@ def render(values: dict[str, Any] | None = None) -> list[dict[str, Any]]:
 
 @functools.cache
 def _render(values_json: str) -> list[dict[str, Any]]:
-    values = json.loads(values_json) or None
-    files = helm().Chart.load(CHART).render(values, name=RELEASE, namespace="tasador", is_install=True)
+    files = render_files(json.loads(values_json) or None)
     return [
         doc for name, text in sorted(files.items()) if name.endswith(".yaml") for doc in yaml.safe_load_all(text) if doc
     ]
+
+
+def render_files(values: dict[str, Any] | None) -> dict[str, str]:
+    """Every file `helm install` renders, NOTES.txt included, by its path in the chart."""
+    return helm().Chart.load(CHART).render(values, name=RELEASE, namespace="tasador", is_install=True)
 
 
 def by_kind_and_name(manifests: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -230,6 +234,17 @@ def test_alert_credentials_come_from_the_named_secrets() -> None:
         assert path == f"{mounts[name]}/{key}"
 
 
+def test_the_install_notes_say_when_alerts_reach_no_one() -> None:
+    def notes(values: dict[str, Any] | None) -> str:
+        return next(text for name, text in render_files(values).items() if name.endswith("NOTES.txt"))
+
+    assert "Alerts reach no one yet: set alertmanager.webhook.url" in notes(None)
+    with_receivers = notes(ALERT_RECEIVERS)
+    assert "Alerts reach no one" not in with_receivers
+    assert "tasador-alert-webhook: token" in with_receivers
+    assert "tasador-alert-smtp: password" in with_receivers
+
+
 def test_prometheus_sends_alerts_to_the_alertmanager() -> None:
     objects = by_kind_and_name(render())
     config = yaml.safe_load(objects["ConfigMap", f"{RELEASE}-prometheus"]["data"]["prometheus.yml"])
@@ -283,3 +298,19 @@ def test_the_disruption_budget_covers_the_serving_pods() -> None:
     pod_labels = objects["Deployment", f"{RELEASE}-serving"]["spec"]["template"]["metadata"]["labels"]
     assert budget["minAvailable"] == 2
     assert budget["selector"]["matchLabels"].items() <= pod_labels.items()
+
+
+def test_airflow_sends_its_metrics_to_the_prometheus_otlp_receiver() -> None:
+    objects = by_kind_and_name(render())
+    prometheus = objects["StatefulSet", f"{RELEASE}-prometheus"]["spec"]["template"]["spec"]["containers"][0]
+    assert "--web.enable-otlp-receiver" in prometheus["args"]
+    port = objects["Service", f"{RELEASE}-prometheus"]["spec"]["ports"][0]["port"]
+    for component in ("scheduler", "dag-processor", "api-server"):
+        [airflow] = [
+            c for c in containers(objects["Deployment", f"{RELEASE}-airflow-{component}"]) if c["name"] == component
+        ]
+        env = {e["name"]: e.get("value") for e in airflow["env"]}
+        assert env["AIRFLOW__METRICS__OTEL_ON"] == "True"
+        assert (
+            env["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"] == f"http://{RELEASE}-prometheus:{port}/api/v1/otlp/v1/metrics"
+        )

@@ -15,11 +15,9 @@
   value: {{ printf "/opt/airflow/dags/repo/%s" $a.gitSync.subPath | quote }}
 - name: AIRFLOW__CORE__LOAD_EXAMPLES
   value: "False"
-# Metrics over OTLP straight to Prometheus' receiver (its ti_failures feed the training-DAG alert).
+# Metrics over OTLP (HTTP) straight to Prometheus' receiver: ti_failures feeds the training-DAG alert.
 - name: AIRFLOW__METRICS__OTEL_ON
   value: "True"
-- name: OTEL_EXPORTER_OTLP_METRICS_PROTOCOL
-  value: http/protobuf
 - name: OTEL_EXPORTER_OTLP_METRICS_ENDPOINT
   value: {{ printf "http://%s:%v/api/v1/otlp/v1/metrics" (include "tasador.name" (dict "root" . "component" "prometheus")) .Values.prometheus.port | quote }}
 {{- end -}}
