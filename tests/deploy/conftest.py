@@ -134,6 +134,23 @@ def start_alertmanager(tmp_path: Path) -> Iterator[Callable[[str], str]]:
         server.close()
 
 
+# The module the chart and compose probe MLflow with, as the blackbox exporter's image configures it.
+BLACKBOX_MODULES = {"modules": {"http_2xx": {"prober": "http", "http": {"preferred_ip_protocol": "ip4"}}}}
+
+
+@pytest.fixture
+def blackbox_exporter(tmp_path: Path) -> Iterator[str]:
+    """Prometheus' blackbox exporter with the http_2xx module; yields its base URL."""
+    binary = shutil.which("prometheus-blackbox-exporter") or require_tool(
+        "blackbox_exporter", "apt-get install prometheus-blackbox-exporter"
+    )
+    config = tmp_path / "blackbox.yml"
+    config.write_text(yaml.safe_dump(BLACKBOX_MODULES))
+    port = free_port()
+    args = [binary, f"--config.file={config}", f"--web.listen-address=127.0.0.1:{port}"]
+    yield from _start(args, "/-/healthy", port, tmp_path / "blackbox.log")
+
+
 class Webhook:
     """What an HTTP receiver got: Alertmanager's webhook payloads, in arrival order."""
 
@@ -196,11 +213,13 @@ def eventually(prometheus: str, expr: str) -> list[dict[str, Any]]:
 
 
 def prometheus_config(
-    pushgateway_url: str, *, service_url: str | None = None, alertmanager_url: str | None = None
+    pushgateway_url: str | None = None, *, service_url: str | None = None, alertmanager_url: str | None = None
 ) -> dict[str, Any]:
-    """Prometheus on tasador's rules, scraping the Pushgateway (and the service), alerting to an Alertmanager."""
+    """Prometheus on tasador's rules, scraping the Pushgateway and the service given, alerting to an Alertmanager."""
     interval = f"{load_config('observability')['local_services']['scrape_interval_s']}s"
-    jobs = {"tasador-pushgateway": pushgateway_url} | ({"tasador-serving": service_url} if service_url else {})
+    jobs = {
+        name: url for name, url in (("tasador-pushgateway", pushgateway_url), ("tasador-serving", service_url)) if url
+    }
     config: dict[str, Any] = {
         "global": {"scrape_interval": interval, "evaluation_interval": interval},
         "rule_files": [str(DEPLOY / "prometheus" / "rules.yml")],

@@ -1,16 +1,21 @@
 """Alerts reach someone: Debian's Prometheus evaluates tasador's rules over what the loop pushed, and
-Debian's Alertmanager, configured by the Helm chart, routes each by severity to a webhook on loopback."""
+Debian's Alertmanager, configured by the Helm chart, routes each by severity to a webhook on loopback.
+And the MLflow-down alert's input: the chart's probe job, through Debian's blackbox exporter, sees a
+real MLflow server up, then down."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+import yaml
 
 from tasador.loop_metrics import push_batch_metrics, record_training_failure
+from tests.integration.service_fixtures import start_mlflow
 
-from .conftest import Webhook, eventually, prometheus_config
-from .test_helm_chart import alertmanager_config
+from .conftest import Webhook, eventually, host, prometheus_config
+from .test_helm_chart import RELEASE, alertmanager_config, by_kind_and_name, render
 
 pytestmark = pytest.mark.slow
 
@@ -66,3 +71,28 @@ def test_a_failed_training_run_reaches_the_critical_receiver(alerting: str, push
     assert alert["labels"]["severity"] == "critical"
     assert alert["labels"]["group"] == "4"
     assert alert["annotations"]["description"].startswith("Training failed for group 4")
+
+
+def test_the_chart_probe_sees_mlflow_up_then_down(
+    blackbox_exporter: str, start_prometheus: Callable[[dict], str], tmp_path: Path
+) -> None:
+    mlflow = start_mlflow(tmp_path / "mlflow")
+    try:
+        # The chart's job, aimed at this MLflow and this exporter instead of the cluster's service names.
+        chart = yaml.safe_load(
+            by_kind_and_name(render())["ConfigMap", f"{RELEASE}-prometheus"]["data"]["prometheus.yml"]
+        )
+        [job] = [j for j in chart["scrape_configs"] if j["job_name"] == "tasador-mlflow"]
+        job["static_configs"] = [{"targets": [f"{mlflow.url}/health"]}]
+        [to_exporter] = [r for r in job["relabel_configs"] if r["target_label"] == "__address__"]
+        to_exporter["replacement"] = host(blackbox_exporter)
+        config = prometheus_config()
+        config["scrape_configs"].append(job)
+        prometheus = start_prometheus(config)
+
+        [up] = eventually(prometheus, 'probe_success{job="tasador-mlflow"} == 1')
+        assert up["metric"]["instance"] == f"{mlflow.url}/health"
+        mlflow.stop()
+        assert eventually(prometheus, 'probe_success{job="tasador-mlflow"} == 0')
+    finally:
+        mlflow.stop()  # once only: a stopped process is left alone
