@@ -13,6 +13,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -81,29 +82,43 @@ def pushgateway(tmp_path: Path) -> Iterator[str]:
     yield from _start(args, "/-/ready", port, tmp_path / "pushgateway.log")
 
 
+@contextmanager
+def _servers(tmp_path: Path, name: str, args: Callable[[Path, int], list[str]]) -> Iterator[Callable[[str], str]]:
+    """A function that starts `name` from a configuration text on a free port (its base URL back);
+    every server it started is stopped on exit."""
+    servers: list[Iterator[str]] = []
+
+    def start(config: str) -> str:
+        config_file = tmp_path / f"{name}.yml"
+        config_file.write_text(config)
+        port = free_port()
+        server = _start(args(config_file, port), "/-/ready", port, tmp_path / f"{name}.log")
+        servers.append(server)
+        return next(server)
+
+    try:
+        yield start
+    finally:
+        for server in servers:
+            server.close()
+
+
 @pytest.fixture
 def start_prometheus(tmp_path: Path) -> Iterator[Callable[[dict], str]]:
     """Start Prometheus with a given configuration (a dict); returns its base URL."""
     binary = require_tool("prometheus", "apt-get install prometheus")
-    servers: list[Iterator[str]] = []
 
-    def start(config: dict) -> str:
-        config_file = tmp_path / "prometheus.yml"
-        config_file.write_text(yaml.safe_dump(config))
-        port = free_port()
-        args = [
+    def args(config_file: Path, port: int) -> list[str]:
+        tsdb = tmp_path / "tsdb"
+        return [
             binary,
             f"--config.file={config_file}",
-            f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+            f"--storage.tsdb.path={tsdb}",
             f"--web.listen-address=127.0.0.1:{port}",
         ]
-        server = _start(args, "/-/ready", port, tmp_path / "prometheus.log")
-        servers.append(server)
-        return next(server)
 
-    yield start
-    for server in servers:
-        server.close()
+    with _servers(tmp_path, "prometheus", args) as start:
+        yield lambda config: start(yaml.safe_dump(config))
 
 
 @pytest.fixture
@@ -112,26 +127,20 @@ def start_alertmanager(tmp_path: Path) -> Iterator[Callable[[str], str]]:
     binary = shutil.which("prometheus-alertmanager") or require_tool(
         "alertmanager", "apt-get install prometheus-alertmanager"
     )
-    servers: list[Iterator[str]] = []
 
-    def start(config: str) -> str:
-        config_file = tmp_path / "alertmanager.yml"
-        config_file.write_text(config)
-        port = free_port()
-        args = [
+    def args(config_file: Path, port: int) -> list[str]:
+        storage = tmp_path / "alertmanager"
+        listen = f"--web.listen-address=127.0.0.1:{port}"
+        return [
             binary,
             f"--config.file={config_file}",
-            f"--storage.path={tmp_path / 'alertmanager'}",
-            f"--web.listen-address=127.0.0.1:{port}",
+            f"--storage.path={storage}",
+            listen,
             "--cluster.listen-address=",
         ]
-        server = _start(args, "/-/ready", port, tmp_path / "alertmanager.log")
-        servers.append(server)
-        return next(server)
 
-    yield start
-    for server in servers:
-        server.close()
+    with _servers(tmp_path, "alertmanager", args) as start:
+        yield start
 
 
 # The module the chart and compose probe MLflow with, as the blackbox exporter's image configures it.
