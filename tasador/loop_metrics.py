@@ -50,6 +50,9 @@ LOOP_METRICS: Final[tuple[str, ...]] = (
     "tasador_production_mdape",
     "tasador_last_batch_timestamp_seconds",
     "tasador_training_failures_total",
+    "tasador_production_batch_mdape",
+    "tasador_production_decay",
+    "tasador_served_drift_features_flagged",
 )
 
 # Gauge name (without the `tasador_` prefix) -> (key in the batch summary, help text).
@@ -58,6 +61,12 @@ _SUMMARY_GAUGES: Final[dict[str, tuple[str, str]]] = {
     "batch_quarantined_rows": ("quarantined", "Rows of the last batch quarantined by validation or cleaning."),
     "batch_clean_rows": ("clean", "Rows of the last batch that reached CLEAN."),
     "drift_features_flagged": ("drift_features_flagged", "Features flagged as drifted in the last batch."),
+    "production_batch_mdape": ("production_batch_mdape", "MdAPE (%) of production on the last batch's clean rows."),
+    "production_decay": ("production_decay", "1 when the last batch's decay trigger fired, else 0."),
+    "served_drift_features_flagged": (
+        "served_drift_features_flagged",
+        "Features flagged as drifted in the last window of served traffic.",
+    ),
 }
 _FAILURES: Final = "tasador_training_failures_total"
 
@@ -71,7 +80,8 @@ def push_batch_metrics(summary: Mapping[str, Any], gateway_url: str | None) -> b
     """Push one batch's figures; True when pushed.
 
     `summary` is the pipeline's batch summary (tasador.loop.summary.finish_batch): `rows_in`,
-    `quarantined`, `clean`, `retrain`, and when known `drift_features_flagged` and
+    `quarantined`, `clean`, `retrain`, and when known `drift_features_flagged`,
+    `production_batch_mdape`, `production_decay` (bool), `served_drift_features_flagged` and
     `production_metrics` ({"rmse", "mdape"} of the model serving after this batch; else the
     challenger's `metrics` when its `outcome` is "promoted"). A summary with `exhausted` set had
     no batch and pushes nothing, so the stale-data alert can fire.

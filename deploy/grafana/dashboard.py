@@ -38,6 +38,11 @@ def graph(title: str, unit: str, *queries: prometheus.Dataquery, description: st
     return panel.description(description) if description else panel
 
 
+def timeline(title: str, target: prometheus.Dataquery) -> statetimeline.Panel:
+    """A half-width state timeline: which value held when (a version, a decision, a trigger)."""
+    return statetimeline.Panel().title(title).datasource(DATASOURCE).span(12).height(8).with_target(target)
+
+
 def service_row(window: str, quantiles: list[float]) -> list[Any]:
     latency = [
         query(
@@ -74,12 +79,7 @@ def service_row(window: str, quantiles: list[float]) -> list[Any]:
 def model_row(window: str) -> list[Any]:
     return [
         dashboard.Row("Model"),
-        statetimeline.Panel()
-        .title("Model version served")
-        .datasource(DATASOURCE)
-        .span(12)
-        .height(8)
-        .with_target(query("max by (version) (tasador_model_info) > 0", "{{version}}")),
+        timeline("Model version served", query("max by (version) (tasador_model_info) > 0", "{{version}}")),
         stat.Panel()
         .title("Model ready")
         .datasource(DATASOURCE)
@@ -120,12 +120,7 @@ def loop_row() -> list[Any]:
             query("sum(changes(tasador_last_batch_timestamp_seconds[1d]))", "batches"),
         ),
         graph("Drifted features in the last batch", "short", query("max(tasador_drift_features_flagged)", "flagged")),
-        statetimeline.Panel()
-        .title("Retraining decision")
-        .datasource(DATASOURCE)
-        .span(12)
-        .height(8)
-        .with_target(query("max(tasador_retrain_decision)", "retrain")),
+        timeline("Retraining decision", query("max(tasador_retrain_decision)", "retrain")),
         graph("Production model: holdout RMSE", "currencyUSD", query("max(tasador_production_rmse)", "rmse")),
         graph(
             "Production model: holdout median abs. % error",
@@ -145,6 +140,20 @@ def loop_row() -> list[Any]:
         .span(12)
         .height(8)
         .with_target(query("sum(increase(tasador_training_failures_total[1d]))", "failures")),
+        # Production judged on each new batch and on served traffic (appended: earlier panels keep their ids).
+        graph(
+            "Production on the latest batch: MdAPE",
+            "percent",
+            query("max by (group) (tasador_production_batch_mdape)", "group {{group}}"),
+            description="Production's median absolute % error on the batch's clean rows, before any retraining.",
+        ),
+        timeline("Decay trigger", query("max(tasador_production_decay)", "decayed")),
+        graph(
+            "Served traffic: drifted features",
+            "short",
+            query("max(tasador_served_drift_features_flagged)", "flagged"),
+            description="Features of the last window of served requests that drifted from production's training data.",
+        ).span(24),
     ]
 
 

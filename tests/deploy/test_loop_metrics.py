@@ -18,6 +18,9 @@ SUMMARY = {
     "quarantined": 12,
     "clean": 988,
     "drift_features_flagged": 2,
+    "production_batch_mdape": 14.5,
+    "production_decay": True,
+    "served_drift_features_flagged": 3,
     "retrain": True,
     "outcome": "promoted",
     "metrics": {"rmse": 123456.0, "mdape": 0.21, "mae": 1.0, "r2_log": 0.8},
@@ -45,6 +48,9 @@ def test_a_batch_pushes_every_loop_metric_with_its_value(pushgateway: str) -> No
     assert values["tasador_batch_quarantined_rows"] == 12
     assert values["tasador_batch_clean_rows"] == 988
     assert values["tasador_drift_features_flagged"] == 2
+    assert values["tasador_production_batch_mdape"] == 14.5
+    assert values["tasador_production_decay"] == 1
+    assert values["tasador_served_drift_features_flagged"] == 3
     assert values["tasador_retrain_decision"] == 1
     assert values["tasador_production_rmse"] == 123456.0
     assert values["tasador_production_mdape"] == 0.21

@@ -3,54 +3,19 @@ tasador's rules over what it scraped."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from typing import Any
 
 import httpx
 import pytest
 
 from tasador.loop_metrics import push_batch_metrics
-from tasador.settings import load_config
 from tests.integration.service_fixtures import LISTING, Process, local_service  # noqa: F401  (a fixture)
 
-from .conftest import DEPLOY
+from .conftest import eventually, prometheus_config, query
 
 pytestmark = pytest.mark.slow
 
 SUMMARY = {"group_number": 1, "rows_in": 500, "quarantined": 5, "clean": 495, "retrain": False}
-
-
-def scrape_config(service_url: str, pushgateway_url: str) -> dict[str, Any]:
-    interval = f"{load_config('observability')['local_services']['scrape_interval_s']}s"
-    return {
-        "global": {"scrape_interval": interval, "evaluation_interval": interval},
-        "rule_files": [str(DEPLOY / "prometheus" / "rules.yml")],
-        "scrape_configs": [
-            {"job_name": "tasador-serving", "static_configs": [{"targets": [service_url.split("//")[1]]}]},
-            {
-                "job_name": "tasador-pushgateway",
-                "honor_labels": True,
-                "static_configs": [{"targets": [pushgateway_url.split("//")[1]]}],
-            },
-        ],
-    }
-
-
-def query(prometheus: str, expr: str) -> list[dict[str, Any]]:
-    answer = httpx.get(f"{prometheus}/api/v1/query", params={"query": expr}, timeout=5).json()
-    assert answer["status"] == "success", answer
-    return answer["data"]["result"]
-
-
-def eventually(prometheus: str, expr: str) -> list[dict[str, Any]]:
-    """The query's result once it has one (Prometheus needs a scrape or two)."""
-    deadline = time.monotonic() + load_config("observability")["local_services"]["query_timeout_s"]
-    while time.monotonic() < deadline:
-        if result := query(prometheus, expr):
-            return result
-        time.sleep(0.5)
-    raise AssertionError(f"no result for {expr!r} in time; targets: {httpx.get(f'{prometheus}/api/v1/targets').text}")
 
 
 def test_prometheus_scrapes_the_service_and_the_loop(
@@ -62,7 +27,7 @@ def test_prometheus_scrapes_the_service_and_the_loop(
         assert httpx.post(local_service.url + "/predict", json={"listings": [LISTING]}, timeout=30).status_code == 200
     assert push_batch_metrics(SUMMARY, pushgateway)
 
-    prometheus = start_prometheus(scrape_config(local_service.url, pushgateway))
+    prometheus = start_prometheus(prometheus_config(pushgateway, service_url=local_service.url))
 
     assert eventually(prometheus, 'up{job="tasador-serving"} == 1')
     predicted = eventually(prometheus, "sum(tasador_predictions_total)")

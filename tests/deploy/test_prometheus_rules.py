@@ -53,6 +53,11 @@ def test_every_alert_is_tested_firing_and_not_firing() -> None:
         "TasadorInferenceLogBacklog",
         "TasadorStaleData",
         "TasadorRetrainingFailed",
+        "TasadorPodRestarting",
+        "TasadorMlflowDown",
+        "TasadorTrainingDagFailed",
+        "TasadorProductionDecay",
+        "TasadorServedDrift",
     ],
 )
 def test_the_alerts_the_issue_asks_for_exist(alert: str) -> None:

@@ -15,6 +15,11 @@
   value: {{ printf "/opt/airflow/dags/repo/%s" $a.gitSync.subPath | quote }}
 - name: AIRFLOW__CORE__LOAD_EXAMPLES
   value: "False"
+# Metrics over OTLP (HTTP) straight to Prometheus' receiver: ti_failures feeds the training-DAG alert.
+- name: AIRFLOW__METRICS__OTEL_ON
+  value: "True"
+- name: OTEL_EXPORTER_OTLP_METRICS_ENDPOINT
+  value: {{ printf "http://%s:%v/api/v1/otlp/v1/metrics" (include "tasador.name" (dict "root" . "component" "prometheus")) .Values.prometheus.port | quote }}
 {{- end -}}
 
 {{/* Waits until `airflow db migrate` (the migrate Job) has run. */}}
