@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt constraints.txt | md5sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt constraints.txt pyproject.toml | md5sum | cut -c1-12)
 
 # Telemetry off and quiet imports everywhere (see README "Privacy"); state under .tasador/.
 export ZENML_ANALYTICS_OPT_IN := false
@@ -22,14 +22,15 @@ export ZENML_CONFIG_PATH ?= $(TASADOR_HOME)/zenml
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+# The pins, then tasador itself, editable (pyproject.toml): `import tasador` works from any folder, no PYTHONPATH.
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip==26.3
-	$(BIN)/python -m pip install --quiet --progress-bar off -r requirements.txt -r requirements-dev.txt -c constraints.txt
+	$(BIN)/python -m pip install --quiet --progress-bar off -r requirements.txt -r requirements-dev.txt -c constraints.txt -e .
 	@scripts/activate-env.sh $(VENV)
 	@rm -f $(VENV)/.installed-*; touch $@
 
-install: $(STAMP) ## create .venv and install the pinned environment
+install: $(STAMP) ## create .venv, install the pinned environment and tasador (editable)
 
 init: install $(TASADOR_HOME)/.local-stack ## initialise ZenML and the local stack (once; keeps the active stack)
 

@@ -1,5 +1,5 @@
 """What several benchmark scripts share: a command timed with its children's CPU, a scratch PostgreSQL
-database, the inference log's row count. Run the scripts from the repository root with PYTHONPATH=."""
+database, the inference log's row count. Run the scripts from the repository root as `python -m benchmarks.<name>`."""
 
 from __future__ import annotations
 

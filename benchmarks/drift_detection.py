@@ -1,6 +1,6 @@
 """How reliably drift is flagged: drifted batches caught, stationary batches left alone.
 
-    python benchmarks/drift_detection.py [--groups 40] [--delay]
+    python -m benchmarks.drift_detection [--groups 40] [--delay]
 
 For each of `groups` generator groups, the reference is stationary batches 1..N of that group (the
 production model's training data); the judged batch is batch `judged_batch` of each scenario (and of

@@ -1,6 +1,6 @@
 """How fast the synthetic generator makes listings: rows per second for a batch of the full dataset's size.
 
-    python benchmarks/generate.py [--rows 2226382] [--scenario demo]
+    python -m benchmarks.generate [--rows 2226382] [--scenario demo]
 
 Prints the figures; the batch streams chunk by chunk (generator.chunk_rows), so memory stays bounded.
 """

@@ -1,6 +1,6 @@
 """Build time and size of a component image (buildah, no Docker daemon): cold, then cached.
 
-    sudo python benchmarks/image_build.py [--component data-api]
+    sudo python -m benchmarks.image_build [--component data-api]
 
 Needs buildah and the base image from deploy/containers/base/build-base.sh. A first build fills the
 layer cache (it is cold when nothing is cached yet); the cached rebuild then reuses the pip layer, as a

@@ -1,6 +1,6 @@
 """RAW -> CLEAN throughput on synthetic rows: RAW ingest, GX validation, cleaning into CLEAN, per stage.
 
-    PYTHONPATH=. python benchmarks/ingest.py [--rows 100000 2200000] [--backend sqlite|postgresql|both]
+    python -m benchmarks.ingest [--rows 100000 2200000] [--backend sqlite|postgresql|both]
         [--batch-rows 100000] [--write] [--profile out.prof]
 
 Rows come from the synthetic generator (configs/datasource.yaml, scenario `stationary`), as the in-process
@@ -255,11 +255,12 @@ def run_once(backend: str, rows: int, batch_rows: int, scenario: str, admin_url:
 
 
 def _run_child(args: argparse.Namespace, backend: str, rows: int) -> RunResult:
-    command = [sys.executable, __file__, "--child", backend, str(rows), "--batch-rows", str(args.batch_rows)]
+    command = [sys.executable, "-m", "benchmarks.ingest", "--child", backend, str(rows)]
+    command += ["--batch-rows", str(args.batch_rows)]
     command += ["--scenario", args.scenario, "--postgres-admin-url", args.postgres_admin_url]
     if args.profile:
         command += ["--profile", f"{args.profile}.{backend}.{rows}"]
-    done = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True, env=_child_env())
+    done = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True, env=_child_env(), cwd=REPO_ROOT)
     data = json.loads(done.stdout.strip().splitlines()[-1])
     data["stages"] = {name: StageTime(**value) for name, value in data["stages"].items()}
     data["gx_import"] = StageTime(**data["gx_import"])
@@ -269,9 +270,7 @@ def _run_child(args: argparse.Namespace, backend: str, rows: int) -> RunResult:
 def _child_env() -> dict[str, str]:
     from tasador.env import QUIET_DEFAULTS
 
-    env = os.environ | QUIET_DEFAULTS
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    return env
+    return os.environ | QUIET_DEFAULTS
 
 
 def _rate(rows: int, seconds: float) -> str:
@@ -403,7 +402,7 @@ def main() -> None:
             print(f"{backend}, {rows:,} rows ...", file=sys.stderr, flush=True)
             results.append(_run_child(args, backend, rows))
             print(table(results[-1:]), flush=True)
-    command = "PYTHONPATH=. python benchmarks/ingest.py " + " ".join(sys.argv[1:])
+    command = "python -m benchmarks.ingest " + " ".join(sys.argv[1:])
     if args.write:
         write_section(section(results, command.rstrip()), SECTION_TITLE, BENCHMARKS_MD)
         print(f"wrote the ingest section of {BENCHMARKS_MD}", file=sys.stderr)

@@ -1,6 +1,6 @@
 """A minute of load on the price service over loopback, with hey (Debian package `hey`).
 
-    PYTHONPATH=. python benchmarks/load.py [--write]     (numbers: configs/load.yaml)
+    python -m benchmarks.load [--write]     (numbers: configs/load.yaml)
 
 `bentoml serve` (configs/serving.yaml as is) logs to a fresh PostgreSQL database on 127.0.0.1:5432. hey
 first finds the service's maximum throughput (closed loop), then holds a fraction of it for the run; every
@@ -276,7 +276,7 @@ def main() -> None:
             result = sustained_load(t, config, LISTING, Path(tmp))
     finally:
         drop_postgres_database(database_url)
-    section = markdown(result, "PYTHONPATH=. python benchmarks/load.py --write")
+    section = markdown(result, "python -m benchmarks.load --write")
     print(section)
     if args.write:
         write_section(section, SECTION, BENCHMARKS_MD)

@@ -1,6 +1,6 @@
 """One batch of the training loop on the local orchestrator vs Airflow, on the same production services.
 
-    PYTHONPATH=. python -m benchmarks.orchestrators [--write]
+    python -m benchmarks.orchestrators [--write]
 
 Starts the production services itself (moto S3 + MLflow on PostgreSQL, tasador.services) on free loopback
 ports with its own state folder and uniquely named databases; they are stopped by their pids and the
@@ -43,7 +43,7 @@ from tasador.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "## Orchestrators: one batch, local vs Airflow"
-COMMAND = "PYTHONPATH=. python -m benchmarks.orchestrators --write"
+COMMAND = "python -m benchmarks.orchestrators --write"
 BATCHES = 2
 
 
@@ -106,7 +106,6 @@ def orchestrator_env(config: ServicesConfig, database: str, home: Path, tag: str
         **os.environ,
         **QUIET_DEFAULTS,
         **s3_credentials(),
-        "PYTHONPATH": str(ROOT),
         "TASADOR_HOME": str(home),
         "ZENML_CONFIG_PATH": str(home / "zenml"),
         "AWS_DEFAULT_REGION": config.s3.region,

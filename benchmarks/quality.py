@@ -4,7 +4,7 @@ Cleans the sample with tasador.cleaning.normalise, keeps prices from 1k to 20M, 
 sklearn's train_test_split(random_state=42) and prints R² on log price and median APE per model.
 Goals: challenger R²(log) ≥ 0.65 and MdAPE ≤ 25 %.
 
-    python benchmarks/quality.py [--csv ../shared/data/realtor-data.csv] [--nthread 2]
+    python -m benchmarks.quality [--csv ../shared/data/realtor-data.csv] [--nthread 2]
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Serving benchmark on loopback: tasador's service vs `mlflow models serve` vs a minimal BentoML service
 over the same model vs in-process predict. Prints a Markdown section for BENCHMARKS.md.
 
-    PYTHONPATH=. python benchmarks/serving.py        (numbers: configs/serving.yaml, section `benchmark`)
+    python -m benchmarks.serving        (numbers: configs/serving.yaml, section `benchmark`)
 
 One model is trained and registered once; each service is started over it in turn (2 workers each, as
 configured) and measured alone. The load comes from compiled tools so that the client is not what is
@@ -43,13 +43,12 @@ import numpy as np
 import pandas as pd
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
+from benchmarks.common import logged_rows, scratch_postgres, tree_cpu_s
+from tasador.env import QUIET_DEFAULTS
+from tasador.serving.config import BenchmarkConfig, isolated_environment, load_serving_config
+from tasador.settings import load_config
 
-from benchmarks.common import logged_rows, scratch_postgres, tree_cpu_s  # noqa: E402
-from tasador.env import QUIET_DEFAULTS  # noqa: E402
-from tasador.serving.config import BenchmarkConfig, isolated_environment, load_serving_config  # noqa: E402
-from tasador.settings import load_config  # noqa: E402
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 #: Where a scratch PostgreSQL database for the inference log is created (and dropped) when it answers.
 POSTGRES_ENV = "TASADOR_BENCH_POSTGRES"
@@ -493,7 +492,6 @@ def main() -> None:
             **isolated_environment(work, tracking_uri, db_url),
             "BENCH_MODEL_URI": model_uri,
             "BENCH_WORKERS": str(workers),
-            "PYTHONPATH": str(REPO_ROOT),
             # `mlflow models serve` starts `uvicorn` by name: this interpreter's scripts must be on PATH.
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         }

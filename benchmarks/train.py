@@ -178,7 +178,7 @@ def render(results: list[dict[str, Any]]) -> str:
     """The "Training time" section: every stored result, and the GPU rows still to take."""
     lines = [
         SECTION,
-        "`PYTHONPATH=. python -m benchmarks.train --rows 100000 1000000 2200000 --variants final previous ... "
+        "`python -m benchmarks.train --rows 100000 1000000 2200000 --variants final previous ... "
         "--nthread N --write` (results kept in `benchmarks/results/train.json`; dates and machines there).",
         "",
         TABLE_HEAD,

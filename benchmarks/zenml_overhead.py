@@ -31,7 +31,6 @@ def _environment(home: Path) -> dict[str, str]:
     from tasador.env import QUIET_DEFAULTS
 
     env = {**os.environ, **QUIET_DEFAULTS, "TASADOR_HOME": str(home), "ZENML_CONFIG_PATH": str(home / "zenml")}
-    env["PYTHONPATH"] = str(ROOT)
     for name in ("TASADOR_DB_URL", "MLFLOW_TRACKING_URI", "TASADOR_MLFLOW_TRACKING_URI"):
         env.pop(name, None)  # the embedded defaults under the temporary home
     return env
@@ -91,7 +90,7 @@ def one_direct_batch() -> dict[str, Any]:
 def render(pipeline: list[dict[str, Any]], direct: list[dict[str, Any]], load: str) -> str:
     lines = [
         SECTION,
-        f"`PYTHONPATH=. python -m benchmarks.zenml_overhead --batches {len(pipeline)} --write` — fresh temporary "
+        f"`python -m benchmarks.zenml_overhead --batches {len(pipeline)} --write` — fresh temporary "
         f"TASADOR_HOME per side, local stack, SQLite; load average {load}.",
         "",
         "| batch | trains | pipeline wall s / CPU s | direct wall s / CPU s (stages alone wall s) "

@@ -4,17 +4,12 @@ Configuration: tasador's Settings (`TASADOR_DB_URL`, `MLFLOW_TRACKING_URI`, `TAS
 the numbers in configs/ui.yaml. Telemetry is off in ui/.streamlit/config.toml.
 """
 
-import sys
 from pathlib import Path
 
-# `streamlit run` puts only ui/ on sys.path; the pages import `ui.*` and `tasador.*` from the repository root.
-_REPO_ROOT = str(Path(__file__).resolve().parent.parent)
-if _REPO_ROOT not in sys.path:
-    sys.path.insert(0, _REPO_ROOT)
+import streamlit as st
 
-import streamlit as st  # noqa: E402
-
-from ui.context import display_uri, limit_mlflow_http, load_context  # noqa: E402
+# `streamlit run` puts only ui/ on sys.path: `ui` and `tasador` come from the installed project (`make install`).
+from ui.context import display_uri, limit_mlflow_http, load_context
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 
