@@ -120,7 +120,8 @@ def _plain(value: Any) -> Any:
 
 
 def register_model(tracking_uri: str, artifacts: Path, config: BenchmarkConfig) -> tuple[str, pd.DataFrame, str]:
-    """Train with tasador's own training (search shortened), register, alias `production`."""
+    """Train with tasador's own training (configs/model.yaml; search shortened if configured), register, alias
+    `production`."""
     import mlflow
 
     from tasador.model.pyfunc import log_model
@@ -130,7 +131,8 @@ def register_model(tracking_uri: str, artifacts: Path, config: BenchmarkConfig) 
     frame = clean_listings(config.train_rows)
     frame = frame[frame["price"].between(1_000, 20_000_000)].reset_index(drop=True)
     model_config = load_config("model")
-    model_config["search"] = {**model_config["search"], "n_trials": config.search_trials}
+    if config.search_trials is not None:
+        model_config["search"] = {**model_config["search"], "n_trials": config.search_trials}
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
     # Artifacts in the scratch folder: MLflow's default (./mlruns) would write into the repository.
@@ -141,7 +143,10 @@ def register_model(tracking_uri: str, artifacts: Path, config: BenchmarkConfig) 
     version = mlflow.register_model(uri, "tasador-price").version
     mlflow.MlflowClient().set_registered_model_alias("tasador-price", "production", version)
     booster = result.predictor.booster
-    described = f"{booster.num_boosted_rounds()} trees of depth ≤ {result.params.get('max_depth', '?')}"
+    described = (
+        f"{booster.num_boosted_rounds()} trees of depth ≤ {result.params.get('max_depth', '?')}, "
+        f"trained on {len(frame):,} rows"
+    )
     print(f"model: {described}, {result.params}", flush=True)
     return str(version), frame, described
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import ctypes
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -63,11 +61,8 @@ class Predictor:
         """
         if len(records) == 0:
             return np.empty(0)
-        return np.exp(self._predict_matrix(self.encoder.transform_records(records)))
-
-    @cached_property
-    def _predict_matrix(self) -> Callable[[np.ndarray], np.ndarray]:
-        return dense_predictor(self.booster)
+        matrix = self.encoder.transform_records(records)
+        return np.exp(np.asarray(self.booster.inplace_predict(matrix), dtype=float))
 
     def explain(self, df: pd.DataFrame) -> Explanation:
         features = self.encoder.transform(df)
@@ -100,47 +95,3 @@ class Predictor:
         encoder = FeatureEncoder.from_dict(json.loads((directory / ENCODER_FILE).read_text()))
         meta = json.loads((directory / META_FILE).read_text())
         return cls(encoder, booster, meta.get("version"))
-
-
-def dense_predictor(booster: xgb.Booster) -> Callable[[np.ndarray], np.ndarray]:
-    """`booster.inplace_predict(matrix)` as float64, for the float32 matrices the encoder makes.
-
-    The same C function (XGBoosterPredictFromDense, XGBoost's documented C API) with the same
-    arguments, minus the Python wrapper's checks for other input types: those took more than half of
-    a one-row prediction (0.5 of 0.9 ms on a 2-core machine). XGBoost's Python module exposes the
-    loaded library only privately, so when it is not where 3.2 keeps it, the wrapper is used.
-    """
-    try:
-        from xgboost.core import _LIB, _check_call, make_jcargs
-    except ImportError:  # pragma: no cover - another XGBoost layout
-        return _wrapped(booster)
-    call = _LIB.XGBoosterPredictFromDense
-    args = make_jcargs(
-        type=0, training=False, iteration_begin=0, iteration_end=0, missing=np.nan, strict_shape=False, cache_id=0
-    )
-
-    def predict(matrix: np.ndarray) -> np.ndarray:
-        matrix = np.ascontiguousarray(matrix, dtype=np.float32)
-        interface = json.dumps(matrix.__array_interface__).encode()
-        shape = ctypes.POINTER(ctypes.c_uint64)()
-        dims = ctypes.c_uint64()
-        out = ctypes.POINTER(ctypes.c_float)()
-        _check_call(
-            call(booster.handle, interface, args, ctypes.c_void_p(), ctypes.byref(shape), ctypes.byref(dims),
-                 ctypes.byref(out))
-        )  # fmt: skip
-        size = 1
-        for axis in range(dims.value):
-            size *= shape[axis]
-        if size != len(matrix):  # not one value per row (a multi-output model): the wrapper knows the shape
-            return _wrapped(booster)(matrix)
-        # The output lives in the booster's per-thread buffer until its next prediction: copied at once.
-        values = np.empty(size, dtype=np.float32)
-        ctypes.memmove(values.__array_interface__["data"][0], out, values.nbytes)
-        return values.astype(float)
-
-    return predict
-
-
-def _wrapped(booster: xgb.Booster) -> Callable[[np.ndarray], np.ndarray]:
-    return lambda matrix: np.asarray(booster.inplace_predict(matrix), dtype=float)

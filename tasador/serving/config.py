@@ -48,7 +48,7 @@ class MetricsConfig(_Section):
 
 class BenchmarkConfig(_Section):
     train_rows: PositiveInt
-    search_trials: PositiveInt
+    search_trials: PositiveInt | None = None  # None: configs/model.yaml's own
     rates_rps: list[PositiveInt]
     rate_connections: PositiveInt
     rate_spacing: Literal["even", "burst"] = "even"

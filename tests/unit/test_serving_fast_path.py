@@ -1,8 +1,7 @@
 """The service's fast path gives the same prices as the frame path, and its cheap bookkeeping loses nothing.
 
-The service encodes validated listings without pandas (FeatureEncoder.transform_records), predicts
-through XGBoost's C function directly (dense_predictor), observes a batch's prices per bucket and
-appends log rows as tuples. Each is checked here against the plain way it replaces.
+The service encodes validated listings without pandas (FeatureEncoder.transform_records), observes a
+batch's prices per bucket and appends log rows as tuples. Each is checked here against the plain way it replaces.
 """
 
 from __future__ import annotations
@@ -14,14 +13,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-import xgboost as xgb
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 from sqlalchemy import create_engine, select
 
 from tasador.model.features import ROW_BY_ROW_MAX_ROWS
-from tasador.model.predictor import Predictor, dense_predictor
+from tasador.model.predictor import Predictor
 from tasador.schema import STATES, STATUSES
 from tasador.serving.config import load_serving_config
 from tasador.serving.frames import listings_frame
@@ -97,29 +95,6 @@ def test_service_prices_are_the_frame_path_prices(predictor: Predictor) -> None:
     np.testing.assert_array_equal(predictor.predict_records(records), frame_prices)
     np.testing.assert_array_equal(predictor.predict_records(records[:1]), frame_prices[:1])
     assert predictor.predict_records([]).shape == (0,)
-
-
-def test_direct_prediction_is_inplace_predict(predictor: Predictor) -> None:
-    matrix = predictor.encoder.transform(TRAINING)
-    predict = dense_predictor(predictor.booster)
-
-    expected = predictor.booster.inplace_predict(matrix).astype(float)
-    np.testing.assert_array_equal(predict(matrix), expected)
-    np.testing.assert_array_equal(predict(matrix[:1]), expected[:1])
-    # A float64 or non-contiguous matrix is read as the float32 matrix it holds.
-    np.testing.assert_array_equal(predict(matrix[::2].astype(float)), expected[::2])
-
-
-def test_direct_prediction_of_a_multi_output_model_keeps_its_shape() -> None:
-    rng = np.random.default_rng(0)
-    features = rng.normal(size=(50, 3)).astype(np.float32)
-    booster = xgb.train(
-        {"objective": "multi:softprob", "num_class": 3, "nthread": 1},
-        xgb.DMatrix(features, label=rng.integers(0, 3, 50)),
-        num_boost_round=3,
-    )
-
-    np.testing.assert_array_equal(dense_predictor(booster)(features), booster.inplace_predict(features))
 
 
 def _samples(prices: list[float], one_by_one: bool) -> dict[tuple[str, tuple[Any, ...]], float]:
