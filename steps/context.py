@@ -38,7 +38,7 @@ def batch_stage(db: Store, batch_id: int | None, stage: str) -> Iterator[None]:
     try:
         yield
     except Exception as exc:
-        db.set_status(batch_id, "failed", f"{stage}: {type(exc).__name__}: {exc}")
+        db.mark_failed(batch_id, f"{stage}: {type(exc).__name__}: {exc}")
         raise
 
 

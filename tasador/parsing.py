@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from tasador.schema import COLUMNS, STATES
+from tasador.schema import COLUMNS, NUMERIC_COLUMNS, STATES
 from tasador.store import rows_json
 
 #: (raw_row_id, row as received) pairs, as `Store.raw_rows` returns them.
@@ -31,7 +31,6 @@ _DATE_LIKE = r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}"
 _ZIP = r"^(\d{1,5})(?:\.0*)?(?:-\d{4})?$"  # 2127, "02127", "2127.0", "02127-1234"
 # Ids travel as floats in the feed ("40618.0"); beyond 2**53 a float no longer holds an exact integer.
 _ID_LIMIT = 2.0**53
-_NUMBER_COLUMNS = ("price", "bed", "bath", "acre_lot", "house_size")
 _ID_COLUMNS = ("brokered_by", "street")
 
 
@@ -155,7 +154,7 @@ class _Reader:
         self.quote_chars = quote_chars
 
     def read(self, column: str, series: pd.Series) -> tuple[pd.Series, pd.Series]:
-        if column in _NUMBER_COLUMNS:
+        if column in NUMERIC_COLUMNS:
             typed, bad = self._numbers(series)
             return typed, self._reasons(series, bad, f"{column} not a number")
         if column in _ID_COLUMNS:

@@ -17,7 +17,8 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS, RESOURCE_DOES_NOT_EXIST, ErrorCode
 
-METRICS: tuple[str, ...] = ("rmse", "mae", "mdape", "r2_log")
+from tasador.schema import METRICS
+
 PROMOTED, REJECTED = "promoted", "rejected"
 
 

@@ -1,7 +1,9 @@
-"""The listing schema shared by every part of tasador (feed, stores, validation, model, service)."""
+"""The listing schema shared by every part of tasador (feed, stores, validation, model, service), the
+statuses of a batch and the names of a model's metrics."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Final
 
 TARGET: Final = "price"
@@ -97,3 +99,26 @@ STATES: Final[tuple[str, ...]] = (
     "Wisconsin",
     "Wyoming",
 )
+
+
+class BatchStatus(StrEnum):
+    """Where a RAW batch is in the loop (`raw_batches.status`). Only the store moves a batch from one to the
+    next (tasador.store.Store: take_up_again, mark_validated, reject, save_clean, finish, mark_failed)."""
+
+    RECEIVED = "received"  # in RAW, not judged yet
+    VALIDATED = "validated"  # its data report is written
+    CLEANED = "cleaned"  # its rows are in CLEAN or the quarantine
+    DONE = "done"  # through the whole loop
+    REJECTED = "rejected"  # failed a whole-batch check (empty, not a list of rows, ...): kept with the reason
+    FAILED = "failed"  # a run failed on it, with the reason; the next run takes it up again
+
+    @property
+    def is_final(self) -> bool:
+        """Finished: never taken up again (a re-delivery of its rows changes nothing)."""
+        return self in FINAL_STATUSES
+
+
+FINAL_STATUSES: Final[frozenset[BatchStatus]] = frozenset({BatchStatus.DONE, BatchStatus.REJECTED})
+
+#: A model's holdout metrics (tasador.model.evaluation), as MLflow tags of its version and in every report.
+METRICS: Final[tuple[str, ...]] = ("rmse", "mae", "mdape", "r2_log")

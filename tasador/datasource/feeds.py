@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 
 from tasador.datasource.generator import ListingGenerator, generator_from_config
+from tasador.schema import NUMERIC_COLUMNS
 
 Row = dict[str, Any]
-_NUMBER_FIELDS = ("price", "bed", "bath", "acre_lot", "house_size")
 # Stream id of the mess drawn for a batch; generated chunks use small indices, so the two never meet.
 _MESSY_STREAM = 2**31 - 1
 
@@ -88,7 +88,7 @@ class MessyFeed:
             if lower and isinstance(row.get("state"), str):
                 row["state"] = row["state"].lower()
             if strings:
-                row.update({k: str(row[k]) for k in _NUMBER_FIELDS if row.get(k) is not None})
+                row.update({k: str(row[k]) for k in NUMERIC_COLUMNS if row.get(k) is not None})
             if zeros and isinstance(row.get("zip_code"), float):
                 row["zip_code"] = f"{int(row['zip_code']):05d}"
             if extra:

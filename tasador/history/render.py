@@ -9,9 +9,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from tasador.history.build import History
 from tasador.history.plots import plot_drift, plot_production_metrics
+from tasador.schema import METRICS
 
 TEMPLATES = Path(__file__).parent / "templates"
-METRIC_COLUMNS: tuple[str, ...] = ("mdape", "rmse", "mae", "r2_log")
+#: The report's metric columns: MdAPE, the figure promotion judges by, first.
+METRIC_COLUMNS: tuple[str, ...] = ("mdape", *(m for m in METRICS if m != "mdape"))
 
 
 def write_report(history: History, out_dir: Path) -> tuple[Path, Path]:

@@ -7,7 +7,6 @@ from typing import Any
 from tasador.cleaning import clean_batch
 from tasador.settings import Settings, load_config
 from tasador.store import Store
-from tasador.store.store import FINAL_STATUSES
 from tasador.validation import BatchRejected, validate_batch
 
 
@@ -15,15 +14,15 @@ def validate(store: Store, settings: Settings, batch_id: int | None) -> dict[str
     """Run the data report for the batch; a whole-batch failure marks it rejected with the reason."""
     if batch_id is None:
         return {"skipped": True}
-    if store.batch(batch_id).status in FINAL_STATUSES:  # the same rows came again: judged the first time
+    if store.batch(batch_id).status.is_final:  # the same rows came again: judged the first time
         return {"skipped": True, "redelivered": True}
     try:
         outcome = validate_batch(store, batch_id, settings, load_config("validation"))
     except BatchRejected as exc:
-        store.set_status(batch_id, "rejected", str(exc))
+        store.reject(batch_id, str(exc))
         report = store.report(batch_id) or {}
         return {"rejected": True, "reason": str(exc), "html_path": report.get("html_path")}
-    store.set_status(batch_id, "validated")
+    store.mark_validated(batch_id)
     return {
         "rejected": False,
         "success": outcome.success,

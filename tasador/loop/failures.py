@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tasador.datasource import make_source
+from tasador.schema import BatchStatus
 from tasador.settings import Settings, load_config
 from tasador.store import BatchRecord, Store
 
@@ -24,9 +25,10 @@ def record_failed_run(
     pending = store.pending_batch(make_source(settings, load_config("datasource")).name, group)
     if pending is None:  # it failed before the batch reached RAW (e.g. the data API is down)
         return None
-    reason = (pending.error or error) if pending.status == "failed" else error
+    failed = pending.status is BatchStatus.FAILED
+    reason = (pending.error or error) if failed else error
     if unreachable and unreachable not in reason:
         reason = f"{reason} (unreachable now: {unreachable})"
-    if reason != pending.error or pending.status != "failed":
-        store.set_status(pending.id, "failed", reason)
+    if reason != pending.error or not failed:
+        store.mark_failed(pending.id, reason)
     return store.batch(pending.id)

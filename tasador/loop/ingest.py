@@ -26,9 +26,8 @@ def next_batch(store: Store, settings: Settings, group_number: int | None = None
     pending = store.pending_batch(source.name, group)
     if pending is not None:
         log.info("Batch %s of group %s was not finished: processing it again.", pending.batch_number, group)
-        if pending.status == "failed":
-            # The old reason goes: a `failed` status after this run is this run's, with this run's reason.
-            store.set_status(pending.id, "received")
+        # The old reason goes: a `failed` status after this run is this run's, with this run's reason.
+        store.take_up_again(pending.id)
         return {"exhausted": False, "pending_batch_id": pending.id}
     try:
         batch = source.next_batch(group, store.last_batch_number(source.name, group))

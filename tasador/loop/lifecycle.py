@@ -21,6 +21,7 @@ from tasador.model import (
     train_challenger,
 )
 from tasador.registry import promote_or_reject, register, settle_unjudged_versions
+from tasador.schema import BatchStatus
 from tasador.settings import Settings, load_config
 from tasador.store import Store
 from tasador.tracking import configure_mlflow, end_abandoned_runs
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 
 def training_batches(store: Store, batch_id: int, window: int | None) -> list[int]:
     """CLEAN batches up to this one; the last `window` of them when a window is configured."""
-    ids = [b.id for b in store.batches() if b.id <= batch_id and b.status not in ("rejected",)]
+    ids = [b.id for b in store.batches() if b.id <= batch_id and b.status is not BatchStatus.REJECTED]
     return ids[-window:] if window else ids
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tasador.registry import production_version
+from tasador.schema import METRICS
 from tasador.settings import Settings
 from tasador.tracking import configure_mlflow
-
-METRICS: tuple[str, ...] = ("rmse", "mae", "mdape", "r2_log")
 
 
 @dataclass(frozen=True)

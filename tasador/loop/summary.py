@@ -21,9 +21,8 @@ def finish_batch(
     """The run's summary (also the pipeline's last artifact); the batch is `done` unless rejected."""
     if batch_id is None:
         return {"exhausted": True, "message": "the source has no batch left for this group"}
+    store.finish(batch_id)
     record = store.batch(batch_id)
-    if record.status != "rejected":
-        store.set_status(batch_id, "done")
     summary = {
         "exhausted": False,
         "batch_id": batch_id,

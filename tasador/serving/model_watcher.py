@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Literal
 from tasador.model.features import ROW_BY_ROW_MAX_ROWS
 from tasador.model.predictor import Predictor
 from tasador.model.pyfunc import load_predictor
+from tasador.schema import METRICS
 from tasador.serving.config import WatchConfig
 from tasador.serving.schemas import ModelInfo
 from tasador.settings import Settings
@@ -33,7 +34,6 @@ logger = logging.getLogger(__name__)
 
 #: Written next to a bundled model (tasador.serving.build) so the image can describe it without MLflow.
 BUNDLE_INFO_FILE = "tasador-model-info.json"
-METRIC_TAGS = ("rmse", "mae", "mdape", "r2_log")
 # What the registry answers when the model or its alias does not exist yet (it is up, though).
 _NOT_FOUND_CODES = frozenset({"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"})
 
@@ -195,7 +195,7 @@ def _load(model_uri: str) -> Predictor:
 
 def _metric_tags(tags: dict[str, str]) -> dict[str, float]:
     metrics = {}
-    for key in METRIC_TAGS:
+    for key in METRICS:
         try:
             metrics[key] = float(tags[key])
         except (KeyError, ValueError):

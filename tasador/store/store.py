@@ -14,15 +14,12 @@ import pandas as pd
 from sqlalchemy import Engine, create_engine, delete, event, func, insert, inspect, select, text, update
 
 from tasador.datasource.batch import Batch
-from tasador.schema import COLUMNS
+from tasador.schema import COLUMNS, FINAL_STATUSES, BatchStatus
 from tasador.store import rows_json
 from tasador.store import tables as t
 from tasador.store.bulk import fetch_all, insert_frame, insert_json_texts, text_array, write_alongside
 
 CLEAN_COLUMNS: tuple[str, ...] = ("raw_row_id", "row_hash", *COLUMNS)
-#: A batch in one of these states is finished: `done` went through the whole loop, `rejected` failed a
-#: whole-batch check (empty, not a list of rows, ...) and is kept in RAW with the reason, never retried.
-FINAL_STATUSES: tuple[str, ...] = ("done", "rejected")
 _SCHEMA_LOCK_KEY = 7_262_726_967  # any constant: names the advisory lock held while the schema is created
 
 
@@ -48,7 +45,7 @@ class BatchRecord:
     portion: int
     received_at: dt.datetime
     row_count: int
-    status: str
+    status: BatchStatus
     error: str | None
     checksum: str
 
@@ -138,7 +135,7 @@ class Store:
                     received_at=dt.datetime.now(dt.UTC),
                     row_count=len(batch.rows),
                     checksum=checksum,
-                    status="received",
+                    status=BatchStatus.RECEIVED,
                 )
                 .returning(t.raw_batches.c.id)
             ).scalar_one()
@@ -209,16 +206,46 @@ class Store:
                 .where(
                     t.raw_batches.c.source == source,
                     t.raw_batches.c.group_number == group_number,
-                    t.raw_batches.c.status.not_in(FINAL_STATUSES),
+                    t.raw_batches.c.status.not_in(sorted(FINAL_STATUSES)),
                 )
                 .order_by(t.raw_batches.c.id)  # arrival order: batch numbers may start at 0 and repeat
                 .limit(1)
             ).first()
         return None if row is None else _batch_record(row)
 
-    def set_status(self, batch_id: int, status: str, error: str | None = None) -> None:
+    # --- a batch's status (tasador.schema.BatchStatus): every move is one of these ----------------
+    def take_up_again(self, batch_id: int) -> None:
+        """A `failed` batch back to `received`, its reason dropped: a failure from now on is this run's."""
+        self._move(batch_id, BatchStatus.RECEIVED, only_from=BatchStatus.FAILED)
+
+    def mark_validated(self, batch_id: int) -> None:
+        self._move(batch_id, BatchStatus.VALIDATED)
+
+    def reject(self, batch_id: int, reason: str) -> None:
+        """The batch failed a whole-batch check: final, kept in RAW with the reason."""
+        self._move(batch_id, BatchStatus.REJECTED, reason)
+
+    def finish(self, batch_id: int) -> None:
+        """The batch went through the whole loop: `done`, unless it was rejected (it stays so, with its reason)."""
         with self.engine.begin() as conn:
-            conn.execute(update(t.raw_batches).where(t.raw_batches.c.id == batch_id).values(status=status, error=error))
+            conn.execute(
+                update(t.raw_batches)
+                .where(t.raw_batches.c.id == batch_id, t.raw_batches.c.status != BatchStatus.REJECTED)
+                .values(status=BatchStatus.DONE, error=None)
+            )
+
+    def mark_failed(self, batch_id: int, reason: str) -> None:
+        """A run failed on the batch; the next run takes it up again (`pending_batch`)."""
+        self._move(batch_id, BatchStatus.FAILED, reason)
+
+    def _move(
+        self, batch_id: int, status: BatchStatus, error: str | None = None, only_from: BatchStatus | None = None
+    ) -> None:
+        query = update(t.raw_batches).where(t.raw_batches.c.id == batch_id)
+        if only_from is not None:
+            query = query.where(t.raw_batches.c.status == only_from)
+        with self.engine.begin() as conn:
+            conn.execute(query.values(status=status, error=error))
 
     # --- CLEAN and quarantine ------------------------------------------------------------------
     def known_hashes(self, hashes: Iterable[str], exclude_batch: int | None = None) -> set[str]:
@@ -255,7 +282,9 @@ class Store:
             insert_frame(conn, t.clean_rows, _with_batch(clean, CLEAN_COLUMNS, batch_id))
             insert_frame(conn, t.quarantine, _with_batch(quarantined, ("raw_row_id", "stage", "reason"), batch_id))
             conn.execute(
-                update(t.raw_batches).where(t.raw_batches.c.id == batch_id).values(status="cleaned", error=None)
+                update(t.raw_batches)
+                .where(t.raw_batches.c.id == batch_id)
+                .values(status=BatchStatus.CLEANED, error=None)
             )
 
     def clean_frame(self, batch_ids: Sequence[int] | None = None, up_to: int | None = None) -> pd.DataFrame:
@@ -376,7 +405,7 @@ def _batch_record(row: Any) -> BatchRecord:
         portion=m["portion"],
         received_at=m["received_at"],
         row_count=m["row_count"],
-        status=m["status"],
+        status=BatchStatus(m["status"]),
         error=m["error"],
         checksum=m["checksum"],
     )

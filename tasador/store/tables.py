@@ -19,6 +19,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from tasador.schema import BatchStatus
+
 metadata = MetaData()
 
 # --- RAW: what came, exactly as it came ---------------------------------------------------------
@@ -37,8 +39,9 @@ raw_batches = Table(
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("row_count", Integer, nullable=False),
     Column("checksum", String(64), nullable=False),
-    # received -> validated -> cleaned -> done; failed (retried by the next run) and rejected carry `error`.
-    Column("status", String(16), nullable=False, default="received"),
+    # tasador.schema.BatchStatus: received -> validated -> cleaned -> done; failed (retried by the next run) and
+    # rejected carry `error`.
+    Column("status", String(16), nullable=False, default=BatchStatus.RECEIVED.value),
     Column("error", Text),
     UniqueConstraint("source", "group_number", "day", "batch_number", "portion", name="uq_raw_batch_portion"),
 )

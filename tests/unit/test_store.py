@@ -127,10 +127,10 @@ def test_unfinished_batches_are_pending_until_done_or_rejected(store: Store) -> 
     first = store.ingest_raw(Batch("api", 1, 1, ROWS)).batch_id
     second = store.ingest_raw(Batch("api", 1, 2, ROWS)).batch_id
     assert store.pending_batch("api", 1).id == first
-    store.set_status(first, "done")
-    store.set_status(second, "failed", "train: MLflow unreachable")
+    store.finish(first)
+    store.mark_failed(second, "train: MLflow unreachable")
     assert store.pending_batch("api", 1).error == "train: MLflow unreachable"
-    store.set_status(second, "rejected", "empty batch")
+    store.reject(second, "empty batch")
     assert store.pending_batch("api", 1) is None
 
 
