@@ -8,10 +8,17 @@ the batch numbers it did get, so such a gap shows there.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import httpx
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    retry_if_result,
+    stop_after_attempt,
+    wait_exponential,
+)
 
 from tasador.datasource.batch import Batch, SourceExhausted, SourceUnavailable
 
@@ -105,24 +112,35 @@ class HttpSource:
             ) from None
 
     def _get_with_retries(self, path: str, params: dict[str, Any]) -> httpx.Response:
+        """The answer below 500; connection errors, timeouts and 5xx are retried, pauses growing by
+        `backoff_factor` from `backoff_initial_s` up to `backoff_max_s`."""
         attempts = int(self._options["retries"]) + 1
-        delay = float(self._options["backoff_initial_s"])
-        problem = ""
-        for attempt in range(attempts):
-            try:
-                response = self._client.get(path, params=params)
-                if response.status_code < 500:
-                    return response
-                problem = f"HTTP {response.status_code}: {_detail(response)}"
-            except httpx.TransportError as exc:  # connection refused or reset, timeouts
+
+        def give_up(state: RetryCallState) -> httpx.Response:
+            assert state.outcome is not None  # called after a failed attempt
+            if state.outcome.failed:
+                exc = state.outcome.exception()
                 problem = f"{type(exc).__name__}: {exc}"
-            if attempt < attempts - 1:
-                time.sleep(delay)
-                delay = min(delay * float(self._options["backoff_factor"]), float(self._options["backoff_max_s"]))
-        raise SourceUnavailable(
-            f"The data API at {self._base_url} did not answer {path} after {attempts} attempts ({problem}). "
-            "Start it (`python run.py datasource serve`) or set TASADOR_DATA_API_URL to one that runs."
+            else:
+                response = state.outcome.result()
+                problem = f"HTTP {response.status_code}: {_detail(response)}"
+            raise SourceUnavailable(
+                f"The data API at {self._base_url} did not answer {path} after {attempts} attempts ({problem}). "
+                "Start it (`python run.py datasource serve`) or set TASADOR_DATA_API_URL to one that runs."
+            )
+
+        retrying = Retrying(
+            # Connection refused or reset, timeouts; and answers of a failing server.
+            retry=retry_if_exception_type(httpx.TransportError) | retry_if_result(lambda r: r.status_code >= 500),
+            stop=stop_after_attempt(attempts),
+            wait=wait_exponential(
+                multiplier=float(self._options["backoff_initial_s"]),
+                exp_base=float(self._options["backoff_factor"]),
+                max=float(self._options["backoff_max_s"]),
+            ),
+            retry_error_callback=give_up,
         )
+        return retrying(self._client.get, path, params=params)
 
 
 def _detail(response: httpx.Response) -> str:

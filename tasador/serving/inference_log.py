@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import orjson
+from tenacity import Retrying, retry_if_result, wait_exponential
 
 from tasador.serving.config import InferenceLogConfig
 from tasador.store import Store
@@ -94,6 +95,15 @@ class InferenceLog:
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="inference-log-writer", daemon=True)
         self._in_flight = 0  # rows taken from the buffer by a write that has not finished
+        # A refused write is tried again after a pause that doubles, from twice the flush interval (at least
+        # retry_initial_s) up to retry_max_s; the pauses spill an overflowing buffer and end at a stop.
+        self._retrying = Retrying(
+            retry=retry_if_result(lambda written: not written),
+            wait=wait_exponential(
+                multiplier=max(2 * config.flush_interval_s, config.retry_initial_s), max=config.retry_max_s
+            ),
+            sleep=self._pause,
+        )
 
     @property
     def _spill_file(self) -> Path:
@@ -144,23 +154,28 @@ class InferenceLog:
     # --- the writer thread ----------------------------------------------------------------------
     def _run(self) -> None:
         self._open_store()
-        delay = self._config.flush_interval_s
-        next_attempt = time.monotonic() + delay
         while not self._stopping.is_set():
-            # Woken early only to spill an overflowing buffer; the database waits for its backoff.
-            self._wake.wait(max(0.0, next_attempt - time.monotonic()))
+            self._pause(self._config.flush_interval_s)
+            self._retrying(self._flush_unless_stopping)
+        self._flush()  # the last write, after a stop
+
+    def _pause(self, seconds: float) -> None:
+        """Wait `seconds`, woken early only to spill an overflowing buffer (the database waits for its turn),
+        or by a stop."""
+        deadline = time.monotonic() + seconds
+        while not self._stopping.is_set() and (left := deadline - time.monotonic()) > 0:
+            self._wake.wait(left)
             self._wake.clear()
             self._spill_overflow()
-            if time.monotonic() >= next_attempt:
-                delay = self._config.flush_interval_s if self._write_pending() else self._backoff(delay)
-                next_attempt = time.monotonic() + delay
-                self._on_backlog(self.backlog())
-        self._write_pending()
-        self._on_backlog(self.backlog())
 
-    def _backoff(self, delay: float) -> float:
-        start = max(delay, self._config.retry_initial_s / 2)
-        return min(start * 2, self._config.retry_max_s)
+    def _flush(self) -> bool:
+        written = self._write_pending()
+        self._on_backlog(self.backlog())
+        return written
+
+    def _flush_unless_stopping(self) -> bool:
+        """The retried write; once a stop arrived (in a pause), the last write is `_run`'s own."""
+        return self._stopping.is_set() or self._flush()
 
     def _write_pending(self) -> bool:
         """Write the buffer, then any spilled rows; False when the database refused."""
