@@ -35,13 +35,6 @@ def active_settings(base: Settings | None = None) -> Settings:
     return settings.model_copy(update=overrides) if overrides else settings
 
 
-def active_stack_name() -> str | None:
-    try:
-        return _active_stack().name
-    except Exception:
-        return None
-
-
 @dataclass(frozen=True)
 class _ActiveStack:
     name: str

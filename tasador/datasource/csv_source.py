@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from tasador.datasource.feeds import Row, frame_to_rows
-from tasador.datasource.inprocess import InProcessSource
 
 
 class CsvFeed:
@@ -33,8 +31,3 @@ class CsvFeed:
     def rows(self, group_number: int, batch_number: int) -> list[Row]:
         start = (batch_number - 1) * self._batch_size
         return frame_to_rows(self._frame.iloc[start : start + self._batch_size])
-
-
-def csv_source(path: Path, config: dict[str, Any]) -> InProcessSource:
-    """An in-process source over the CSV at `path`, batch size from configs/datasource.yaml (`csv`)."""
-    return InProcessSource(CsvFeed(path, int(config["csv"]["batch_size"])))

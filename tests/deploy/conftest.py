@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import queue
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -24,15 +23,10 @@ import pytest
 import yaml
 
 from tasador.settings import load_config
+from tests.conftest import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = REPO_ROOT / "deploy"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def require_tool(name: str, install_hint: str) -> str:

@@ -15,7 +15,7 @@ import pytest
 from tasador.datasource import make_source
 from tasador.datasource.batch import SourceExhausted, SourceUnavailable
 from tasador.datasource.client import HttpSource
-from tasador.datasource.csv_source import csv_source
+from tasador.datasource.csv_source import CsvFeed
 from tasador.datasource.feeds import build_feed
 from tasador.datasource.inprocess import InProcessSource
 from tasador.settings import Settings, load_config
@@ -194,7 +194,7 @@ def test_server_serves_a_csv_in_file_order(data_api, client_options, sample_csv:
     assert [r["street"] for r in first.rows + second.rows] == [None if pd.isna(v) else v for v in expected["street"]]
     assert first.rows[1]["bed"] is None  # an empty cell arrives as null
     assert first.rows[0]["zip_code"] == 27253.0
-    in_process = csv_source(sample_csv, load_config("datasource") | {"csv": {"batch_size": 1000}})
+    in_process = InProcessSource(CsvFeed(sample_csv, batch_size=1000))
     assert in_process.next_batch(1, 1).rows == second.rows
     assert in_process.name == "csv:realtor-data.csv"
 
