@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.conftest import free_port
 from tests.ui.system import FilledSystem, fill_system
 
 APP = Path(__file__).resolve().parents[2] / "ui" / "app.py"
@@ -24,10 +24,7 @@ def filled_system(tmp_path_factory: pytest.TempPathFactory) -> FilledSystem:
 @pytest.fixture
 def dead_service_url() -> str:
     """A loopback URL where no service listens: the prediction service is down."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{free_port()}"
 
 
 @pytest.fixture
