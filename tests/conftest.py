@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,6 +41,17 @@ def _nothing_written_into_the_repository() -> Iterator[None]:
     if not existed and stray.exists():
         shutil.rmtree(stray, ignore_errors=True)
         pytest.fail("the test wrote ./mlruns into the repository: some MLflow call had no tracking URI")
+
+
+def wait_until(condition: Callable[[], Any], timeout: float, what: str, every_s: float = 0.2) -> None:
+    """Poll `condition` until it is truthy; AssertionError naming `what` after `timeout` seconds. `condition` may
+    raise to stop the wait at once (a process that exited)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(every_s)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def free_port() -> int:

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ import yaml
 
 from tasador.schema import FEATURE_COLUMNS
 from tasador.serving.config import isolated_environment
-from tests.conftest import REPO_ROOT, free_port
+from tests.conftest import REPO_ROOT, free_port, wait_until
 
 MODEL_NAME = "tasador-price"
 ALIAS = "production"
@@ -165,18 +164,21 @@ def _spawn(command: list[str], env: dict[str, str], log: Path, url: str, probe: 
             command, cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     process = Process(proc, url, log)
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
+
+    def answers() -> bool:
         if proc.poll() is not None:
             raise RuntimeError(f"{command[2:4]} exited with {proc.returncode}:\n{process.tail()}")
         try:
-            if httpx.get(url + probe, timeout=2).status_code < 500:
-                return process
+            return httpx.get(url + probe, timeout=2).status_code < 500
         except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    process.stop()
-    raise RuntimeError(f"{command[2:4]} did not answer within {START_TIMEOUT_S:.0f} s:\n{process.tail()}")
+            return False
+
+    try:
+        wait_until(answers, START_TIMEOUT_S, f"{command[2:4]} to answer", every_s=0.5)
+    except AssertionError:
+        process.stop()
+        raise RuntimeError(f"{command[2:4]} did not answer within {START_TIMEOUT_S:.0f} s:\n{process.tail()}") from None
+    return process
 
 
 def start_mlflow(root: Path, port: int | None = None) -> Process:
@@ -213,15 +215,6 @@ def start_service(home: Path, tracking_uri: str, database_url: str, config: Path
         "--host", "127.0.0.1", "--port", str(port),
     ]  # fmt: skip
     return _spawn(command, env, home / "service.log", f"http://127.0.0.1:{port}", "/health")
-
-
-def wait_until(condition: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 @dataclass
