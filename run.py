@@ -22,6 +22,7 @@ class LazyGroup(click.Group):
 
     lazy: ClassVar[dict[str, str]] = {
         "datasource": "tasador.datasource.cli:datasource",
+        "model": "tasador.model_commands:model",
         "services": "tasador.services.cli:services",
     }
 
@@ -59,6 +60,8 @@ def cli(
     python run.py --pipeline training                 process the next batch
     python run.py --pipeline training --batches 5     process five batches
     python run.py --pipeline deployment               build the bento (and image) of `production`
+    python run.py model rollback --reason "..."       serve the previous version again
+    python run.py model history                       which version served when
     python run.py stack apply stacks/local.yaml       register a stack from YAML
     python run.py datasource serve                    start the data API
     python run.py report models                       the model history report
@@ -95,7 +98,7 @@ def stack_apply(path: Path, activate: bool) -> None:
     settings = Settings()
     settings.ensure_home()
     for item in apply_stack(path, settings.home_dir, activate=activate):
-        click.echo(f"{item.action:>10}  {item.kind:<20} {item.name}")
+        click.echo(f"{item.action:>10}  {item.kind:<20} {item.name}" + (f"  ({item.note})" if item.note else ""))
     if activate:
         click.echo(f"Active stack: {path.stem}")
 

@@ -3,7 +3,8 @@
 Every version ends with a `decision` tag (promoted | rejected), a `reason` in words and figures, its
 holdout metrics, and `previous_production` (the version the alias pointed at when it was judged).
 A promotion moves the alias with one `set_registered_model_alias` call, so serving never sees a half
-state; the `decision` tag is written last, which makes a repeated call after a crash finish the job.
+state, and records the move (tasador.alias_moves); the `decision` tag is written last, which makes a
+repeated call after a crash finish the job.
 The rule's numbers live in `configs/promotion.yaml`.
 """
 
@@ -16,6 +17,8 @@ from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS, RESOURCE_DOES_NOT_EXIST, ErrorCode
+
+from tasador.alias_moves import move_alias, record_missing_move
 
 METRICS: tuple[str, ...] = ("rmse", "mae", "mdape", "r2_log")
 PROMOTED, REJECTED = "promoted", "rejected"
@@ -147,6 +150,8 @@ def promote_or_reject(
     current = production_version(client, name, alias)
     if current is not None and str(current.version) == version:
         # Promoted before (maybe the process died before the final tag): only finish the record.
+        previous = judged.tags.get("previous_production") or None
+        record_missing_move(client, name, alias, version, "promotion", judged.tags.get("reason", ""), previous)
         client.set_model_version_tag(name, version, "decision", PROMOTED)
         return _recorded(client.get_model_version(name, version))
     if judged.tags.get("decision") in (PROMOTED, REJECTED):
@@ -166,7 +171,7 @@ def promote_or_reject(
     for key, value in tags.items():
         client.set_model_version_tag(name, version, key, value)
     if promote:
-        client.set_registered_model_alias(name, alias, version)
+        move_alias(client, name, alias, version, "promotion", reason)
     client.set_model_version_tag(name, version, "decision", PROMOTED if promote else REJECTED)
     return Outcome(promote, reason)
 

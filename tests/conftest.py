@@ -14,7 +14,8 @@ import pytest
 from tasador.env import QUIET_DEFAULTS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SAMPLE_CSV = REPO_ROOT.parent / "shared" / "data" / "realtor-data.csv"
+# A checkout beside ../shared finds the sample there; a worktree elsewhere names it in TASADOR_SAMPLE_CSV.
+SAMPLE_CSV = Path(os.environ.get("TASADOR_SAMPLE_CSV") or REPO_ROOT.parent / "shared" / "data" / "realtor-data.csv")
 POSTGRES_ADMIN_URL = os.environ.get("TASADOR_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
