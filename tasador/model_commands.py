@@ -8,7 +8,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from tasador.alias_moves import AliasMove, ServedPeriod, moves, served_periods
+from tasador.alias_moves import ServedPeriod, moves, served_periods
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -62,20 +62,9 @@ def history_table(periods: list[ServedPeriod]) -> Table:
             move.kind,
             move.from_version or "-",
             move.reason,
-            shadow_summary(move),
+            move.shadow.summary() if move.shadow else "-",
         )
     return table
-
-
-def shadow_summary(move: AliasMove) -> str:
-    """The shadow replay's figures in one line ('-' when the move replayed nothing)."""
-    shadow = move.shadow
-    if shadow is None or shadow.rows == 0:
-        return "-"
-    return (
-        f"median {shadow.median_abs_change_pct:.1f}%, p95 {shadow.p95_abs_change_pct:.1f}%, "
-        f"{shadow.share_moved:.0%} > {shadow.moved_threshold_pct:g}% ({shadow.rows} rows)"
-    )
 
 
 def _registry() -> tuple[Settings, MlflowClient]:

@@ -13,11 +13,13 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 
 from tasador.serving.registry_events import (
@@ -54,6 +56,7 @@ class Release:
     versions: list[str]
     secret: str
     token: str
+    evented_db: str  # the evented service's inference log
 
     def client(self):  # type: ignore[no-untyped-def]
         from mlflow import MlflowClient
@@ -83,10 +86,11 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Release]:
         move_alias(client, MODEL_NAME, ALIAS, v1, "promotion", "first model")
         move_alias(client, MODEL_NAME, ALIAS, v2, "promotion", "challenger mdape 10.0% vs production 12.0%")
 
+        evented_db = f"sqlite:///{root / 'evented.db'}"
         evented = start_service(
             root / "evented",
             mlflow.url,
-            f"sqlite:///{root / 'evented.db'}",
+            evented_db,
             serving_config(root / "evented.yaml", model_watch={"interval_s": 3600}),
             extra_env={"TASADOR_WEBHOOK_SECRET": secret, "TASADOR_ADMIN_TOKEN": token},
         )
@@ -111,7 +115,7 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Release]:
         assert apply_registry_webhook(spec, Settings(webhook_secret=secret)).action == "unchanged"
         for service in (evented, polling):
             wait_until(lambda s=service: metric(s.url, "tasador_model_ready") == 1, 120, "every worker to load v2")
-        yield Release(mlflow, evented, polling, [v1, v2], secret, token)
+        yield Release(mlflow, evented, polling, [v1, v2], secret, token, evented_db)
     finally:
         for process in reversed(started):
             process.stop()
@@ -173,7 +177,8 @@ def test_reload_is_refused_without_the_admin_token(release: Release) -> None:
     accepted = httpx.post(url, headers={"Authorization": f"Bearer {release.token}"}, timeout=10)
     assert accepted.status_code == 202
     # The polling service has no token configured: its admin routes refuse everyone.
-    assert httpx.post(release.polling.url + "/admin/reload", headers={"Authorization": "Bearer "}).status_code == 401
+    guess = {"Authorization": "Bearer guess"}
+    assert httpx.post(release.polling.url + "/admin/reload", headers=guess, timeout=10).status_code == 401
 
 
 def test_a_forged_unsigned_or_replayed_event_is_refused(release: Release) -> None:
@@ -200,3 +205,61 @@ def test_a_forged_unsigned_or_replayed_event_is_refused(release: Release) -> Non
     assert forged.status_code == 401 and "signature" in forged.json()["message"]
     assert send(release.secret, int(time.time()) - 3600).status_code == 401  # a recorded delivery, replayed
     assert send(release.secret, int(time.time())).status_code == 202  # signed as MLflow signs: accepted
+
+
+class Scripted:
+    """A challenger that prices as the served model does, except 25% more for the largest tenth of homes."""
+
+    def __init__(self, served: Any) -> None:
+        self.served = served
+
+    def predict_records(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        prices = self.served.predict_records(records)
+        return prices * np.where([r["house_size"] >= LARGEST for r in records], 1.25, 1.0)
+
+
+LARGEST = 1900  # of house sizes 1000..1990 sent below: ten of a hundred
+
+
+def test_shadow_replay_measures_how_far_served_prices_would_move(release: Release) -> None:
+    from tasador.model.pyfunc import load_predictor
+    from tasador.registry import promote_or_reject
+    from tasador.settings import load_config
+    from tasador.shadow import ShadowConfig, replay_served
+    from tasador.store import Store
+    from tests.integration.service_fixtures import mlflow_at
+
+    v1 = release.versions[0]
+    listings = [{**LISTING, "house_size": 1000 + 10 * i} for i in range(100)]
+    answer = httpx.post(release.evented.url + "/predict", json={"listings": listings}, timeout=30)
+    assert answer.status_code == 200 and answer.json()["model_version"] == v1
+    store = Store(release.evented_db)
+    wait_until(lambda: len(served_rows_of(store)) >= 100, 60, "the service to log the requests")
+
+    with mlflow_at(release.mlflow.url):
+        served_model = load_predictor(f"models:/{MODEL_NAME}/{v1}")
+    config = ShadowConfig.model_validate(load_config("promotion")["shadow"])
+    shadow = replay_served(store, Scripted(served_model), config.model_copy(update={"requests": 100}))
+    assert shadow.rows == 100
+    assert shadow.median_abs_change_pct == pytest.approx(0.0, abs=1e-6)
+    assert shadow.p95_abs_change_pct == pytest.approx(25.0, rel=1e-5)
+    assert shadow.share_moved == pytest.approx(0.10)
+
+    # A challenger 2% better on the holdout that moves the top of served prices by 25% is held, with why.
+    frame = synthetic_listings()
+    v3 = register_version(release.mlflow.url, train_predictor(frame, price_factor=1.1), frame, {})
+    promotion = load_config("promotion")
+    promotion["shadow"]["guard"] = {"max_p95_change_pct": 20, "min_gain": 0.05}
+    outcome = promote_or_reject(
+        release.client(), MODEL_NAME, v3, {"mdape": 9.8}, {"mdape": 10.0}, promotion, ALIAS, shadow=shadow
+    )
+    assert not outcome.promoted and "held by the shadow replay" in outcome.reason and "25.0%" in outcome.reason
+    tags = release.client().get_model_version(MODEL_NAME, v3).tags
+    assert tags["decision"] == "rejected" and float(tags["shadow_p95_abs_change_pct"]) == pytest.approx(25.0)
+    assert str(release.client().get_model_version_by_alias(MODEL_NAME, ALIAS).version) == v1
+
+
+def served_rows_of(store: Any) -> list[Any]:
+    from tasador.shadow import served_rows
+
+    return served_rows(store, 1000)
