@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import hashlib
+import itertools
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -24,16 +26,18 @@ import pandas as pd
 import pyarrow as pa
 from pyarrow import csv as pa_csv
 from pydantic import BaseModel, ConfigDict, PositiveInt
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select, text, update
 
 from tasador.cleaning import Rule, rule_violations, rules_from
 from tasador.parsing import field_name, parse_columns
 from tasador.schema import COLUMNS
 from tasador.settings import load_config
 from tasador.store import tables as t
-from tasador.store.bulk import insert_frame
+from tasador.store.bulk import insert_frame, write_alongside
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from tasador.model.predictor import Predictor
     from tasador.settings import Settings
     from tasador.store import Store
@@ -89,24 +93,15 @@ def scoring_rules(cleaning: Mapping[str, Any], today: dt.date | None = None) -> 
     return [rule for rule in rules_from(cleaning, today) if rule.column != "price"]
 
 
-def score_csv(
-    path: Path, predictor: Predictor, config: ScoringConfig, cleaning: Mapping[str, Any], progress: Progress
-) -> tuple[pd.DataFrame, InputLineage]:
-    """Price every row of the CSV at `path` (header row: the schema's field names, any casing)."""
+def csv_input(path: Path) -> tuple[pa.Table, np.ndarray, InputLineage]:
+    """The CSV at `path` (header row: the schema's field names, any casing), its rows' numbers, its lineage."""
     table = read_csv(path)
     lineage = InputLineage(kind="csv", uri=str(path.resolve()), sha256=file_sha256(path), rows=table.num_rows)
-    return score_table(table, np.arange(table.num_rows), predictor, config, cleaning, progress), lineage
+    return table, np.arange(table.num_rows), lineage
 
 
-def score_clean(
-    store: Store,
-    where: str,
-    predictor: Predictor,
-    config: ScoringConfig,
-    cleaning: Mapping[str, Any],
-    progress: Progress,
-) -> tuple[pd.DataFrame, InputLineage]:
-    """Price the CLEAN rows a SQL condition over `clean_rows` selects (e.g. "state = 'Texas'")."""
+def clean_input(store: Store, where: str) -> tuple[pa.Table, np.ndarray, InputLineage]:
+    """The CLEAN rows a SQL condition over `clean_rows` selects (e.g. "state = 'Texas'"), their raw_row_ids."""
     rows = t.clean_rows.c
     columns = [rows.batch_id, rows.raw_row_id, *(rows[c] for c in COLUMNS)]
     query = select(*columns).where(text(where)).order_by(rows.id)
@@ -116,22 +111,15 @@ def score_clean(
     lineage = InputLineage(
         kind="clean", uri=where, rows=len(frame), clean_batches=sorted(int(b) for b in frame["batch_id"].unique())
     )
-    scored = score_table(table, frame["raw_row_id"].to_numpy(), predictor, config, cleaning, progress)
-    return scored, lineage
+    return table, frame["raw_row_id"].to_numpy(), lineage
 
 
-def score_table(
-    table: pa.Table,
-    source_rows: np.ndarray,
-    predictor: Predictor,
-    config: ScoringConfig,
-    cleaning: Mapping[str, Any],
-    progress: Progress,
-) -> pd.DataFrame:
-    """PREDICTION_COLUMNS for every row of `table`, chunk by chunk."""
+def score_chunks(
+    table: pa.Table, source_rows: np.ndarray, predictor: Predictor, config: ScoringConfig, cleaning: Mapping[str, Any]
+) -> Iterator[pd.DataFrame]:
+    """PREDICTION_COLUMNS for the rows of `table`, `config.chunk_rows` at a time (scored as they are asked for)."""
     rules = scoring_rules(cleaning)
-    parts = []
-    for start in range(0, max(table.num_rows, 1), config.chunk_rows):
+    for start in range(0, table.num_rows, config.chunk_rows):
         chunk = table.slice(start, config.chunk_rows)
         ids = source_rows[start : start + chunk.num_rows]
         values = {name: chunk.column(name).to_pandas() for name in chunk.column_names}
@@ -140,42 +128,74 @@ def score_table(
         accepted = reasons.isna().to_numpy()
         prices = np.full(len(ids), np.nan)
         prices[accepted] = predictor.predict(parsed.frame[accepted])
-        parts.append(pd.DataFrame({"source_row": ids, "price": prices, "reason": reasons.to_numpy()}))
-        progress(start + chunk.num_rows, table.num_rows)
-    return pd.concat(parts, ignore_index=True).astype({"source_row": "int64", "price": "float64"})
+        yield pd.DataFrame({"source_row": ids, "price": prices, "reason": reasons.to_numpy()}).astype(
+            {"source_row": "int64", "price": "float64"}
+        )
 
 
-def save(
-    store: Store, scored: pd.DataFrame, lineage: InputLineage, model_name: str, model_version: str, top: int
-) -> BatchScoring:
-    """The scoring record and its rows, in one transaction."""
-    refused = scored["reason"].notna()
-    scoring = {
+def score_and_save(
+    store: Store,
+    source: tuple[pa.Table, np.ndarray, InputLineage],
+    predictor: Predictor,
+    model: tuple[str, str],
+    config: ScoringConfig,
+    cleaning: Mapping[str, Any],
+    progress: Progress,
+) -> tuple[pd.DataFrame, BatchScoring]:
+    """Score `source` with `model` (name, version) and save the record and its rows in one transaction.
+
+    On PostgreSQL each chunk is written while the next one is scored (the server works on the second core).
+    """
+    table, source_rows, lineage = source
+    record = {
         "scored_at": dt.datetime.now(dt.UTC),
-        "model_name": model_name,
-        "model_version": model_version,
+        "model_name": model[0],
+        "model_version": model[1],
         "input_kind": lineage.kind,
         "input_uri": lineage.uri,
         "input_sha256": lineage.sha256,
         "lineage": lineage.model_dump(mode="json"),
-        "rows": len(scored),
-        "priced": int((~refused).sum()),
-        "refused": int(refused.sum()),
+        "rows": table.num_rows,
+        "priced": 0,
+        "refused": 0,
     }
+    chunks = score_chunks(table, source_rows, predictor, config, cleaning)
+    parts: list[pd.DataFrame] = []
     with store.engine.begin() as conn:
-        scoring_id = conn.execute(insert(t.batch_scorings).values(**scoring)).inserted_primary_key[0]
-        insert_frame(conn, t.batch_predictions, scored.assign(scoring_id=scoring_id))
-    return BatchScoring(
+        scoring_id = conn.execute(insert(t.batch_scorings).values(**record)).inserted_primary_key[0]
+        written = 0
+        while True:
+            pending = parts[written:]
+            write_alongside(
+                functools.partial(_insert_chunks, conn, scoring_id, pending),
+                lambda: parts.extend(itertools.islice(chunks, 1)),
+                threaded=conn.dialect.name == "postgresql",
+            )
+            written += len(pending)
+            if written == len(parts):
+                break
+            progress(sum(map(len, parts)), table.num_rows)
+        scored = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(PREDICTION_COLUMNS))
+        refused = scored["reason"].notna()
+        record |= {"priced": int((~refused).sum()), "refused": int(refused.sum())}
+        query = update(t.batch_scorings).where(t.batch_scorings.c.id == scoring_id)
+        conn.execute(query.values(priced=record["priced"], refused=record["refused"]))
+    return scored, BatchScoring(
         scoring_id=scoring_id,
-        scored_at=scoring["scored_at"],
-        model_name=model_name,
-        model_version=model_version,
+        scored_at=record["scored_at"],
+        model_name=model[0],
+        model_version=model[1],
         lineage=lineage,
-        rows=scoring["rows"],
-        priced=scoring["priced"],
-        refused=scoring["refused"],
-        top_reasons=dict(Counter(scored["reason"][refused]).most_common(top)),
+        rows=record["rows"],
+        priced=record["priced"],
+        refused=record["refused"],
+        top_reasons=dict(Counter(scored["reason"][refused]).most_common(config.top_reasons)),
     )
+
+
+def _insert_chunks(conn: Connection, scoring_id: int, chunks: list[pd.DataFrame]) -> None:
+    for chunk in chunks:
+        insert_frame(conn, t.batch_predictions, chunk.assign(scoring_id=scoring_id))
 
 
 def read_csv(path: Path) -> pa.Table:
@@ -222,11 +242,8 @@ def score_with_production(
         raise LookupError(f"No version of '{name}' is '{alias}': train one (python run.py --pipeline training).")
     with tempfile.TemporaryDirectory(prefix="tasador-scoring-") as tmp:
         predictor = load_predictor(f"models:/{name}/{version.version}", dst_path=tmp)
-    config, cleaning = load_scoring_config(), load_config("cleaning")
-    if input_path is not None:
-        if not input_path.is_file():
-            raise FileNotFoundError(f"No file of listings at {input_path}; give a CSV with the schema's header.")
-        scored, lineage = score_csv(input_path, predictor, config, cleaning, progress)
-    else:
-        scored, lineage = score_clean(store, str(clean_where), predictor, config, cleaning, progress)
-    return scored, save(store, scored, lineage, name, str(version.version), config.top_reasons)
+    if input_path is not None and not input_path.is_file():
+        raise FileNotFoundError(f"No file of listings at {input_path}; give a CSV with the schema's header.")
+    source = csv_input(input_path) if input_path is not None else clean_input(store, str(clean_where))
+    model = (name, str(version.version))
+    return score_and_save(store, source, predictor, model, load_scoring_config(), load_config("cleaning"), progress)

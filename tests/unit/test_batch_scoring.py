@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tasador.batch_scoring import ScoringConfig, read_csv, score_csv, scoring_rules
+from tasador.batch_scoring import ScoringConfig, csv_input, read_csv, score_and_save, scoring_rules
 from tasador.settings import load_config
+from tasador.store import Store
 
 HEADER = "Brokered By,status,price,bed,bath,acre_lot,street,city,state,Zip Code,house_size,prev_sold_date,extra\n"
 ROWS = [
@@ -18,6 +19,15 @@ ROWS = [
     "1,for_sale,1,3,2,0.1,5,Austin,Atlantis,78701,1000,2010-01-01,z",  # unknown state
     "1,for_sale,1,3,-2,0.1,5,Austin,Texas,78701,1000,2010-01-01,z",  # negative bath
 ]
+
+
+def score_csv(path: Path, predictor, config: ScoringConfig, progress=lambda *_: None):  # type: ignore[no-untyped-def]
+    """Score `path` into a SQLite store beside it, as the pipeline's step does."""
+    store = Store(f"sqlite:///{path.parent / 'tasador.db'}")
+    source = csv_input(path)
+    scored, scoring = score_and_save(store, source, predictor, ("m", "1"), config, load_config("cleaning"), progress)
+    store.dispose()
+    return scored, scoring
 
 
 @pytest.fixture(scope="module")
@@ -31,14 +41,12 @@ def test_bad_rows_keep_cleanings_reason_and_get_no_price(tmp_path: Path, predict
     path = tmp_path / "listings.csv"
     path.write_text(HEADER + "\n".join(ROWS) + "\n")
     progress: list[tuple[int, int]] = []
-    scored, lineage = score_csv(
-        path,
-        predictor,
-        ScoringConfig(chunk_rows=2, top_reasons=3),
-        load_config("cleaning"),
-        lambda *p: progress.append(p),
+    scored, scoring = score_csv(
+        path, predictor, ScoringConfig(chunk_rows=2, top_reasons=3), lambda *p: progress.append(p)
     )
+    lineage = scoring.lineage
     assert list(scored["source_row"]) == [0, 1, 2, 3, 4] and lineage.rows == 5 and len(lineage.sha256 or "") == 64
+    assert (scoring.rows, scoring.priced, scoring.refused) == (5, 2, 3)
     assert scored["reason"][:2].isna().all() and np.isfinite(scored["price"][:2]).all()
     assert scored["reason"][2] == "bed not a number: 'abc'"
     assert scored["reason"][3] == "unknown state 'Atlantis'"
@@ -52,9 +60,7 @@ def test_a_word_deep_in_a_number_column_is_read_and_reported(tmp_path: Path, pre
     path = tmp_path / "listings.csv"
     path.write_text(HEADER + "\n".join([ROWS[0]] * 20_000 + [ROWS[2]]) + "\n")
     assert read_csv(path).num_rows == 20_001
-    scored, _ = score_csv(
-        path, predictor, ScoringConfig(chunk_rows=50_000, top_reasons=3), load_config("cleaning"), print
-    )
+    scored, _ = score_csv(path, predictor, ScoringConfig(chunk_rows=50_000, top_reasons=3))
     assert scored["reason"].notna().sum() == 1 and scored["reason"].iloc[-1] == "bed not a number: 'abc'"
 
 
