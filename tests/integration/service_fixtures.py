@@ -301,7 +301,13 @@ def metric(url: str, sample: str) -> float | None:
 @pytest.fixture(scope="module")
 def local_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Process]:
     """One worker serving a production model from a local MLflow store, logging to SQLite."""
-    root = tmp_path_factory.mktemp("local-service")
+    with local_deployment(tmp_path_factory.mktemp("local-service")) as service:
+        yield service
+
+
+@contextmanager
+def local_deployment(root: Path) -> Iterator[Process]:
+    """A production model in the local MLflow store `root/mlflow.db`, served by one worker logging to SQLite."""
     tracking_uri = f"sqlite:///{root / 'mlflow.db'}"
     frame = synthetic_listings()
     set_production(

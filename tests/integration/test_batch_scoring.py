@@ -18,32 +18,15 @@ from sqlalchemy import create_engine
 
 from tasador.schema import FEATURE_COLUMNS
 from tests.conftest import REPO_ROOT
-from tests.integration.service_fixtures import (
-    Process,
-    register_version,
-    serving_config,
-    set_production,
-    start_service,
-    synthetic_listings,
-    train_predictor,
-)
+from tests.integration.service_fixtures import Process, local_deployment
 
 
 @pytest.fixture(scope="module")
 def scoring_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Process]]:
     """A local store with a production model, and a service over it."""
     root = tmp_path_factory.mktemp("scoring")
-    tracking_uri = f"sqlite:///{root / 'mlflow.db'}"
-    frame = synthetic_listings()
-    set_production(
-        tracking_uri, register_version(tracking_uri, train_predictor(frame), frame, {"decision": "promoted"})
-    )
-    config = serving_config(root / "serving.yaml", service={"workers": 1})
-    service = start_service(root / "service", tracking_uri, f"sqlite:///{root / 'service.db'}", config)
-    try:
+    with local_deployment(root) as service:
         yield root, service
-    finally:
-        service.stop()
 
 
 def run_cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -51,7 +34,7 @@ def run_cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
         "ZENML_CONFIG_PATH": str(root / "zenml"),
         "TASADOR_HOME": str(root / "home"),
         "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}",
-        "TASADOR_DB_URL": f"sqlite:///{root / 'tasador.db'}",
+        "TASADOR_DB_URL": f"sqlite:///{root / 'scoring.db'}",
     }
     return subprocess.run(
         [sys.executable, "run.py", *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900
@@ -69,7 +52,7 @@ def test_batch_scoring_of_the_real_sample_prices_as_the_service_does(
     assert scored.returncode == 0, scored.stdout + scored.stderr
     assert "of 10,000 rows priced by tasador-price version 1" in scored.stdout
 
-    engine = create_engine(f"sqlite:///{root / 'tasador.db'}")
+    engine = create_engine(f"sqlite:///{root / 'scoring.db'}")
     with engine.connect() as conn:
         scoring = pd.read_sql("SELECT * FROM batch_scorings", conn).iloc[-1]
         rows = pd.read_sql(f"SELECT * FROM batch_predictions WHERE scoring_id = {scoring['id']}", conn)
