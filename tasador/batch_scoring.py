@@ -107,6 +107,8 @@ def clean_input(store: Store, where: str) -> tuple[pa.Table, np.ndarray, InputLi
     query = select(*columns).where(text(where)).order_by(rows.id)
     with store.engine.connect() as conn:
         frame = pd.read_sql(query, conn)
+    # As the feed sends a date (text): the parser reads dates from text only.
+    frame["prev_sold_date"] = pd.to_datetime(frame["prev_sold_date"]).dt.strftime("%Y-%m-%d")
     table = pa.Table.from_pandas(frame.drop(columns=["batch_id", "raw_row_id"]), preserve_index=False)
     lineage = InputLineage(
         kind="clean", uri=where, rows=len(frame), clean_batches=sorted(int(b) for b in frame["batch_id"].unique())
