@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from stacks.apply import Applied
 from stacks.spec import StackSpec
@@ -18,8 +21,12 @@ from tasador.serving.registry_events import ALIAS_CREATED
 from tasador.settings import Settings
 from tasador.tracking import is_local_store
 
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
 WEBHOOK_NAME = "tasador-serving-reload"
 KIND = "registry_webhook"
+_SHORT = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "30"}
 
 
 def apply_registry_webhook(spec: StackSpec, settings: Settings) -> Applied:
@@ -29,9 +36,6 @@ def apply_registry_webhook(spec: StackSpec, settings: Settings) -> Applied:
         return Applied(KIND, WEBHOOK_NAME, "skipped", "a local MLflow store sends no events; the service polls")
     if settings.webhook_secret is None:
         return Applied(KIND, WEBHOOK_NAME, "skipped", "TASADOR_WEBHOOK_SECRET is not set; the service polls")
-    # One call must not hang on MLflow's default retries (minutes) when the server is down.
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
@@ -39,20 +43,8 @@ def apply_registry_webhook(spec: StackSpec, settings: Settings) -> Applied:
     description = f"tasador: the service reloads when the alias moves (secret sha256 {_fingerprint(secret)})"
     client = MlflowClient(tracking_uri, tracking_uri)
     try:
-        existing = next((w for w in _all_webhooks(client) if w.name == WEBHOOK_NAME), None)
-        if existing is None:
-            client.create_webhook(WEBHOOK_NAME, url, [ALIAS_CREATED], description=description, secret=secret)
-            return Applied(KIND, WEBHOOK_NAME, "registered")
-        if (
-            existing.url == url
-            and [str(e) for e in existing.events] == [ALIAS_CREATED]
-            and (existing.description == description)
-        ):
-            return Applied(KIND, WEBHOOK_NAME, "unchanged")
-        client.update_webhook(
-            existing.webhook_id, url=url, events=[ALIAS_CREATED], description=description, secret=secret
-        )
-        return Applied(KIND, WEBHOOK_NAME, "updated")
+        with _short_requests():
+            return _apply(client, url, description, secret)
     except (MlflowException, OSError) as exc:
         return Applied(
             KIND,
@@ -61,6 +53,37 @@ def apply_registry_webhook(spec: StackSpec, settings: Settings) -> Applied:
             f"MLflow at {tracking_uri} refused or did not answer ({exc}); the service polls until "
             "`stack apply` runs again with the server up",
         )
+
+
+def _apply(client: MlflowClient, url: str, description: str, secret: str) -> Applied:
+    """Create or update the webhook; MLflow keeps it by id, so it is found by name."""
+    existing = next((w for w in _all_webhooks(client) if w.name == WEBHOOK_NAME), None)
+    if existing is None:
+        client.create_webhook(WEBHOOK_NAME, url, [ALIAS_CREATED], description=description, secret=secret)
+        return Applied(KIND, WEBHOOK_NAME, "registered")
+    if (
+        existing.url == url
+        and [str(e) for e in existing.events] == [ALIAS_CREATED]
+        and (existing.description == description)
+    ):
+        return Applied(KIND, WEBHOOK_NAME, "unchanged")
+    client.update_webhook(existing.webhook_id, url=url, events=[ALIAS_CREATED], description=description, secret=secret)
+    return Applied(KIND, WEBHOOK_NAME, "updated")
+
+
+@contextmanager
+def _short_requests() -> Iterator[None]:
+    """MLflow's requests fail fast for this block (its default retries a down server for minutes)."""
+    saved = {key: os.environ.get(key) for key in _SHORT}
+    os.environ.update(_SHORT)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _all_webhooks(client: object) -> list:  # type: ignore[type-arg]

@@ -8,6 +8,7 @@ import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -98,3 +99,13 @@ def postgres_url() -> Iterator[str]:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'tasador.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A Store on each real database in turn: a SQLite file, then a PostgreSQL database of its own."""
+    from tasador.store import Store
+
+    db = Store(request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url"))
+    yield db
+    db.dispose()

@@ -74,6 +74,10 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Release]:
     root = tmp_path_factory.mktemp("release")
     secret, token = uuid.uuid4().hex, uuid.uuid4().hex
     started: list[Process] = []
+    # An in-process ModelWatcher of an earlier test leaves MLflow's 5 s timeout in this process's environment:
+    # the registry calls here, on a loaded machine, get a patient one.
+    saved_timeout = os.environ.get("MLFLOW_HTTP_REQUEST_TIMEOUT")
+    os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = "120"
     try:
         mlflow = start_mlflow(root / "mlflow", extra_env=webhook_delivery_env(root, cache_ttl_s=1))
         started.append(mlflow)
@@ -119,6 +123,10 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Release]:
     finally:
         for process in reversed(started):
             process.stop()
+        if saved_timeout is None:
+            os.environ.pop("MLFLOW_HTTP_REQUEST_TIMEOUT", None)
+        else:
+            os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = saved_timeout
 
 
 def served_versions(url: str, requests: int = 20) -> set[str]:

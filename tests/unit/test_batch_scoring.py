@@ -71,14 +71,6 @@ def test_the_price_rules_do_not_apply_to_listings_to_be_priced() -> None:
     assert "price" not in columns and {"state", "bed", "status"} <= columns
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest) -> Store:
-    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
-    db = Store(url)
-    yield db
-    db.dispose()
-
-
 def test_a_query_over_clean_is_priced_with_its_rows_lineage(store: Store, predictor) -> None:  # type: ignore[no-untyped-def]
     from tasador.cleaning import clean_batch
     from tasador.datasource.batch import Batch
