@@ -131,9 +131,10 @@ def create_app(config: ServingConfig) -> FastAPI:
     )
     def reload(request: Request) -> ReloadRequested:
         runtime = _runtime(request)
-        token = runtime.settings.admin_token
+        # An empty TASADOR_ADMIN_TOKEN (a compose default) is no token: "Bearer " must not open the route.
+        token = runtime.settings.admin_token.get_secret_value() if runtime.settings.admin_token else ""
         sent = request.headers.get("authorization", "")
-        expected = f"Bearer {token.get_secret_value()}" if token else None
+        expected = f"Bearer {token}" if token else None
         if expected is None or not hmac.compare_digest(sent.encode(), expected.encode()):
             return _unauthorized(  # type: ignore[return-value]
                 "Send the admin token as `Authorization: Bearer ...` (TASADOR_ADMIN_TOKEN of the service)."
