@@ -93,12 +93,10 @@ def webhook_delivery_env(state_dir: Path, cache_ttl_s: int) -> dict[str, str]:
     """
     key = os.environ.get(ENCRYPTION_KEY_ENV)
     if not key:
-        from cryptography.fernet import Fernet
-
         path = state_dir / _KEY_FILE
         if not path.exists():
             state_dir.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(Fernet.generate_key())
+            path.write_bytes(base64.urlsafe_b64encode(os.urandom(32)))  # a Fernet key, as Fernet.generate_key makes
             path.chmod(0o600)
         key = path.read_text().strip()
     return {
