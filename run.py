@@ -22,6 +22,7 @@ class LazyGroup(click.Group):
 
     lazy: ClassVar[dict[str, str]] = {
         "datasource": "tasador.datasource.cli:datasource",
+        "model": "tasador.model_commands:model",
         "services": "tasador.services.cli:services",
     }
 
@@ -38,9 +39,16 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--pipeline",
-    type=click.Choice(["training", "deployment"]),
+    type=click.Choice(["training", "deployment", "batch-inference"]),
     help="Run a pipeline on the active ZenML stack.",
 )
+@click.option(
+    "--input",
+    "input_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Batch inference: a CSV file of listings to price.",
+)
+@click.option("--clean-where", help="Batch inference: price the CLEAN rows this SQL condition selects instead.")
 @click.option("--batches", type=int, default=1, show_default=True, help="Training: how many batches to process.")
 @click.option("--until-exhausted", is_flag=True, help="Training: process batches until the source has none left.")
 @click.option(
@@ -51,7 +59,13 @@ class LazyGroup(click.Group):
 )
 @click.pass_context
 def cli(
-    ctx: click.Context, pipeline: str | None, batches: int, until_exhausted: bool, config_path: Path | None
+    ctx: click.Context,
+    pipeline: str | None,
+    input_path: Path | None,
+    clean_where: str | None,
+    batches: int,
+    until_exhausted: bool,
+    config_path: Path | None,
 ) -> None:
     """tasador: continuous training for house prices.
 
@@ -59,6 +73,9 @@ def cli(
     python run.py --pipeline training                 process the next batch
     python run.py --pipeline training --batches 5     process five batches
     python run.py --pipeline deployment               build the bento (and image) of `production`
+    python run.py --pipeline batch-inference --input listings.csv   price a file with `production`
+    python run.py model rollback --reason "..."       serve the previous version again
+    python run.py model history                       which version served when
     python run.py stack apply stacks/local.yaml       register a stack from YAML
     python run.py datasource serve                    start the data API
     python run.py report models                       the model history report
@@ -69,11 +86,15 @@ def cli(
     if pipeline is None:
         click.echo(ctx.get_help())
         return
-    from pipelines.runner import run_deployment, run_training
+    from pipelines.runner import run_batch_inference, run_deployment, run_training
 
     config = config_path or ROOT / "configs" / f"{pipeline}.yaml"
     if pipeline == "training":
         ok = run_training(config, batches=None if until_exhausted else batches)
+    elif pipeline == "batch-inference":
+        if (input_path is None) == (clean_where is None):
+            raise click.UsageError("Batch inference needs one input: --input FILE.csv or --clean-where CONDITION.")
+        ok = run_batch_inference(config, input_path, clean_where)
     else:
         ok = run_deployment(config)
     sys.exit(0 if ok else 1)
@@ -95,7 +116,7 @@ def stack_apply(path: Path, activate: bool) -> None:
     settings = Settings()
     settings.ensure_home()
     for item in apply_stack(path, settings.home_dir, activate=activate):
-        click.echo(f"{item.action:>10}  {item.kind:<20} {item.name}")
+        click.echo(f"{item.action:>10}  {item.kind:<20} {item.name}" + (f"  ({item.note})" if item.note else ""))
     if activate:
         click.echo(f"Active stack: {path.stem}")
 

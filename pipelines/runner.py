@@ -151,3 +151,27 @@ def run_deployment(config: Path) -> bool:
     for key, value in result.items():
         console.print(f"  {key:<10} {value}")
     return True
+
+
+def run_batch_inference(config: Path, input_path: Path | None, clean_where: str | None) -> bool:
+    """Price a file (or a query over CLEAN) with `production`; print where the predictions went."""
+    from pipelines.batch_inference import batch_inference
+
+    if _check_stack() is None:
+        return False
+    try:
+        run = batch_inference.with_options(config_path=str(config))(
+            input_path=str(input_path.resolve()) if input_path else None, clean_where=clean_where
+        )
+    except Exception as exc:
+        console.print(f"[red]The batch-inference run failed:[/red] {exc}")
+        return False
+    scoring = run.steps["score_listings"].outputs["batch_scoring"][0].load()
+    console.print(
+        f"Scoring {scoring.scoring_id}: {scoring.priced:,} of {scoring.rows:,} rows priced by "
+        f"{scoring.model_name} version {scoring.model_version}; {scoring.refused:,} refused"
+        + (f" ({', '.join(f'{r}: {n}' for r, n in scoring.top_reasons.items())})" if scoring.refused else "")
+        + f".\nTable `{scoring.table}` (scoring_id = {scoring.scoring_id}); artifacts `batch_predictions`, "
+        "`batch_scoring` of this run."
+    )
+    return True

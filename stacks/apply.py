@@ -8,7 +8,7 @@ from typing import Literal
 
 from stacks.spec import ComponentSpec, StackSpec, load_spec
 
-Action = Literal["registered", "updated", "unchanged"]
+Action = Literal["registered", "updated", "unchanged", "skipped"]
 
 
 @dataclass(frozen=True)
@@ -16,17 +16,26 @@ class Applied:
     kind: str
     name: str
     action: Action
+    note: str = ""  # why it was skipped, and what to do
 
 
 def apply_stack(path: Path, home: Path, *, activate: bool = False) -> list[Applied]:
-    """Make ZenML's store match the stack file: create what is missing, update what differs."""
+    """Make ZenML's store match the stack file: create what is missing, update what differs.
+
+    Then the registry's webhook, when the file names one (the service reloads on the alias's event).
+    """
     from zenml.client import Client
+
+    from stacks.webhook import apply_registry_webhook
+    from tasador.settings import Settings
 
     spec = load_spec(path, home)
     client = Client()
     applied = [_apply_secret(client, name, values) for name, values in spec.secrets.items()]
     applied += [_apply_component(client, component) for component in spec.components]
     applied.append(_apply_stack(client, spec))
+    if spec.registry_webhook_url is not None:
+        applied.append(apply_registry_webhook(spec, Settings()))
     if activate:
         client.activate_stack(spec.name)
     return applied

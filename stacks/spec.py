@@ -35,6 +35,13 @@ class StackSpec:
     components: list[ComponentSpec]
     # ZenML secrets the components reference as `{{name.key}}`, filled from the environment at apply time.
     secrets: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Where the registry's webhook tells the service that the alias moved (stacks/webhook.py); None: polling only.
+    registry_webhook_url: str | None = None
+
+    @property
+    def tracking_uri(self) -> str | None:
+        tracker = next((c for c in self.components if c.type == "experiment_tracker"), None)
+        return None if tracker is None else tracker.configuration.get("tracking_uri")
 
 
 def expand(value: Any, home: Path, *, environment: bool = True) -> Any:
@@ -86,4 +93,5 @@ def load_spec(path: Path, home: Path) -> StackSpec:
         labels={k: str(v) for k, v in labels.items()},
         components=components,
         secrets={name: {k: str(v) for k, v in values.items()} for name, values in (raw.get("secrets") or {}).items()},
+        registry_webhook_url=(raw.get("registry_webhook") or {}).get("url"),
     )

@@ -74,6 +74,22 @@ def parse_texts(raw_row_ids: Sequence[int], texts: Sequence[str], config: Mappin
     return _read_columns(ids, values, frozenset(COLUMNS), unreadable, config)
 
 
+def parse_columns(ids: Sequence[int], values: Mapping[str, pd.Series], config: Mapping[str, Any]) -> ParsedRows:
+    """`parse_rows` for rows given by column (a CSV read by Arrow): the same reading, column by column.
+
+    `values` maps field names as sent (any casing and separators) to aligned Series; a column it lacks
+    is read as absent in every row, and fields outside the schema are ignored.
+    """
+    index = pd.RangeIndex(len(ids))
+    named: dict[str, pd.Series] = {}
+    for key, series in values.items():
+        named.setdefault(field_name(key), series.set_axis(index))
+    received = frozenset(named) & _CANONICAL
+    by_column = {c: named.get(c, pd.Series([None] * len(ids), index=index, dtype=object)) for c in COLUMNS}
+    unreadable = pd.Series([None] * len(ids), dtype=object)
+    return _read_columns(pd.Series(ids, dtype="int64"), by_column, received, unreadable, config)
+
+
 def _plain_arrow_type(type_: pa.DataType) -> bool:
     # Read as a DataFrame of the parsed rows would hold them: float64, int64 (float64 with nulls), text.
     return pa.types.is_float64(type_) or pa.types.is_int64(type_) or pa.types.is_string(type_)

@@ -3,7 +3,8 @@
 Every version ends with a `decision` tag (promoted | rejected), a `reason` in words and figures, its
 holdout metrics, and `previous_production` (the version the alias pointed at when it was judged).
 A promotion moves the alias with one `set_registered_model_alias` call, so serving never sees a half
-state; the `decision` tag is written last, which makes a repeated call after a crash finish the job.
+state, and records the move (tasador.alias_moves); the `decision` tag is written last, which makes a
+repeated call after a crash finish the job.
 The rule's numbers live in `configs/promotion.yaml`.
 """
 
@@ -17,7 +18,9 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS, RESOURCE_DOES_NOT_EXIST, ErrorCode
 
+from tasador.alias_moves import move_alias, record_missing_move
 from tasador.schema import METRICS
+from tasador.shadow import ShadowConfig, ShadowReplay, hold_reason, shadow_tags
 
 PROMOTED, REJECTED = "promoted", "rejected"
 
@@ -138,9 +141,12 @@ def promote_or_reject(
     production_metrics: Mapping[str, float] | None,
     config: Mapping[str, Any],
     alias: str = "production",
+    shadow: ShadowReplay | None = None,
 ) -> Outcome:
     """Judge `version` against production, record why on the version, and move `alias` when it wins.
 
+    `shadow` is the challenger's replay of served requests (tasador.shadow): kept on the version and the
+    alias move, and the `shadow.guard` of `config` may hold a winner that moves served prices far.
     Idempotent: a version already judged keeps its recorded outcome.
     """
     version = str(version)
@@ -148,6 +154,8 @@ def promote_or_reject(
     current = production_version(client, name, alias)
     if current is not None and str(current.version) == version:
         # Promoted before (maybe the process died before the final tag): only finish the record.
+        previous = judged.tags.get("previous_production") or None
+        record_missing_move(client, name, alias, version, "promotion", judged.tags.get("reason", ""), previous)
         client.set_model_version_tag(name, version, "decision", PROMOTED)
         return _recorded(client.get_model_version(name, version))
     if judged.tags.get("decision") in (PROMOTED, REJECTED):
@@ -159,15 +167,23 @@ def promote_or_reject(
         )
 
     promote, reason = compare(challenger_metrics, production_metrics if current else None, config)
+    if promote and shadow is not None and current is not None and production_metrics is not None:
+        primary = config["primary"]
+        gain = _relative_gain(
+            challenger_metrics[primary["metric"]], production_metrics[primary["metric"]], primary["higher_is_better"]
+        )
+        held = hold_reason(shadow, gain, ShadowConfig.model_validate(config["shadow"]).guard)
+        if held is not None:
+            promote, reason = False, f"{reason}, but {held}"
     previous = str(current.version) if current is not None else ""
     tags = {metric: f"{float(challenger_metrics[metric]):.6g}" for metric in METRICS if metric in challenger_metrics}
     if production_metrics is not None and current is not None:
         tags |= {f"production_{m}": f"{float(production_metrics[m]):.6g}" for m in METRICS if m in production_metrics}
-    tags |= {"reason": reason, "previous_production": previous}
+    tags |= {"reason": reason, "previous_production": previous} | (shadow_tags(shadow) if shadow else {})
     for key, value in tags.items():
         client.set_model_version_tag(name, version, key, value)
     if promote:
-        client.set_registered_model_alias(name, alias, version)
+        move_alias(client, name, alias, version, "promotion", reason, shadow)
     client.set_model_version_tag(name, version, "decision", PROMOTED if promote else REJECTED)
     return Outcome(promote, reason)
 

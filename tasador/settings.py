@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -49,6 +49,13 @@ class Settings(BaseSettings):
     group_number: int = 1
 
     serving_url: str = Field(default="http://127.0.0.1:3000", description="Base URL of the service.")
+    admin_token: SecretStr | None = Field(
+        default=None, description="Bearer token of the service's /admin routes; unset, they refuse every call."
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="HMAC secret of the registry's webhook (stack apply registers it; the service checks it).",
+    )
 
     @cached_property
     def home_dir(self) -> Path:

@@ -16,7 +16,8 @@ import pytest
 from tasador.env import QUIET_DEFAULTS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SAMPLE_CSV = REPO_ROOT.parent / "shared" / "data" / "realtor-data.csv"
+# A checkout beside ../shared finds the sample there; a worktree elsewhere names it in TASADOR_SAMPLE_CSV.
+SAMPLE_CSV = Path(os.environ.get("TASADOR_SAMPLE_CSV") or REPO_ROOT.parent / "shared" / "data" / "realtor-data.csv")
 POSTGRES_ADMIN_URL = os.environ.get("TASADOR_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
@@ -110,3 +111,13 @@ def postgres_url() -> Iterator[str]:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'tasador.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A Store on each real database in turn: a SQLite file, then a PostgreSQL database of its own."""
+    from tasador.store import Store
+
+    db = Store(request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url"))
+    yield db
+    db.dispose()

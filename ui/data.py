@@ -137,6 +137,34 @@ def version_runs(tracking_uri: str, model_name: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["version", "run_id", "batches"])
 
 
+def served_history(tracking_uri: str, model_name: str, alias: str) -> pd.DataFrame:
+    """Which version served when, newest first, from the recorded alias moves (tasador.alias_moves)."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    from tasador.alias_moves import moves, served_periods
+
+    try:
+        periods = served_periods(moves(MlflowClient(tracking_uri, tracking_uri), model_name, alias))
+    except MlflowException as exc:
+        raise _unreadable_registry(tracking_uri, exc) from exc
+    rows = [
+        {
+            "version": p.version,
+            "since": p.since,
+            "until": p.until,
+            "move": p.started_by.kind,
+            "from version": p.started_by.from_version,
+            "reason": p.started_by.reason,
+            "served prices moved": p.started_by.shadow.summary() if p.started_by.shadow else None,
+            "by": p.started_by.by,
+        }
+        for p in reversed(periods)
+    ]
+    columns = ["version", "since", "until", "move", "from version", "reason", "served prices moved", "by"]
+    return pd.DataFrame(rows, columns=columns)
+
+
 def _unreadable_registry(tracking_uri: str, exc: Exception) -> HistoryUnavailable:
     return HistoryUnavailable(
         f"Could not read the MLflow registry at {tracking_uri} ({exc}). "

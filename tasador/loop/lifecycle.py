@@ -23,6 +23,7 @@ from tasador.model import (
 from tasador.registry import promote_or_reject, register, settle_unjudged_versions
 from tasador.schema import BatchStatus
 from tasador.settings import Settings, load_config
+from tasador.shadow import ShadowConfig, replay_served
 from tasador.store import Store
 from tasador.tracking import configure_mlflow, end_abandoned_runs
 
@@ -110,14 +111,19 @@ def evaluate_and_promote(
         **{m: f"{training['metrics'][m]:.6g}" for m in METRICS},
     }
     version = register(client, settings.registered_model_name, training["model_uri"], training["run_id"], tags)
+    promotion_config = load_config("promotion")
+    shadow = replay_served(
+        store, load_predictor(training["model_uri"]), ShadowConfig.model_validate(promotion_config["shadow"])
+    )
     promoted, reason = promote_or_reject(
         client,
         settings.registered_model_name,
         version,
         training["metrics"],
         production_metrics,
-        load_config("promotion"),
+        promotion_config,
         alias=settings.production_alias,
+        shadow=shadow,
     )
     outcome = "promoted" if promoted else "rejected"
     store.record_outcome(batch_id, str(version), outcome)
@@ -130,6 +136,7 @@ def evaluate_and_promote(
         "challenger": training["metrics"],
         "production": production_metrics,
         "batches": training["batches"],
+        "shadow": shadow.model_dump(),
     }
 
 

@@ -40,6 +40,7 @@ class MlflowConfig(BaseModel):
     port: int
     workers: int
     artifacts_path: str
+    webhook_cache_ttl_s: int
 
 
 class Timeouts(BaseModel):

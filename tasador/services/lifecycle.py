@@ -24,6 +24,7 @@ from tasador.services.processes import (
     wait_until,
 )
 from tasador.services.s3 import ensure_bucket
+from tasador.serving.registry_events import webhook_delivery_env
 
 S3 = "s3"
 MLFLOW = "mlflow"
@@ -96,18 +97,32 @@ def _start_mlflow(config: ServicesConfig) -> None:
         "--artifacts-destination", config.mlflow_artifacts_destination,
     ]  # fmt: skip
     _launch(
-        config, MLFLOW, "MLflow tracking server", config.mlflow.port, "mlflow.port", argv, config.mlflow_url + "/health"
+        config,
+        MLFLOW,
+        "MLflow tracking server",
+        config.mlflow.port,
+        "mlflow.port",
+        argv,
+        config.mlflow_url + "/health",
+        extra_env=webhook_delivery_env(config.state_dir, config.mlflow.webhook_cache_ttl_s),
     )
 
 
 def _launch(
-    config: ServicesConfig, name: str, label: str, port: int, port_key: str, argv: list[str], ready_url: str
+    config: ServicesConfig,
+    name: str,
+    label: str,
+    port: int,
+    port_key: str,
+    argv: list[str],
+    ready_url: str,
+    extra_env: dict[str, str] | None = None,
 ) -> None:
     """Start service `name` unless it already runs, and wait until `ready_url` answers."""
     if running_pid(config.state_dir, name) is not None:
         return
     _ensure_port_free(config.host, port, port_key)
-    start_process(name, argv, service_env(config), config.state_dir)
+    start_process(name, argv, service_env(config) | (extra_env or {}), config.state_dir)
     wait_until(
         lambda: _http_ok(ready_url),
         name=name,

@@ -7,6 +7,7 @@ so the same app runs in-process for benchmarks. Every bad input is a 4xx naming 
 # No `from __future__ import annotations`: FastAPI must see the request classes built in create_app.
 
 import datetime as dt
+import hmac
 import uuid
 from typing import Annotated, Any
 
@@ -18,6 +19,7 @@ from starlette.exceptions import HTTPException
 from tasador.serving.config import ServingConfig
 from tasador.serving.frames import listings_frame
 from tasador.serving.limits import RequestGuard
+from tasador.serving.registry_events import EventRefused, verified_event
 from tasador.serving.runtime import ModelUnavailable, Runtime
 from tasador.serving.schemas import (
     EXAMPLE_LISTING,
@@ -27,10 +29,11 @@ from tasador.serving.schemas import (
     ModelInfo,
     Prediction,
     Readiness,
+    ReloadRequested,
     batch_model,
 )
 
-ROUTES = ("/predict", "/explain", "/model", "/health", "/ready")
+ROUTES = ("/predict", "/explain", "/model", "/health", "/ready", "/admin/reload", "/admin/registry-event")
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "The body is not valid JSON."},
@@ -120,7 +123,57 @@ def create_app(config: ServingConfig) -> FastAPI:
             return JSONResponse(readiness.model_dump(), status_code=503)  # type: ignore[return-value]
         return readiness
 
+    @app.post(
+        "/admin/reload",
+        status_code=202,
+        responses={401: {"model": ErrorBody, "description": "No or a wrong bearer token (TASADOR_ADMIN_TOKEN)."}},
+        summary="Check the alias now in every worker (a forced reload); needs the admin bearer token",
+    )
+    def reload(request: Request) -> ReloadRequested:
+        runtime = _runtime(request)
+        # An empty TASADOR_ADMIN_TOKEN (a compose default) is no token: "Bearer " must not open the route.
+        token = runtime.settings.admin_token.get_secret_value() if runtime.settings.admin_token else ""
+        sent = request.headers.get("authorization", "")
+        expected = f"Bearer {token}" if token else None
+        if expected is None or not hmac.compare_digest(sent.encode(), expected.encode()):
+            return _unauthorized(  # type: ignore[return-value]
+                "Send the admin token as `Authorization: Bearer ...` (TASADOR_ADMIN_TOKEN of the service)."
+                if token
+                else "The service has no admin token: set TASADOR_ADMIN_TOKEN to enable /admin routes."
+            )
+        runtime.watcher.reload_signal.raise_("POST /admin/reload")
+        return ReloadRequested(detail="Every worker checks the alias now and loads what it points at.")
+
+    @app.post(
+        "/admin/registry-event",
+        status_code=202,
+        responses={401: {"model": ErrorBody, "description": "Unsigned, wrongly signed or stale delivery."}},
+        summary="MLflow's model_version_alias.created webhook (HMAC-signed): swap to the alias's new version",
+    )
+    async def registry_event(request: Request) -> ReloadRequested:
+        runtime = _runtime(request)
+        secret = runtime.settings.webhook_secret
+        try:
+            event = verified_event(
+                secret and secret.get_secret_value(),
+                request.headers,
+                await request.body(),
+                runtime.config.registry_events.max_age_s,
+            )
+        except EventRefused as exc:
+            return _unauthorized(str(exc))  # type: ignore[return-value]
+        name, alias = runtime.settings.registered_model_name, runtime.settings.production_alias
+        if (event.data.name, event.data.alias) != (name, alias):
+            return ReloadRequested(detail=f"Ignored: the event is about {event.data.name}@{event.data.alias}.")
+        runtime.watcher.reload_signal.raise_(f"{name}@{alias} -> version {event.data.version}")
+        return ReloadRequested(detail=f"Every worker loads version {event.data.version} of {name}.")
+
     return app
+
+
+def _unauthorized(message: str) -> JSONResponse:
+    body = ErrorBody(error="unauthorized", message=message)
+    return JSONResponse(body.model_dump(), status_code=401, headers={"WWW-Authenticate": "Bearer"})
 
 
 def _runtime(request: Request) -> Runtime:

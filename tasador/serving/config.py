@@ -32,6 +32,11 @@ class WatchConfig(_Section):
     mlflow_max_retries: NonNegativeInt
 
 
+class RegistryEventsConfig(_Section):
+    check_s: PositiveFloat  # how often a worker looks for a reload signal (a file's stat, no registry call)
+    max_age_s: PositiveFloat  # a webhook delivery older than this is refused (a replayed request)
+
+
 class InferenceLogConfig(_Section):
     flush_interval_s: PositiveFloat
     flush_rows: PositiveInt
@@ -64,6 +69,7 @@ class ServingConfig(_Section):
     service: dict[str, Any]  # passed as is to @bentoml.service (workers, traffic, resources)
     api: ApiLimits
     model_watch: WatchConfig
+    registry_events: RegistryEventsConfig
     inference_log: InferenceLogConfig
     metrics: MetricsConfig
     benchmark: BenchmarkConfig | None = None  # only benchmarks/serving.py reads it

@@ -1,8 +1,10 @@
 """Which model the service serves: `models:/<name>@production`, followed without a restart.
 
-A background thread asks the registry every few seconds where the alias points. A new version is
-loaded beside the old one and then swapped in by one reference assignment, so a request in flight
-finishes on the model it started with. Registry down: the loaded model keeps serving ("degraded");
+A background thread asks the registry every few seconds where the alias points, and at once when a
+reload signal arrives (the registry's webhook or POST /admin/reload, tasador.serving.reload_signal).
+A new version is loaded beside the old one and then swapped in by one reference assignment, so a
+request in flight finishes on the model it started with. The model it replaced stays loaded: a
+rollback to it is a swap, not a download. Registry down: the loaded model keeps serving ("degraded");
 nothing loaded yet: the service is up but not ready, and predictions answer 503.
 """
 
@@ -14,6 +16,7 @@ import logging
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +26,8 @@ from tasador.model.features import ROW_BY_ROW_MAX_ROWS
 from tasador.model.predictor import Predictor
 from tasador.model.pyfunc import load_predictor
 from tasador.schema import METRICS
-from tasador.serving.config import WatchConfig
+from tasador.serving.config import RegistryEventsConfig, WatchConfig
+from tasador.serving.reload_signal import ReloadSignal
 from tasador.serving.schemas import ModelInfo
 from tasador.settings import Settings
 
@@ -57,14 +61,18 @@ class ModelWatcher:
         config: WatchConfig,
         bundle_dir: Path | None = None,
         on_change: Callable[[str | None, str | None], None] = lambda old, new: None,
+        events: RegistryEventsConfig | None = None,
     ) -> None:
         self._settings = settings
         self._config = config
+        self._events = events
+        self.reload_signal = ReloadSignal(settings.home_dir / "serving")
         self._bundle_dir = bundle_dir
         self._on_change = on_change
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="model-watcher", daemon=True)
         self.current: ServedModel | None = None  # replaced whole, never mutated: readers need no lock
+        self._previous: ServedModel | None = None  # what `current` replaced, kept for a rollback
         self.registry_reachable = False
         self.detail = "No model checked yet."
 
@@ -95,8 +103,12 @@ class ModelWatcher:
             self._thread.join(self._config.mlflow_timeout_s * 2)
 
     def _run(self) -> None:
-        while not self._stop.wait(self._config.interval_s):
-            self.check()
+        step = self._events.check_s if self._events else self._config.interval_s
+        next_poll = time.monotonic() + self._config.interval_s
+        while not self._stop.wait(step):
+            if self.reload_signal.changed() or time.monotonic() >= next_poll:
+                self.check()
+                next_poll = time.monotonic() + self._config.interval_s
 
     def check(self) -> None:
         """Follow the alias once: load and swap in a new version; never raise."""
@@ -124,6 +136,11 @@ class ModelWatcher:
         # Stores differ in the version's type (text over REST, a number from a SQL store): compare text.
         if self.current is not None and self.current.version == str(version.version):
             self.detail = f"Serving version {version.version} of '{name}'."
+            return
+        if self._previous is not None and self._previous.version == str(version.version):
+            # A rollback to the version served before: already in memory; its tags are read afresh.
+            self._swap(ServedModel(self._previous.predictor, registry_info(name, version)))
+            self.detail = f"Serving version {version.version} of '{name}' again."
             return
         try:
             predictor = _load(f"models:/{name}/{version.version}")
@@ -158,6 +175,7 @@ class ModelWatcher:
     def _swap(self, model: ServedModel) -> None:
         old = self.current
         self.current = model  # the one assignment requests observe
+        self._previous = old
         self._on_change(old.version if old else None, model.version)
         logger.info("Now serving version %s (was %s).", model.version, old.version if old else "none")
 

@@ -21,9 +21,14 @@ class ModelUnavailable(Exception):
 class Runtime:
     def __init__(self, config: ServingConfig, settings: Settings, registry: CollectorRegistry | None = None) -> None:
         self.config = config
+        self.settings = settings
         self.metrics = ServiceMetrics(config.metrics, registry)
         self.watcher = ModelWatcher(
-            settings, config.model_watch, bundled_model_dir(), on_change=self.metrics.model_changed
+            settings,
+            config.model_watch,
+            bundled_model_dir(),
+            on_change=self.metrics.model_changed,
+            events=config.registry_events,
         )
         self.log = InferenceLog(
             settings.database_url,

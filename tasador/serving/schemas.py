@@ -195,6 +195,12 @@ class Readiness(BaseModel):
     detail: str
 
 
+class ReloadRequested(BaseModel):
+    """Accepted: the workers check the registry's alias within `registry_events.check_s`."""
+
+    detail: str
+
+
 class ErrorBody(BaseModel):
     error: str
     message: str

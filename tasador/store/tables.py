@@ -130,3 +130,31 @@ inference_log = Table(
     Column("prediction", Float),
     UniqueConstraint("request_id", "row_index", name="uq_inference_row"),
 )
+
+# --- batch scoring: files of listings (or queries over CLEAN) priced by the production model -----------
+batch_scorings = Table(
+    "batch_scorings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("scored_at", DateTime(timezone=True), nullable=False),
+    Column("model_name", String(255), nullable=False),
+    Column("model_version", String(32), nullable=False),
+    Column("input_kind", String(16), nullable=False),  # csv | clean
+    Column("input_uri", Text, nullable=False),  # the file's path, or the WHERE clause over clean_rows
+    Column("input_sha256", String(64)),  # the file's bytes (csv)
+    Column("lineage", JSON, nullable=False),  # tasador.batch_scoring.InputLineage
+    Column("rows", Integer, nullable=False),
+    Column("priced", Integer, nullable=False),
+    Column("refused", Integer, nullable=False),
+)
+
+# One row per input row; no foreign key, as raw_rows (bulk-written in the transaction of its scoring).
+batch_predictions = Table(
+    "batch_predictions",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("scoring_id", Integer, nullable=False, index=True),
+    Column("source_row", BigInteger, nullable=False),  # the file's row (0 = first data row), or CLEAN's raw_row_id
+    Column("price", Float),  # None when refused
+    Column("reason", String(255)),  # why the row was not priced, in cleaning's words; None when priced
+)

@@ -181,7 +181,7 @@ def _spawn(command: list[str], env: dict[str, str], log: Path, url: str, probe: 
     return process
 
 
-def start_mlflow(root: Path, port: int | None = None) -> Process:
+def start_mlflow(root: Path, port: int | None = None, extra_env: dict[str, str] | None = None) -> Process:
     """A real MLflow tracking server (SQLite metadata, served artifacts) on a loopback port."""
     root.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
@@ -191,7 +191,7 @@ def start_mlflow(root: Path, port: int | None = None) -> Process:
         "--artifacts-destination", str(root / "artifacts"),
         "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
     ]  # fmt: skip
-    env = {**os.environ, "HOME": str(root)}
+    env = {**os.environ, "HOME": str(root), **(extra_env or {})}
     return _spawn(command, env, root / f"mlflow-{port}.log", f"http://127.0.0.1:{port}", "/health")
 
 
@@ -205,11 +205,14 @@ def serving_config(path: Path, **overrides: Any) -> Path:
     return path
 
 
-def start_service(home: Path, tracking_uri: str, database_url: str, config: Path) -> Process:
+def start_service(
+    home: Path, tracking_uri: str, database_url: str, config: Path, extra_env: dict[str, str] | None = None
+) -> Process:
     """`bentoml serve bento.service:TasadorPrice` from the repository root, as a user would run it."""
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = isolated_environment(home, tracking_uri, database_url) | {"TASADOR_SERVING_CONFIG": str(config)}
+    env |= extra_env or {}
     command = [
         sys.executable, "-m", "bentoml", "serve", "bento.service:TasadorPrice",
         "--host", "127.0.0.1", "--port", str(port),
@@ -291,7 +294,13 @@ def metric(url: str, sample: str) -> float | None:
 @pytest.fixture(scope="module")
 def local_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Process]:
     """One worker serving a production model from a local MLflow store, logging to SQLite."""
-    root = tmp_path_factory.mktemp("local-service")
+    with local_deployment(tmp_path_factory.mktemp("local-service")) as service:
+        yield service
+
+
+@contextmanager
+def local_deployment(root: Path) -> Iterator[Process]:
+    """A production model in the local MLflow store `root/mlflow.db`, served by one worker logging to SQLite."""
     tracking_uri = f"sqlite:///{root / 'mlflow.db'}"
     frame = synthetic_listings()
     set_production(

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from tasador.alias_moves import move_alias
 from tasador.datasource.batch import Batch
 from tasador.schema import COLUMNS
 from tasador.store import Store
@@ -217,4 +218,7 @@ def _register_versions(system: FilledSystem) -> None:
             **{k: str(v) for k, v in spec.metrics.items()},
         }
         client.create_model_version(MODEL_NAME, f"{run.info.artifact_uri}/model", run_id, tags=tags)
-    client.set_registered_model_alias(MODEL_NAME, ALIAS, PRODUCTION_VERSION)
+    # As the loop moves the alias: one recorded move per promotion (tasador.alias_moves).
+    for spec, number in zip(VERSIONS, ("1", "2", "3"), strict=True):
+        if spec.decision == "promoted":
+            move_alias(client, MODEL_NAME, ALIAS, number, "promotion", spec.reason)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tasador.schema import STATES
@@ -58,6 +59,12 @@ def test_models_page_lists_every_version_and_highlights_production(filled_app) -
     assert versions.loc[3, "decision"] == "rejected" and versions.loc[3, "reason"] == system.REJECTED_REASON
     assert versions.loc[2, "batches"] == "1,2,3"
     assert versions.loc[1, "rmse"] == 310_000
+
+    served = app.dataframe[1].value  # which version served when, newest first
+    assert served["version"].tolist() == ["2", "1"] and served["move"].tolist() == ["promotion", "promotion"]
+    assert served["from version"].iloc[0] == "1" and pd.isna(served["from version"].iloc[1])
+    assert pd.isna(served["until"].iloc[0])
+    assert served["until"].iloc[1] == served["since"].iloc[0]
 
     timeline = chart_data(app)
     # Version 1 served after batches 1 and 2; version 2 from its promotion on batch 3 on.

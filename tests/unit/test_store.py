@@ -25,14 +25,6 @@ ROWS = [
 ]
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest) -> Store:
-    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
-    db = Store(url)
-    yield db
-    db.dispose()
-
-
 def clean_frame_for(raw: list[tuple[int, dict]]) -> pd.DataFrame:
     frame = pd.DataFrame(
         {

@@ -47,6 +47,7 @@ def render() -> None:
             **{m: st.column_config.NumberColumn(f"holdout {m}", format=f) for m, (f, _) in METRIC_FORMATS.items()},
         },
     )
+    _served_when(context)
     _metrics_over_batches(context, history)
 
 
@@ -61,6 +62,30 @@ def _production_summary(versions: pd.DataFrame, alias: str) -> None:
     )
     for column, metric in zip(st.columns(len(METRIC_FORMATS)), METRIC_FORMATS, strict=True):
         column.metric(f"holdout {metric}", _shown(row[metric], metric))
+
+
+def _served_when(context: AppContext) -> None:
+    """Promotions and rollbacks: which version served from when to when, and why it started."""
+    settings = context.settings
+    st.subheader("Which version served when")
+    try:
+        periods = context.cached(data.served_history, "history_ttl_s")(
+            settings.tracking_uri, settings.registered_model_name, settings.production_alias
+        )
+    except data.HistoryUnavailable as exc:
+        st.error(str(exc))
+        return
+    if periods.empty:
+        st.info(f"No move of `{settings.production_alias}` is recorded yet (promotions and rollbacks are).")
+        return
+    st.dataframe(
+        periods,
+        hide_index=True,
+        column_config={
+            "since": st.column_config.DatetimeColumn("since", format="YYYY-MM-DD HH:mm:ss"),
+            "until": st.column_config.DatetimeColumn("until (empty: serving now)", format="YYYY-MM-DD HH:mm:ss"),
+        },
+    )
 
 
 def _shown(value: float | None, metric: str) -> str:
