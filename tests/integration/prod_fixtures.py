@@ -86,12 +86,13 @@ def app_database(prod_services: ServicesConfig) -> Iterator[str]:
 
 @pytest.fixture
 def prod_env(prod_services: ServicesConfig, app_database: str, tmp_path: Path) -> dict[str, str]:
-    """Environment of a CLI process that runs on the production stack files against these services."""
+    """Environment of a CLI process that runs on the production stack files against these services.
+
+    No S3 keys: as after `services up`, runs get them from the stack's ZenML secret (dev-only keys)."""
     from sqlalchemy.engine import make_url
 
     env = {
         **os.environ,
-        **s3_credentials(),
         "ZENML_CONFIG_PATH": str(tmp_path / "zenml"),
         "TASADOR_HOME": str(tmp_path / "home"),
         "AWS_DEFAULT_REGION": prod_services.s3.region,
@@ -100,7 +101,7 @@ def prod_env(prod_services: ServicesConfig, app_database: str, tmp_path: Path) -
         "TASADOR_MLFLOW_URL": prod_services.mlflow_url,
         "TASADOR_PG_DATABASE": make_url(app_database).database or "",
     }
-    for key in ("TASADOR_DB_URL", "MLFLOW_TRACKING_URI"):
+    for key in ("TASADOR_DB_URL", "MLFLOW_TRACKING_URI", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         env.pop(key, None)
     return env
 

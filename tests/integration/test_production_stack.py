@@ -167,6 +167,48 @@ def test_training_fails_clearly_when_the_s3_endpoint_is_down(prod_env: dict[str,
     assert dead.removeprefix("http://") in failed.stdout + failed.stderr
 
 
+def test_preflight_names_missing_s3_keys_with_the_fix(
+    prod_services: ServicesConfig, app_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import s3fs
+
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no probing of a cloud metadata endpoint
+    settings = Settings(db_url=app_database, mlflow_tracking_uri=prod_services.mlflow_url)
+    store = f"s3://{prod_services.s3.bucket}/zenml"
+    fs = s3fs.S3FileSystem(client_kwargs={"endpoint_url": prod_services.s3_endpoint}, skip_instance_cache=True)
+    with pytest.raises(StackServicesUnavailable) as raised:
+        check_stack_services(settings, store, prod_services.s3_endpoint, s3_probe=lambda: fs.exists(store))
+    problem = str(raised.value).splitlines()[1]
+    assert problem.startswith(f"- S3 artifact store {store}: no S3 keys reach this process;")
+    assert "python run.py stack apply stacks/<name>.yaml" in problem and "AWS_ACCESS_KEY_ID" in problem
+
+
+@pytest.mark.slow
+def test_training_stops_before_any_step_when_the_stack_s_s3_keys_are_gone(
+    prod_env: dict[str, str], app_database: str
+) -> None:
+    _apply("production", prod_env, "--activate")
+    zenml = str(Path(sys.executable).parent / "zenml")
+    deleted = subprocess.run([zenml, "secret", "delete", "tasador_s3", "-y"], env=prod_env, capture_output=True)
+    assert deleted.returncode == 0, deleted.stdout + deleted.stderr
+
+    failed = run_cli("--pipeline", "training", env=prod_env)
+    output = failed.stdout + failed.stderr
+    assert failed.returncode != 0
+    assert "its keys cannot be read (The secret tasador_s3 does not exist)" in output, output[-3000:]
+    assert "run `python run.py stack apply stacks/production.yaml` again" in output
+    assert "Traceback" not in output and "fetch_batch" not in output  # no step started
+    assert query(app_database, "SELECT count(*) FROM pg_tables WHERE tablename = 'raw_batches'")[0][0] == 0
+
+    _apply("production", prod_env)  # the fix the message names: the secret is back
+    secret = subprocess.run([zenml, "secret", "get", "tasador_s3"], env=prod_env, capture_output=True, text=True)
+    assert secret.returncode == 0 and "aws_access_key_id" in secret.stdout + secret.stderr  # zenml writes to stderr
+
+
 def _listing(i: int) -> dict[str, Any]:
     return {
         "brokered_by": 1000 + i % 97, "status": "for_sale", "price": 150000.0 + i, "bed": 3.0, "bath": 2.0,
