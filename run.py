@@ -43,6 +43,7 @@ class LazyGroup(click.Group):
 )
 @click.option("--batches", type=int, default=1, show_default=True, help="Training: how many batches to process.")
 @click.option("--until-exhausted", is_flag=True, help="Training: process batches until the source has none left.")
+@click.option("--no-image", is_flag=True, help="Deployment: build the bento only, not its OCI image.")
 @click.option(
     "--config",
     "config_path",
@@ -51,7 +52,12 @@ class LazyGroup(click.Group):
 )
 @click.pass_context
 def cli(
-    ctx: click.Context, pipeline: str | None, batches: int, until_exhausted: bool, config_path: Path | None
+    ctx: click.Context,
+    pipeline: str | None,
+    batches: int,
+    until_exhausted: bool,
+    no_image: bool,
+    config_path: Path | None,
 ) -> None:
     """tasador: continuous training for house prices.
 
@@ -59,6 +65,7 @@ def cli(
     python run.py --pipeline training                 process the next batch
     python run.py --pipeline training --batches 5     process five batches
     python run.py --pipeline deployment               build the bento (and image) of `production`
+    python run.py --pipeline deployment --no-image    the bento only
     python run.py stack apply stacks/local.yaml       register a stack from YAML
     python run.py datasource serve                    start the data API
     python run.py report models                       the model history report
@@ -75,7 +82,7 @@ def cli(
     if pipeline == "training":
         ok = run_training(config, batches=None if until_exhausted else batches)
     else:
-        ok = run_deployment(config)
+        ok = run_deployment(config, image=not no_image)
     sys.exit(0 if ok else 1)
 
 
