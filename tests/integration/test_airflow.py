@@ -36,13 +36,12 @@ def _kill_first_step_once(airflow: subprocess.Popen[str], step: str) -> threadin
         deadline = time.monotonic() + 1200
         while time.monotonic() < deadline and airflow.poll() is None:
             for child in psutil.Process(airflow.pid).children(recursive=True):
-                try:
-                    argv = child.cmdline()
+                try:  # a fork of the warm step server, named after its step (airflow_dag.py)
+                    if child.name() == step:
+                        child.kill()
+                        return
                 except psutil.NoSuchProcess:
                     continue
-                if "--step_name" in argv and argv[argv.index("--step_name") + 1] == step:
-                    child.kill()
-                    return
             time.sleep(0.2)
 
     killer = threading.Thread(target=watch, daemon=True)
