@@ -22,8 +22,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 @pytest.fixture(scope="module")
 def user_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """A fresh home on the local stack whose MLflow has a `production` model, as after `make run`."""
-    import mlflow
-
     root = tmp_path_factory.mktemp("deployment")
     env = {
         **os.environ,
@@ -37,7 +35,6 @@ def user_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
     assert applied.returncode == 0, applied.stdout + applied.stderr
 
     tracking_uri = f"sqlite:///{root / 'home' / 'mlflow.db'}"
-    mlflow.MlflowClient(tracking_uri).create_experiment("tasador", artifact_location=str(root / "mlartifacts"))
     frame = synthetic_listings()
     set_production(tracking_uri, register_version(tracking_uri, train_predictor(frame), frame, {"rmse": "1.0"}))
     yield env
