@@ -43,8 +43,12 @@ _PR_SET_NAME = 15  # prctl option: the process name `ps` and psutil show
 
 
 def serve(socket_path: str, idle_exit_s: float) -> None:
+    from zenml.integrations.registry import integration_registry
+
     for module in PRELOAD:
         importlib.import_module(module)
+    # What every step entrypoint does first (imports only: flavors, materializers); its children find it done.
+    integration_registry.activate_integrations()
     if os.path.exists(socket_path):
         os.unlink(socket_path)  # the starter holds a lock: a socket here is a dead server's
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

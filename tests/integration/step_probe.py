@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
 if __name__ == "__main__":
+    logging.getLogger("steps.context").info("probe decided: nothing")  # as steps/context.decided logs
     print(f"cwd={os.getcwd()}")
     print(f"value={os.environ.get('PROBE_VALUE')}")
     print("probe: done")

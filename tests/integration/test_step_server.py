@@ -51,6 +51,7 @@ def test_steps_run_as_forks_of_one_warm_server_with_their_own_env_output_and_exi
     code, lines, started, pids = _step(dag_config, env, "0")
     assert code == 0 and started, lines
     assert f"cwd={REPO_ROOT}" in lines and "value=first" in lines and "probe: done" in lines
+    assert "probe decided: nothing" in lines  # the steps' INFO lines reach the task's log
 
     code, lines, started, second_pids = _step(dag_config, {**env, "PROBE_VALUE": "second"}, "3")
     assert code == 3 and not started  # the same server, already warm
