@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import yaml
 from sqlalchemy import create_engine, text
 
 from tasador.services import ServicesConfig, load_services_config, start_services, stop_services
@@ -30,12 +31,26 @@ __all__ = [
     "REPO",
     "app_database",
     "bucket_files",
+    "isolated_services_file",
     "prod_env",
     "prod_services",
     "query",
     "run_cli",
     "running_services",
 ]
+
+
+def isolated_services_file(config_dir: Path, state_dir: Path, prefix: str) -> ServicesConfig:
+    """configs/services.yaml written into `config_dir` (for TASADOR_CONFIG_DIR) with free ports, `state_dir` and
+    fresh database names, so what `services up` starts from it meets nobody else's services."""
+    config = yaml.safe_load((REPO / "configs" / "services.yaml").read_text())
+    suffix = uuid.uuid4().hex[:8]
+    config["state_dir"] = str(state_dir)
+    config["s3"]["port"], config["mlflow"]["port"] = free_port(), free_port()
+    config["postgres"]["app_database"] = f"tasador_{prefix}_{suffix}"
+    config["postgres"]["mlflow_database"] = f"tasador_{prefix}_mlflow_{suffix}"
+    (config_dir / "services.yaml").write_text(yaml.safe_dump(config))
+    return ServicesConfig.model_validate(config)
 
 
 @contextmanager

@@ -7,13 +7,11 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import yaml
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
@@ -28,7 +26,7 @@ from tasador.settings import Settings, load_config
 from tasador.store import Store
 from tests.conftest import free_port
 from tests.integration.prod_fixtures import *  # noqa: F403 - the fixtures
-from tests.integration.prod_fixtures import REPO, bucket_files, query, run_cli
+from tests.integration.prod_fixtures import bucket_files, isolated_services_file, query, run_cli
 from tests.integration.service_fixtures import serving_config, start_service, wait_until
 
 
@@ -46,15 +44,8 @@ def _train(env: dict[str, str], batches: int) -> None:
 
 @pytest.mark.slow
 def test_services_up_status_down_from_the_command_line(tmp_path: Path) -> None:
-    config = yaml.safe_load((REPO / "configs" / "services.yaml").read_text())
-    suffix = uuid.uuid4().hex[:8]
-    config["state_dir"] = str(tmp_path / "services")
-    config["s3"]["port"], config["mlflow"]["port"] = free_port(), free_port()
-    config["postgres"]["app_database"] = f"tasador_cli_{suffix}"
-    config["postgres"]["mlflow_database"] = f"tasador_cli_mlflow_{suffix}"
-    (tmp_path / "services.yaml").write_text(yaml.safe_dump(config))
+    services = isolated_services_file(tmp_path, tmp_path / "services", "cli")
     env = {**os.environ, "TASADOR_CONFIG_DIR": str(tmp_path)}
-    services = ServicesConfig.model_validate(config)
     try:
         up = run_cli("services", "up", env=env, timeout=600)
         assert up.returncode == 0, up.stdout + up.stderr

@@ -6,17 +6,15 @@ import os
 import re
 import shutil
 import subprocess
-import uuid
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tasador.services import ServicesConfig, stop_services
+from tasador.services import stop_services
 from tasador.services.postgres import drop_database
 from tasador.store import Store
-from tests.conftest import free_port, postgres_available
-from tests.integration.prod_fixtures import REPO
+from tests.conftest import postgres_available
+from tests.integration.prod_fixtures import REPO, isolated_services_file
 
 #: Variables a user's fresh shell would not have, or that would point this run somewhere else.
 _NOT_IN_A_FRESH_SHELL = re.compile(r"^(AWS_|TASADOR_|ZENML_|MLFLOW_|BENTOML_|VIRTUAL_ENV$)")
@@ -51,14 +49,7 @@ def test_the_readme_production_walk_trains_a_batch_from_a_clean_home(tmp_path: P
     # The same configs, on free ports and fresh databases, so the walk cannot meet anyone else's services.
     configs = tmp_path / "configs"
     shutil.copytree(REPO / "configs", configs)
-    services = yaml.safe_load((configs / "services.yaml").read_text())
-    suffix = uuid.uuid4().hex[:8]
-    services["state_dir"] = str(tmp_path / "services")
-    services["s3"]["port"], services["mlflow"]["port"] = free_port(), free_port()
-    services["postgres"]["app_database"] = f"tasador_walk_{suffix}"
-    services["postgres"]["mlflow_database"] = f"tasador_walk_mlflow_{suffix}"
-    (configs / "services.yaml").write_text(yaml.safe_dump(services))
-    config = ServicesConfig.model_validate(services)
+    config = isolated_services_file(configs, tmp_path / "services", "walk")
 
     env = {key: value for key, value in os.environ.items() if not _NOT_IN_A_FRESH_SHELL.match(key)}
     env.update(
