@@ -51,6 +51,7 @@ class LazyGroup(click.Group):
 @click.option("--clean-where", help="Batch inference: price the CLEAN rows this SQL condition selects instead.")
 @click.option("--batches", type=int, default=1, show_default=True, help="Training: how many batches to process.")
 @click.option("--until-exhausted", is_flag=True, help="Training: process batches until the source has none left.")
+@click.option("--no-image", is_flag=True, help="Deployment: build the bento only, not its OCI image.")
 @click.option(
     "--config",
     "config_path",
@@ -65,6 +66,7 @@ def cli(
     clean_where: str | None,
     batches: int,
     until_exhausted: bool,
+    no_image: bool,
     config_path: Path | None,
 ) -> None:
     """tasador: continuous training for house prices.
@@ -73,6 +75,7 @@ def cli(
     python run.py --pipeline training                 process the next batch
     python run.py --pipeline training --batches 5     process five batches
     python run.py --pipeline deployment               build the bento (and image) of `production`
+    python run.py --pipeline deployment --no-image    the bento only
     python run.py --pipeline batch-inference --input listings.csv   price a file with `production`
     python run.py model rollback --reason "..."       serve the previous version again
     python run.py model history                       which version served when
@@ -96,7 +99,7 @@ def cli(
             raise click.UsageError("Batch inference needs one input: --input FILE.csv or --clean-where CONDITION.")
         ok = run_batch_inference(config, input_path, clean_where)
     else:
-        ok = run_deployment(config)
+        ok = run_deployment(config, image=not no_image)
     sys.exit(0 if ok else 1)
 
 

@@ -1,6 +1,6 @@
 """Batch scoring end to end: read a CSV, parse and check it as cleaning does, encode, predict, write the table.
 
-    PYTHONPATH=. python benchmarks/batch_scoring.py [--rows 1000000] [--pipeline]
+    python -m benchmarks.batch_scoring [--rows 1000000] [--pipeline]
 
 A synthetic CSV of `--rows` listings (the generator's, demo scenario) is priced by a model trained as
 benchmarks/serving.py trains one, through `tasador.batch_scoring.score_with_production` (what the

@@ -1,6 +1,6 @@
 """From `model rollback` to the first request served by the old version: on the registry's event, and by polling.
 
-    PYTHONPATH=. python benchmarks/rollback.py [--trials 5]
+    python -m benchmarks.rollback [--trials 5]
 
 A real MLflow server (webhooks on) and two `bentoml serve` services of configs/serving.yaml (2 workers):
 one with the webhook registered as `stack apply` registers it and an hour-long poll, one without webhook

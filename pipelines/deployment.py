@@ -6,10 +6,10 @@ from steps.deployment.build_bento import build_bento
 
 
 @pipeline(enable_cache=False)
-def deployment(containerize: bool | None = None) -> None:
+def deployment(image: bool = True) -> None:
     """Package what `production` points at: a bento holding the model, and its OCI image where possible.
 
     Args:
-        containerize: build the OCI image (None: only where buildah is installed).
+        image: build the OCI image where buildah is installed (`--no-image`: False).
     """
-    build_bento(containerize=containerize)
+    build_bento(image=image)

@@ -71,7 +71,7 @@ def _check_stack() -> Any:
     stack = Client().active_stack
     problems = _unreachable_services(stack)
     if problems is not None:
-        console.print(f"[red]The active stack `{stack.name}` is not ready:[/red] {problems}")
+        console.print(f"[red]The active stack `{stack.name}` is not ready:[/red] {problems}", soft_wrap=True)
         return None
     return stack
 
@@ -81,10 +81,16 @@ def _unreachable_services(stack: Any) -> str | None:
     from stacks.resolve import active_settings
     from tasador.services.preflight import StackServicesUnavailable, check_stack_services
 
-    store = stack.artifact_store.config
+    store = stack.artifact_store
+    endpoint = (getattr(store.config, "client_kwargs", None) or {}).get("endpoint_url")
     try:
+        # The store's own `exists` resolves its secret and signs with its keys, as every step will.
         check_stack_services(
-            active_settings(), store.path, (getattr(store, "client_kwargs", None) or {}).get("endpoint_url")
+            active_settings(),
+            store.path,
+            endpoint,
+            s3_probe=lambda: store.exists(store.path),
+            stack_file=f"stacks/{stack.name}.yaml",
         )
     except StackServicesUnavailable as exc:
         return str(exc)
@@ -139,18 +145,25 @@ def _record_failure(exc: Exception, group_number: int | None) -> None:
         )
 
 
-def run_deployment(config: Path) -> bool:
+def run_deployment(config: Path, image: bool = True) -> bool:
+    """Build (or reuse) the bento of `production` and, where `image` and buildah allow, its image."""
     from pipelines.deployment import deployment
 
     try:
-        run = deployment.with_options(config_path=str(config))()
+        run = deployment.with_options(config_path=str(config))(image=image)
     except Exception as exc:
         console.print(f"[red]The deployment run failed:[/red] {exc}")
         return False
-    result = run.steps["build_bento"].output.load()
-    for key, value in result.items():
-        console.print(f"  {key:<10} {value}")
-    return True
+    built = run.steps["build_bento"].output.load()
+    reused = "reused: already built from the same model version and commit"
+    image_line = f"{built.image} ({reused if built.image_reused else 'built'})" if built.image else built.image_note
+    for key, value in (
+        ("model", built.model),
+        ("bento", f"{built.bento} ({reused if built.bento_reused else 'built'})"),
+        ("image", image_line),
+    ):
+        console.print(f"  {key:<10} {value}", markup=False, soft_wrap=True)
+    return not built.image_failed
 
 
 def run_batch_inference(config: Path, input_path: Path | None, clean_where: str | None) -> bool:

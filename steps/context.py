@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from stacks.resolve import active_settings
 from steps import stop_signal
 from tasador.settings import Settings
 from tasador.store import Store
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+_SAID_MAX = 400  # characters of a step's outcome line: the figures, not the frames
 
 #: A stage of tasador.loop: (store, settings, batch id or None, the upstream step's output) -> its output.
 Stage = Callable[[Store, Settings, "int | None", dict[str, Any]], dict[str, Any]]
@@ -48,4 +53,19 @@ def run_stage(name: str, stage: Stage, batch_id: int | None, upstream: dict[str,
     db = store(current)
     with batch_stage(db, batch_id, name):
         stop_signal.raise_if_requested()  # a signal stopped an earlier attempt: no retry
-        return stage(db, current, batch_id, upstream)
+        return decided(name, stage(db, current, batch_id, upstream))
+
+
+def decided(step: str, outcome: T) -> T:
+    """Log what a step decided, in one line (its output's plain fields), and return the output unchanged.
+
+    At INFO: quiet under `run.py`, which prints the batch summary instead; an Airflow task's log shows it
+    (tasador/services/step_server.py), so a DAG run reads step by step in Airflow's UI.
+    """
+    if isinstance(outcome, dict):
+        fields = [f"{key}={value}" for key, value in outcome.items() if isinstance(value, str | int | float | None)]
+        line = ", ".join(fields) or "(no plain fields)"
+    else:
+        line = repr(outcome)
+    log.info("%s decided: %s", step, line[:_SAID_MAX])
+    return outcome

@@ -14,4 +14,4 @@ def validate_batch(batch_id: int | None) -> Annotated[dict[str, Any], "data_repo
     settings = context.settings()
     db = context.store(settings)
     with context.batch_stage(db, batch_id, "validate"):
-        return validate(db, settings, batch_id)
+        return context.decided("validate", validate(db, settings, batch_id))

@@ -15,4 +15,4 @@ def fetch_batch(group_number: int | None = None) -> Annotated[dict[str, Any], "r
     Returns {"exhausted": True} when the source has nothing left, so the run ends cleanly.
     """
     settings = context.settings()
-    return next_batch(context.store(settings), settings, group_number)
+    return context.decided("fetch", next_batch(context.store(settings), settings, group_number))

@@ -19,7 +19,7 @@ def summarize_batch(
     explanation: dict[str, Any],
 ) -> Annotated[dict[str, Any], "batch_summary"]:
     """Mark the batch done, push its figures to Prometheus (when configured) and summarise the run."""
-    return finish_batch(
+    summary = finish_batch(
         context.store(),
         batch_id,
         data_report,
@@ -29,3 +29,4 @@ def summarize_batch(
         explanation,
         os.environ.get("TASADOR_PUSHGATEWAY_URL"),
     )
+    return context.decided("summarize", summary)

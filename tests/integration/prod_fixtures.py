@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import yaml
 from sqlalchemy import create_engine, text
 
 from tasador.services import ServicesConfig, load_services_config, start_services, stop_services
@@ -30,12 +31,26 @@ __all__ = [
     "REPO",
     "app_database",
     "bucket_files",
+    "isolated_services_file",
     "prod_env",
     "prod_services",
     "query",
     "run_cli",
     "running_services",
 ]
+
+
+def isolated_services_file(config_dir: Path, state_dir: Path, prefix: str) -> ServicesConfig:
+    """configs/services.yaml written into `config_dir` (for TASADOR_CONFIG_DIR) with free ports, `state_dir` and
+    fresh database names, so what `services up` starts from it meets nobody else's services."""
+    config = yaml.safe_load((REPO / "configs" / "services.yaml").read_text())
+    suffix = uuid.uuid4().hex[:8]
+    config["state_dir"] = str(state_dir)
+    config["s3"]["port"], config["mlflow"]["port"] = free_port(), free_port()
+    config["postgres"]["app_database"] = f"tasador_{prefix}_{suffix}"
+    config["postgres"]["mlflow_database"] = f"tasador_{prefix}_mlflow_{suffix}"
+    (config_dir / "services.yaml").write_text(yaml.safe_dump(config))
+    return ServicesConfig.model_validate(config)
 
 
 @contextmanager
@@ -86,12 +101,13 @@ def app_database(prod_services: ServicesConfig) -> Iterator[str]:
 
 @pytest.fixture
 def prod_env(prod_services: ServicesConfig, app_database: str, tmp_path: Path) -> dict[str, str]:
-    """Environment of a CLI process that runs on the production stack files against these services."""
+    """Environment of a CLI process that runs on the production stack files against these services.
+
+    No S3 keys: as after `services up`, runs get them from the stack's ZenML secret (dev-only keys)."""
     from sqlalchemy.engine import make_url
 
     env = {
         **os.environ,
-        **s3_credentials(),
         "ZENML_CONFIG_PATH": str(tmp_path / "zenml"),
         "TASADOR_HOME": str(tmp_path / "home"),
         "AWS_DEFAULT_REGION": prod_services.s3.region,
@@ -100,7 +116,7 @@ def prod_env(prod_services: ServicesConfig, app_database: str, tmp_path: Path) -
         "TASADOR_MLFLOW_URL": prod_services.mlflow_url,
         "TASADOR_PG_DATABASE": make_url(app_database).database or "",
     }
-    for key in ("TASADOR_DB_URL", "MLFLOW_TRACKING_URI"):
+    for key in ("TASADOR_DB_URL", "MLFLOW_TRACKING_URI", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         env.pop(key, None)
     return env
 

@@ -118,6 +118,10 @@ def register_version(tracking_uri: str, predictor: Any, example: pd.DataFrame, t
     from tasador.model.pyfunc import log_model
 
     with mlflow_at(tracking_uri):
+        if tracking_uri.startswith("sqlite:///") and mlflow.get_experiment_by_name("tasador") is None:
+            # Beside the database: MLflow's default for a SQLite store is ./mlruns, inside the repository.
+            artifacts = Path(tracking_uri.removeprefix("sqlite:///")).parent / "mlartifacts"
+            mlflow.create_experiment("tasador", artifact_location=artifacts.as_uri())
         mlflow.set_experiment("tasador")
         with mlflow.start_run():
             uri = log_model(predictor, input_example=example[list(FEATURE_COLUMNS)].head(3))

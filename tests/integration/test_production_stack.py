@@ -7,13 +7,11 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import yaml
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
@@ -28,7 +26,7 @@ from tasador.settings import Settings, load_config
 from tasador.store import Store
 from tests.conftest import free_port
 from tests.integration.prod_fixtures import *  # noqa: F403 - the fixtures
-from tests.integration.prod_fixtures import REPO, bucket_files, query, run_cli
+from tests.integration.prod_fixtures import bucket_files, isolated_services_file, query, run_cli
 from tests.integration.service_fixtures import serving_config, start_service, wait_until
 
 
@@ -46,15 +44,8 @@ def _train(env: dict[str, str], batches: int) -> None:
 
 @pytest.mark.slow
 def test_services_up_status_down_from_the_command_line(tmp_path: Path) -> None:
-    config = yaml.safe_load((REPO / "configs" / "services.yaml").read_text())
-    suffix = uuid.uuid4().hex[:8]
-    config["state_dir"] = str(tmp_path / "services")
-    config["s3"]["port"], config["mlflow"]["port"] = free_port(), free_port()
-    config["postgres"]["app_database"] = f"tasador_cli_{suffix}"
-    config["postgres"]["mlflow_database"] = f"tasador_cli_mlflow_{suffix}"
-    (tmp_path / "services.yaml").write_text(yaml.safe_dump(config))
+    services = isolated_services_file(tmp_path, tmp_path / "services", "cli")
     env = {**os.environ, "TASADOR_CONFIG_DIR": str(tmp_path)}
-    services = ServicesConfig.model_validate(config)
     try:
         up = run_cli("services", "up", env=env, timeout=600)
         assert up.returncode == 0, up.stdout + up.stderr
@@ -165,6 +156,48 @@ def test_training_fails_clearly_when_the_s3_endpoint_is_down(prod_env: dict[str,
     failed = run_cli("--pipeline", "training", env=env)
     assert failed.returncode != 0
     assert dead.removeprefix("http://") in failed.stdout + failed.stderr
+
+
+def test_preflight_names_missing_s3_keys_with_the_fix(
+    prod_services: ServicesConfig, app_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import s3fs
+
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no probing of a cloud metadata endpoint
+    settings = Settings(db_url=app_database, mlflow_tracking_uri=prod_services.mlflow_url)
+    store = f"s3://{prod_services.s3.bucket}/zenml"
+    fs = s3fs.S3FileSystem(client_kwargs={"endpoint_url": prod_services.s3_endpoint}, skip_instance_cache=True)
+    with pytest.raises(StackServicesUnavailable) as raised:
+        check_stack_services(settings, store, prod_services.s3_endpoint, s3_probe=lambda: fs.exists(store))
+    problem = str(raised.value).splitlines()[1]
+    assert problem.startswith(f"- S3 artifact store {store}: no S3 keys reach this process;")
+    assert "python run.py stack apply stacks/<name>.yaml" in problem and "AWS_ACCESS_KEY_ID" in problem
+
+
+@pytest.mark.slow
+def test_training_stops_before_any_step_when_the_stack_s_s3_keys_are_gone(
+    prod_env: dict[str, str], app_database: str
+) -> None:
+    _apply("production", prod_env, "--activate")
+    zenml = str(Path(sys.executable).parent / "zenml")
+    deleted = subprocess.run([zenml, "secret", "delete", "tasador_s3", "-y"], env=prod_env, capture_output=True)
+    assert deleted.returncode == 0, deleted.stdout + deleted.stderr
+
+    failed = run_cli("--pipeline", "training", env=prod_env)
+    output = failed.stdout + failed.stderr
+    assert failed.returncode != 0
+    assert "its keys cannot be read (The secret tasador_s3 does not exist)" in output, output[-3000:]
+    assert "run `python run.py stack apply stacks/production.yaml` again" in output
+    assert "Traceback" not in output and "fetch_batch" not in output  # no step started
+    assert query(app_database, "SELECT count(*) FROM pg_tables WHERE tablename = 'raw_batches'")[0][0] == 0
+
+    _apply("production", prod_env)  # the fix the message names: the secret is back
+    secret = subprocess.run([zenml, "secret", "get", "tasador_s3"], env=prod_env, capture_output=True, text=True)
+    assert secret.returncode == 0 and "aws_access_key_id" in secret.stdout + secret.stderr  # zenml writes to stderr
 
 
 def _listing(i: int) -> dict[str, Any]:

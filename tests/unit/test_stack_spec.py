@@ -66,3 +66,25 @@ def test_malformed_and_missing_files_say_so(tmp_path: Path) -> None:
         load_spec(write(tmp_path, "just: text\n"), tmp_path)
     with pytest.raises(StackSpecError, match="No stack file"):
         load_spec(tmp_path / "nope.yaml", tmp_path)
+
+
+@pytest.mark.parametrize("stack", ["production", "airflow"])
+def test_s3_keys_reach_the_artifact_store_through_a_secret_with_the_dev_keys_by_default(
+    stack: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tasador.services.config import DEV_S3_KEY, DEV_S3_SECRET
+
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY", raising=False)
+    spec = load_spec(REPO / "stacks" / f"{stack}.yaml", tmp_path)
+    assert spec.secrets["tasador_s3"] == {"aws_access_key_id": DEV_S3_KEY, "aws_secret_access_key": DEV_S3_SECRET}
+    store = {c.type: c for c in spec.components}["artifact_store"].configuration
+    assert (store["key"], store["secret"]) == (
+        "{{tasador_s3.aws_access_key_id}}",
+        "{{tasador_s3.aws_secret_access_key}}",
+    )
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "minio-user")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "minio-pass")
+    secret = load_spec(REPO / "stacks" / f"{stack}.yaml", tmp_path).secrets["tasador_s3"]
+    assert secret == {"aws_access_key_id": "minio-user", "aws_secret_access_key": "minio-pass"}
