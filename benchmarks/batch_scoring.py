@@ -24,14 +24,13 @@ import click
 import pyarrow as pa
 from pyarrow import csv as pa_csv
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
+from benchmarks.common import run_timed, scratch_postgres
+from benchmarks.serving import POSTGRES_DEFAULT, POSTGRES_ENV, register_model
+from tasador.env import QUIET_DEFAULTS
+from tasador.serving.config import load_serving_config
+from tasador.settings import Settings, load_config
 
-from benchmarks.common import run_timed, scratch_postgres  # noqa: E402
-from benchmarks.serving import POSTGRES_DEFAULT, POSTGRES_ENV, register_model  # noqa: E402
-from tasador.env import QUIET_DEFAULTS  # noqa: E402
-from tasador.serving.config import load_serving_config  # noqa: E402
-from tasador.settings import Settings, load_config  # noqa: E402
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def write_listings(path: Path, rows: int) -> None:

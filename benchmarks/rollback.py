@@ -23,13 +23,12 @@ from pathlib import Path
 import click
 import httpx
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
+from benchmarks.serving import free_port, register_model, request_rows, spawn, stop
+from tasador.env import QUIET_DEFAULTS
+from tasador.serving.config import isolated_environment, load_serving_config
+from tasador.serving.registry_events import webhook_delivery_env
 
-from benchmarks.serving import free_port, register_model, request_rows, spawn, stop  # noqa: E402
-from tasador.env import QUIET_DEFAULTS  # noqa: E402
-from tasador.serving.config import isolated_environment, load_serving_config  # noqa: E402
-from tasador.serving.registry_events import webhook_delivery_env  # noqa: E402
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 NAME, ALIAS = "tasador-price", "production"
 IN_A_ROW = 20
