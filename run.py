@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import importlib
 import sys
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import click
 
 from tasador.env import quiet_environment
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 ROOT = Path(__file__).resolve().parent
 
@@ -49,9 +53,15 @@ class LazyGroup(click.Group):
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="ZenML run config (default: configs/<pipeline>.yaml).",
 )
+@click.option("-v", "--verbose", is_flag=True, help="Show other tools' notices here, not in .tasador/logs/.")
 @click.pass_context
 def cli(
-    ctx: click.Context, pipeline: str | None, batches: int, until_exhausted: bool, config_path: Path | None
+    ctx: click.Context,
+    pipeline: str | None,
+    batches: int,
+    until_exhausted: bool,
+    config_path: Path | None,
+    verbose: bool,
 ) -> None:
     """tasador: continuous training for house prices.
 
@@ -72,11 +82,21 @@ def cli(
     from pipelines.runner import run_deployment, run_training
 
     config = config_path or ROOT / "configs" / f"{pipeline}.yaml"
-    if pipeline == "training":
-        ok = run_training(config, batches=None if until_exhausted else batches)
-    else:
-        ok = run_deployment(config)
+    with routed(pipeline) as console:
+        if pipeline == "training":
+            ok = run_training(config, console, batches=None if until_exhausted else batches)
+        else:
+            ok = run_deployment(config, console)
     sys.exit(0 if ok else 1)
+
+
+def routed(command: str) -> AbstractContextManager[Console]:
+    """The console for tasador's lines; other tools' output goes to .tasador/logs/ unless -v was given."""
+    from tasador.console import routed_output
+    from tasador.settings import Settings
+
+    verbose = bool(click.get_current_context().find_root().params.get("verbose"))
+    return routed_output(Settings().home_dir / "logs", command, verbose)
 
 
 @cli.group()
@@ -89,15 +109,17 @@ def stack() -> None:
 @click.option("--activate/--no-activate", default=False, help="Also make it the active stack.")
 def stack_apply(path: Path, activate: bool) -> None:
     """Register (or update) the stack described in PATH; safe to run again."""
-    from stacks.apply import apply_stack
     from tasador.settings import Settings
 
     settings = Settings()
     settings.ensure_home()
-    for item in apply_stack(path, settings.home_dir, activate=activate):
-        click.echo(f"{item.action:>10}  {item.kind:<20} {item.name}")
-    if activate:
-        click.echo(f"Active stack: {path.stem}")
+    with routed("stack-apply") as console:
+        from stacks.apply import apply_stack  # imports ZenML, whose notices go where `routed` says
+
+        for item in apply_stack(path, settings.home_dir, activate=activate):
+            console.print(f"{item.action:>10}  {item.kind:<20} {item.name}", markup=False)
+        if activate:
+            console.print(f"Active stack: {path.stem}", markup=False)
 
 
 @cli.group()

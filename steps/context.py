@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -14,6 +15,9 @@ from tasador.store import Store
 
 #: A stage of tasador.loop: (store, settings, batch id or None, the upstream step's output) -> its output.
 Stage = Callable[[Store, Settings, "int | None", dict[str, Any]], dict[str, Any]]
+
+#: One record per stage as it starts: the CLI's progress line shows it, ZenML's step logs keep it.
+STAGE_LOG = logging.getLogger("tasador.stage")
 
 
 def settings() -> Settings:
@@ -32,6 +36,7 @@ def store(current: Settings | None = None) -> Store:
 @contextmanager
 def batch_stage(db: Store, batch_id: int | None, stage: str) -> Iterator[None]:
     """Mark the batch failed with the stage and reason when the body raises; the next run retries it."""
+    announce(stage)
     if batch_id is None:  # the source was exhausted: nothing to mark
         yield
         return
@@ -49,3 +54,8 @@ def run_stage(name: str, stage: Stage, batch_id: int | None, upstream: dict[str,
     with batch_stage(db, batch_id, name):
         stop_signal.raise_if_requested()  # a signal stopped an earlier attempt: no retry
         return stage(db, current, batch_id, upstream)
+
+
+def announce(stage: str) -> None:
+    """Say which stage of the batch starts (a log record of `STAGE_LOG`)."""
+    STAGE_LOG.info(stage)

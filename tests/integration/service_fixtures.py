@@ -22,6 +22,8 @@ import yaml
 
 from tasador.schema import FEATURE_COLUMNS
 from tasador.serving.config import isolated_environment
+from tasador.settings import Settings
+from tasador.tracking import configure_mlflow
 from tests.conftest import REPO_ROOT, free_port, wait_until
 
 MODEL_NAME = "tasador-price"
@@ -117,8 +119,10 @@ def register_version(tracking_uri: str, predictor: Any, example: pd.DataFrame, t
 
     from tasador.model.pyfunc import log_model
 
+    # A SQLite store keeps its artifacts beside it (configure_mlflow), never in ./mlruns of the working directory.
+    home = Path(tracking_uri.removeprefix("sqlite:///")).parent if tracking_uri.startswith("sqlite:///") else None
     with mlflow_at(tracking_uri):
-        mlflow.set_experiment("tasador")
+        configure_mlflow(Settings(home=home or Path(os.environ["TASADOR_HOME"]), mlflow_tracking_uri=tracking_uri))
         with mlflow.start_run():
             uri = log_model(predictor, input_example=example[list(FEATURE_COLUMNS)].head(3))
         version = mlflow.register_model(uri, MODEL_NAME).version

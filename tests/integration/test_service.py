@@ -120,7 +120,7 @@ def test_model_info_shows_registry_version_tags_and_metrics(served: Deployment) 
         ({k: v for k, v in LISTING.items() if k != "state"}, "listings.0.state"),
         ({**LISTING, "state": "Atlantis"}, "listings.0.state"),
         ({**LISTING, "status": "rented"}, "listings.0.status"),
-        ({**LISTING, "zip_code": "7870"}, "listings.0.zip_code"),
+        ({**LISTING, "zip_code": "7870x"}, "listings.0.zip_code"),
         ({**LISTING, "prev_sold_date": "last year"}, "listings.0.prev_sold_date"),
         ({**LISTING, "house_sise": 1800}, "listings.0.house_sise"),
     ],
