@@ -59,7 +59,7 @@ ui: init ## the Streamlit app on http://127.0.0.1:8501
 	$(BIN)/streamlit run ui/app.py --server.address 127.0.0.1 --browser.gatherUsageStats false
 
 serve: init ## the BentoML service on http://127.0.0.1:3000 (serves `production`)
-	$(BIN)/bentoml serve bento.service:TasadorPrice --host 127.0.0.1 --port 3000
+	$(BIN)/bentoml serve --host 127.0.0.1 --port 3000
 
 data-api: install ## the data API on http://127.0.0.1:8800
 	$(BIN)/python run.py datasource serve

@@ -181,7 +181,11 @@ class Explanation(BaseModel):
 
     model_version: str
     prices: list[float]
-    base_value: float = Field(description="The model's expected output (log dollars) before any feature.")
+    unit: Literal["log dollars"] = Field(
+        "log dollars", description="Of base_value and every SHAP value: exp(base_value + sum of values) = price."
+    )
+    base_value: float = Field(description="The model's expected output in log dollars, before any feature.")
+    base_price: float = Field(description="exp(base_value): the price in dollars the explanation starts from.")
     feature_names: list[str] = Field(description="The model's encoded features.")
     values: list[list[float]] = Field(description="SHAP values per encoded feature, one row per listing.")
     columns: list[str] = Field(description="The listing's fields the features come from.")

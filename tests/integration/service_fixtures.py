@@ -210,12 +210,12 @@ def serving_config(path: Path, **overrides: Any) -> Path:
 
 
 def start_service(home: Path, tracking_uri: str, database_url: str, config: Path) -> Process:
-    """`bentoml serve bento.service:TasadorPrice` from the repository root, as a user would run it."""
+    """`bentoml serve` from the repository root (its bentofile.yaml names the service), as a user runs it."""
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = isolated_environment(home, tracking_uri, database_url) | {"TASADOR_SERVING_CONFIG": str(config)}
     command = [
-        sys.executable, "-m", "bentoml", "serve", "bento.service:TasadorPrice",
+        sys.executable, "-m", "bentoml", "serve",
         "--host", "127.0.0.1", "--port", str(port),
     ]  # fmt: skip
     return _spawn(command, env, home / "service.log", f"http://127.0.0.1:{port}", "/health")
