@@ -52,17 +52,29 @@ def importance_bars(values: dict[str, float], top: int, bar_px: int) -> alt.Char
     )
 
 
-def metric_over_batches(timeline: pd.DataFrame, metric: str, number_format: str, height: int) -> alt.Chart:
-    """The production model's holdout metric after each batch; a step where a new version was promoted."""
-    return (
+def metric_over_batches(timeline: pd.DataFrame, metric: str, number_format: str, height: int) -> alt.LayerChart:
+    """The production model's holdout metric after each batch; a step and a mark "v3 promoted" where a new
+    version took over."""
+    x = alt.X("batch:O", title="batch", axis=alt.Axis(labelAngle=0))
+    line = (
         alt.Chart(timeline, height=height)
         .mark_line(interpolate="step-after", point=True)
         .encode(
-            x=alt.X("batch:O", title="batch", axis=alt.Axis(labelAngle=0)),
+            x=x,
             y=alt.Y(f"{metric}:Q", title=metric, scale=alt.Scale(zero=False), axis=alt.Axis(format=number_format)),
             tooltip=["batch", "version", alt.Tooltip(f"{metric}:Q", format=number_format)],
         )
     )
+    promoted = timeline[timeline["version"].ne(timeline["version"].shift())].assign(
+        mark=lambda frame: "v" + frame["version"].astype(str) + " promoted"
+    )
+    rules = alt.Chart(promoted).mark_rule(strokeDash=[4, 3], color="#2e7d32").encode(x=x)
+    labels = (
+        alt.Chart(promoted)
+        .mark_text(align="left", baseline="top", dx=4, dy=4, color="#2e7d32")
+        .encode(x=x, y=alt.value(0), text="mark:N")
+    )
+    return line + rules + labels
 
 
 def importance_trend(trend: pd.DataFrame, height: int) -> alt.Chart:
