@@ -17,7 +17,7 @@ export OMP_WAIT_POLICY ?= PASSIVE
 export TASADOR_HOME ?= $(CURDIR)/.tasador
 export ZENML_CONFIG_PATH ?= $(TASADOR_HOME)/zenml
 
-.PHONY: help install init run test test-long test-all test-fast ui serve data-api lint lock system-deps clean
+.PHONY: help install init run demo screenshots test test-long test-all test-fast ui serve data-api lint lock system-deps clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -42,6 +42,12 @@ $(TASADOR_HOME)/.local-stack: stacks/local.yaml
 
 run: init ## process the next batch on the active stack (local by default)
 	$(BIN)/python run.py --pipeline training
+
+demo: init ## the demo scenario's 12 batches (a few minutes): calm, drift, retraining, promotion, rejection
+	@$(BIN)/python run.py demo
+
+screenshots: install system-deps ## the README's screenshots, from the demo's state (after `make demo`)
+	$(BIN)/python scripts/screenshots.py
 
 test: install system-deps ## the test suite without the `long` tests (README's test command; CI runs it)
 	$(BIN)/python -m pytest -m "not long"

@@ -69,6 +69,7 @@ def cli(
     python run.py --pipeline training                 process the next batch
     python run.py --pipeline training --batches 5     process five batches
     python run.py --pipeline deployment               build the bento (and image) of `production`
+    python run.py demo                                the demo: calm, drift, retraining, promotion, rejection
     python run.py stack apply stacks/local.yaml       register a stack from YAML
     python run.py datasource serve                    start the data API
     python run.py report models                       the model history report
@@ -97,6 +98,16 @@ def routed(command: str) -> AbstractContextManager[Console]:
 
     verbose = bool(click.get_current_context().find_root().params.get("verbose"))
     return routed_output(Settings().home_dir / "logs", command, verbose)
+
+
+@cli.command()
+def demo() -> None:
+    """The demo scenario through the batches that tell the whole story (configs/demo.yaml), then where to look."""
+    from pipelines.demo import run_demo
+
+    with routed("demo") as console:
+        ok = run_demo(ROOT / "configs" / "training.yaml", console)
+    sys.exit(0 if ok else 1)
 
 
 @cli.group()
