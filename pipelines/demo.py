@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 
 from pipelines.runner import run_training
-from tasador.console import short_path
+from tasador.console import fit, short_path
 from tasador.settings import Settings, load_config
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def run_demo(config: Path, console: Console) -> bool:
     finally:
         store.dispose()
     _, html = write_report(history, settings.reports_dir / "models")
-    console.print("\n".join([*_story(history), *_where_to_look(settings, html, demo)]), markup=False, soft_wrap=True)
+    console.print(fit([*_story(history), *_where_to_look(settings, html, demo)], console), markup=False)
     return True
 
 

@@ -41,7 +41,7 @@ def routed_output(log_dir: Path, command: str, verbose: bool) -> Iterator[Consol
     saved_err = os.dup(2)
     with os.fdopen(terminal_fd, "w", buffering=1) as terminal, path.open("ab") as log:
         console = Console(file=terminal, soft_wrap=not terminal.isatty(), highlight=False)
-        console.print(f"Other tools' notices: {short_path(path)} (-v shows them here)")
+        console.print(f"Notices of other tools: {short_path(path)} (-v: here)", soft_wrap=True)
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
         try:

@@ -64,7 +64,9 @@ def test_the_service_reads_a_feed_row_as_cleaning_does(changes: dict[str, Any]) 
         ("status", "rented", "unknown status 'rented'"),
     ],
 )
-def test_what_cleaning_quarantines_the_service_refuses_with_the_same_reason(field: str, value: Any, reason: str) -> None:
+def test_what_cleaning_quarantines_the_service_refuses_with_the_same_reason(
+    field: str, value: Any, reason: str
+) -> None:
     row = {**FEED_ROW, field: value}
     _, quarantined = normalise([(1, {**row, "price": 500_000})], today=dt.date(2026, 1, 1))
     assert quarantined["reason"].tolist() == [reason]
