@@ -47,19 +47,25 @@ def take(app_url: str) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
     OUT.mkdir(parents=True, exist_ok=True)
-    pages = [("predict", "", "Predict a price"), ("models", "/models", "Models"), ("batches", "/batches", "Batches")]
-    pages.append(("explainability", "/explainability", "Explainability"))
+    # (file, path, the page's title, a heading that shows once its content has loaded, whether it has a chart)
+    pages = [
+        ("predict", "", "Predict a price", "Why this price", True),
+        ("models", "/models", "Models", "Production metrics over batches", True),
+        ("batches", "/batches", "Batches", "Drift per feature", False),
+        ("explainability", "/explainability", "Explainability", "Global importance", True),
+    ]
     written = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            for name, path, heading in pages:
+            for name, path, title, loaded, chart in pages:
                 page = browser.new_page(viewport=VIEWPORT)
                 page.set_default_timeout(90_000)
-                open_page(page, app_url + path, heading)
+                open_page(page, app_url + path, title)
                 if name == "predict":
                     page.get_by_role("button", name="Predict").click()
-                    page.get_by_role("heading", name="Why this price").wait_for()
+                page.get_by_role("heading", name=loaded).wait_for()
+                if chart:
                     page.get_by_test_id("stVegaLiteChart").first.wait_for()
                 wait_rendered(page)
                 page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
