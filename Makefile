@@ -27,8 +27,8 @@ help: ## list the targets
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	@echo "Installing the pinned environment into $(VENV) (once; a few minutes)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install --quiet --upgrade pip==26.3
-	@$(BIN)/python -m pip install --quiet --progress-bar off -r requirements.txt -r requirements-dev.txt -c constraints.txt -e .
+	@$(BIN)/python -m pip install --quiet --quiet --upgrade pip==26.3
+	@$(BIN)/python -m pip install --quiet --quiet --progress-bar off -r requirements.txt -r requirements-dev.txt -c constraints.txt -e .
 	@scripts/activate-env.sh $(VENV)
 	@rm -f $(VENV)/.installed-*; touch $@
 
