@@ -143,10 +143,11 @@ def report() -> None:
 def report_models_cmd(out: Path | None) -> None:
     """Drift, decisions, models trained, promoted or rejected and why, over all batches."""
     from stacks.resolve import active_settings
+    from tasador.console import short_path
     from tasador.history import report_models
 
     md, html = report_models(active_settings(), out_dir=out)
-    click.echo(f"Markdown: {md}\nHTML:     {html}")
+    click.echo(f"Markdown: {short_path(md)}\nHTML:     {short_path(html)}")
 
 
 @report.command("data")
@@ -154,6 +155,7 @@ def report_models_cmd(out: Path | None) -> None:
 def report_data(batch_id: int | None) -> None:
     """Print the path of a batch's data report (Great Expectations, HTML and JSON)."""
     from stacks.resolve import active_settings
+    from tasador.console import short_path
     from tasador.store import Store
 
     store = Store(active_settings().database_url)
@@ -164,7 +166,7 @@ def report_data(batch_id: int | None) -> None:
     found = store.report(batch_id)
     if found is None:
         raise click.ClickException(f"Batch {batch_id} has no data report (was it validated?).")
-    click.echo(f"HTML: {found['html_path']}\nJSON: {found['json_path']}")
+    click.echo(f"HTML: {short_path(found['html_path'])}\nJSON: {short_path(found['json_path'])}")
 
 
 if __name__ == "__main__":
