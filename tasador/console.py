@@ -68,7 +68,11 @@ def fit(lines: list[str], console: Console) -> str:
     if console.soft_wrap:
         return "\n".join(lines)
     width = max(console.width, LABEL_WIDTH + 30)
-    wrapped = [
-        textwrap.fill(line, width, subsequent_indent=" " * LABEL_WIDTH, break_on_hyphens=False) for line in lines
-    ]
-    return "\n".join(wrapped)
+    return "\n".join(_wrapped(line, width) for line in lines)
+
+
+def _wrapped(line: str, width: int) -> str:
+    # A word longer than the value column (a path) stays whole, on its line: cut, it could not be copied.
+    if max(map(len, line.split()), default=0) > width - LABEL_WIDTH:
+        return line
+    return textwrap.fill(line, width, subsequent_indent=" " * LABEL_WIDTH, break_on_hyphens=False)
