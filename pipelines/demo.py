@@ -47,7 +47,9 @@ def run_demo(config: Path, console: Console) -> bool:
     finally:
         store.dispose()
     _, html = write_report(history, settings.reports_dir / "models")
-    console.print(fit([*_story(history), *_where_to_look(settings, html, demo)], console), markup=False)
+    console.print(fit(_story(history), console), markup=False)
+    # Unwrapped: a command cut over two lines could not be copied whole.
+    console.print("\n".join(_where_to_look(settings, html, demo)), markup=False, soft_wrap=True)
     return True
 
 
