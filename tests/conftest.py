@@ -37,11 +37,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _hypothesis_examples_in(folder: Path) -> None:
-    """Hypothesis keeps the examples it found in ./.hypothesis unless told where."""
+    """Hypothesis keeps its examples and caches (constants, unicode data) in ./.hypothesis unless told where."""
     from hypothesis import settings
     from hypothesis.database import DirectoryBasedExampleDatabase
 
-    settings.register_profile("tasador", database=DirectoryBasedExampleDatabase(str(folder)))
+    os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = str(folder)  # read at its first write, by child processes too
+    settings.register_profile("tasador", database=DirectoryBasedExampleDatabase(str(folder / "examples")))
     settings.load_profile("tasador")
 
 
