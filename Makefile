@@ -49,7 +49,7 @@ demo: init ## the demo scenario's 12 batches (a few minutes): calm, drift, retra
 	@$(BIN)/python run.py $(if $(V),-v) demo
 
 screenshots: install system-deps ## the README's screenshots, from the demo's state (after `make demo`)
-	$(BIN)/python scripts/screenshots.py
+	$(BIN)/python -m scripts.screenshots
 
 test: install system-deps ## the test suite without the `long` tests (README's test command; CI runs it)
 	$(BIN)/python -m pytest -m "not long"

@@ -2,7 +2,8 @@
 
 Starts the service (`bentoml serve`) and the app (`streamlit run ui/app.py`) on free loopback ports over the
 active stack's stores, opens each page in Debian's headless Chromium, writes one PNG per page and stops
-both processes by their pids. Run it from the repository root: `make screenshots` (after `make demo`).
+both processes by their pids. From the repository root: `make screenshots` (= `python -m scripts.screenshots`),
+after `make demo`.
 """
 
 from __future__ import annotations
@@ -14,12 +15,10 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # run as a script: tasador and ui come from the checkout
-
-from tasador.env import quiet_environment  # noqa: E402
-from tasador.services.processes import start_process, stop_process, wait_until  # noqa: E402
-from ui.screens import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, open_page, wait_rendered  # noqa: E402
+from tasador.env import quiet_environment
+from tasador.services.processes import start_process, stop_process, wait_until
+from tasador.settings import REPO_ROOT as ROOT
+from ui.screens import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, open_page, wait_rendered
 
 OUT = ROOT / "docs" / "screenshots"
 START_TIMEOUT_S = 300  # the service loads the production model, the app imports MLflow: a busy machine is slow

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -27,16 +26,15 @@ print("after the block")
 
 def test_other_tools_output_goes_to_the_log_and_tasadors_to_the_terminal(tmp_path: Path) -> None:
     logs = tmp_path / "logs"
-    env = os.environ | {"PYTHONPATH": str(REPO_ROOT)}
     done = subprocess.run(
-        [sys.executable, "-c", ROUTED, str(logs)], capture_output=True, text=True, check=True, cwd=tmp_path, env=env
+        [sys.executable, "-c", ROUTED, str(logs)], capture_output=True, text=True, check=True, cwd=REPO_ROOT
     )
     shown = done.stdout + done.stderr
     assert "Batch 1 summary" in shown and "after the block" in shown
     for noise in ("a notice printed by a library", "a library's warning", "a line from a child process"):
         assert noise not in shown
     (log,) = logs.iterdir()
-    assert f"Notices of other tools: logs/{log.name}" in shown  # its path, once, short
+    assert shown.count(f"Notices of other tools: {log}") == 1  # its path, once
     written = log.read_text()
     assert "a notice printed by a library" in written and "a line from a child process" in written
     assert "a library's warning" in written
