@@ -17,16 +17,18 @@ export OMP_WAIT_POLICY ?= PASSIVE
 export TASADOR_HOME ?= $(CURDIR)/.tasador
 export ZENML_CONFIG_PATH ?= $(TASADOR_HOME)/zenml
 
-.PHONY: help install init run test test-long test-all test-fast ui serve data-api lint lock system-deps clean
+.PHONY: help install init run demo screenshots test test-long test-all test-fast ui serve data-api lint lock system-deps clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 # The pins, then tasador itself, editable (pyproject.toml): `import tasador` works from any folder, no PYTHONPATH.
+# Quiet on purpose: `make run` shows tasador's lines (README "Quick start" quotes them); pip still reports errors.
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
+	@echo "Installing the pinned environment into $(VENV) (once; a few minutes)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip==26.3
-	$(BIN)/python -m pip install --quiet --progress-bar off -r requirements.txt -r requirements-dev.txt -c constraints.txt -e .
+	@$(BIN)/python -m pip install --quiet --quiet --upgrade pip==26.3
+	@$(BIN)/python -m pip install --quiet --quiet --progress-bar off -r requirements.txt -r requirements-dev.txt -c constraints.txt -e .
 	@scripts/activate-env.sh $(VENV)
 	@rm -f $(VENV)/.installed-*; touch $@
 
@@ -37,11 +39,17 @@ init: install $(TASADOR_HOME)/.local-stack ## initialise ZenML and the local sta
 # Registered and activated the first time only: afterwards `zenml stack set` decides what runs.
 # No `zenml init`: without a .zen folder the active stack lives in ZENML_CONFIG_PATH (.tasador/zenml) alone.
 $(TASADOR_HOME)/.local-stack: stacks/local.yaml
-	$(BIN)/python run.py stack apply stacks/local.yaml $(if $(wildcard $@),,--activate)
+	@$(BIN)/python run.py stack apply stacks/local.yaml $(if $(wildcard $@),,--activate)
 	@touch $@
 
-run: init ## process the next batch on the active stack (local by default)
-	$(BIN)/python run.py --pipeline training
+run: init ## process the next batch on the active stack (local by default); V=1 shows other tools' notices
+	@$(BIN)/python run.py $(if $(V),-v) --pipeline training
+
+demo: init ## the demo scenario's 12 batches (a few minutes): calm, drift, retraining, promotion, rejection
+	@$(BIN)/python run.py $(if $(V),-v) demo
+
+screenshots: install system-deps ## the README's screenshots, from the demo's state (after `make demo`)
+	$(BIN)/python -m scripts.screenshots
 
 test: install system-deps ## the test suite without the `long` tests (README's test command; CI runs it)
 	$(BIN)/python -m pytest -m "not long"
@@ -58,8 +66,8 @@ test-fast: install ## the suite without tests marked slow
 ui: init ## the Streamlit app on http://127.0.0.1:8501
 	$(BIN)/streamlit run ui/app.py --server.address 127.0.0.1 --browser.gatherUsageStats false
 
-serve: init ## the BentoML service on http://127.0.0.1:3000 (serves `production`)
-	$(BIN)/bentoml serve bento.service:TasadorPrice --host 127.0.0.1 --port 3000
+serve: init ## the BentoML service on http://127.0.0.1:3000 (serves `production`; docs on /docs)
+	$(BIN)/bentoml serve --host 127.0.0.1 --port 3000
 
 data-api: install ## the data API on http://127.0.0.1:8800
 	$(BIN)/python run.py datasource serve

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import importlib
 import sys
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import click
 
 from tasador.env import quiet_environment
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 ROOT = Path(__file__).resolve().parent
 
@@ -58,6 +62,7 @@ class LazyGroup(click.Group):
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="ZenML run config (default: configs/<pipeline>.yaml).",
 )
+@click.option("-v", "--verbose", is_flag=True, help="Show other tools' notices here, not in .tasador/logs/.")
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -68,6 +73,7 @@ def cli(
     until_exhausted: bool,
     no_image: bool,
     config_path: Path | None,
+    verbose: bool,
 ) -> None:
     """tasador: continuous training for house prices.
 
@@ -79,6 +85,7 @@ def cli(
     python run.py --pipeline batch-inference --input listings.csv   price a file with `production`
     python run.py model rollback --reason "..."       serve the previous version again
     python run.py model history                       which version served when
+    python run.py demo                                the demo: calm, drift, retraining, promotion, rejection
     python run.py stack apply stacks/local.yaml       register a stack from YAML
     python run.py datasource serve                    start the data API
     python run.py report models                       the model history report
@@ -92,14 +99,34 @@ def cli(
     from pipelines.runner import run_batch_inference, run_deployment, run_training
 
     config = config_path or ROOT / "configs" / f"{pipeline}.yaml"
-    if pipeline == "training":
-        ok = run_training(config, batches=None if until_exhausted else batches)
-    elif pipeline == "batch-inference":
-        if (input_path is None) == (clean_where is None):
-            raise click.UsageError("Batch inference needs one input: --input FILE.csv or --clean-where CONDITION.")
-        ok = run_batch_inference(config, input_path, clean_where)
-    else:
-        ok = run_deployment(config, image=not no_image)
+    with routed(pipeline) as console:
+        if pipeline == "training":
+            ok = run_training(config, console, batches=None if until_exhausted else batches)
+        elif pipeline == "batch-inference":
+            if (input_path is None) == (clean_where is None):
+                raise click.UsageError("Batch inference needs one input: --input FILE.csv or --clean-where CONDITION.")
+            ok = run_batch_inference(config, console, input_path, clean_where)
+        else:
+            ok = run_deployment(config, console, image=not no_image)
+    sys.exit(0 if ok else 1)
+
+
+def routed(command: str) -> AbstractContextManager[Console]:
+    """The console for tasador's lines; other tools' output goes to .tasador/logs/ unless -v was given."""
+    from tasador.console import routed_output
+    from tasador.settings import Settings
+
+    verbose = bool(click.get_current_context().find_root().params.get("verbose"))
+    return routed_output(Settings().home_dir / "logs", command, verbose)
+
+
+@cli.command()
+def demo() -> None:
+    """The demo scenario through the batches that tell the whole story (configs/demo.yaml), then where to look."""
+    from pipelines.demo import run_demo
+
+    with routed("demo") as console:
+        ok = run_demo(ROOT / "configs" / "training.yaml", console)
     sys.exit(0 if ok else 1)
 
 
@@ -113,15 +140,18 @@ def stack() -> None:
 @click.option("--activate/--no-activate", default=False, help="Also make it the active stack.")
 def stack_apply(path: Path, activate: bool) -> None:
     """Register (or update) the stack described in PATH; safe to run again."""
-    from stacks.apply import apply_stack
     from tasador.settings import Settings
 
     settings = Settings()
     settings.ensure_home()
-    for item in apply_stack(path, settings.home_dir, activate=activate):
-        click.echo(f"{item.action:>10}  {item.kind:<20} {item.name}" + (f"  ({item.note})" if item.note else ""))
-    if activate:
-        click.echo(f"Active stack: {path.stem}")
+    with routed("stack-apply") as console:
+        from stacks.apply import apply_stack  # imports ZenML, whose notices go where `routed` says
+
+        for item in apply_stack(path, settings.home_dir, activate=activate):
+            note = f"  ({item.note})" if item.note else ""
+            console.print(f"{item.action:>10}  {item.kind:<20} {item.name}{note}", markup=False)
+        if activate:
+            console.print(f"Active stack: {path.stem}", markup=False)
 
 
 @cli.group()
@@ -134,10 +164,11 @@ def report() -> None:
 def report_models_cmd(out: Path | None) -> None:
     """Drift, decisions, models trained, promoted or rejected and why, over all batches."""
     from stacks.resolve import active_settings
+    from tasador.console import short_path
     from tasador.history import report_models
 
     md, html = report_models(active_settings(), out_dir=out)
-    click.echo(f"Markdown: {md}\nHTML:     {html}")
+    click.echo(f"Markdown: {short_path(md)}\nHTML:     {short_path(html)}")
 
 
 @report.command("data")
@@ -145,6 +176,7 @@ def report_models_cmd(out: Path | None) -> None:
 def report_data(batch_id: int | None) -> None:
     """Print the path of a batch's data report (Great Expectations, HTML and JSON)."""
     from stacks.resolve import active_settings
+    from tasador.console import short_path
     from tasador.store import Store
 
     store = Store(active_settings().database_url)
@@ -155,7 +187,7 @@ def report_data(batch_id: int | None) -> None:
     found = store.report(batch_id)
     if found is None:
         raise click.ClickException(f"Batch {batch_id} has no data report (was it validated?).")
-    click.echo(f"HTML: {found['html_path']}\nJSON: {found['json_path']}")
+    click.echo(f"HTML: {short_path(found['html_path'])}\nJSON: {short_path(found['json_path'])}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """The tasador price service: BentoML runs it, the FastAPI app in tasador.serving.api answers.
 
-Serve it from the repository root with `bentoml serve bento.service:TasadorPrice`.
+Serve it from the repository root with `bentoml serve` (bentofile.yaml there names this service).
 BentoML reads the service's options when this module is imported, so the config and the app are
 built here, once per process; everything that talks to MLflow or the database starts in __init__,
 once per worker.

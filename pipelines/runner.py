@@ -3,24 +3,34 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
+from tasador.console import fit
 from tasador.loop.summary import render
 from tasador.loop.turns import Pace, run_turns
 
-console = Console()
 log = logging.getLogger(__name__)
 
 
-def run_training(config: Path, batches: int | None = 1) -> bool:
+def run_training(config: Path, console: Console, batches: int | None = 1) -> bool:
     """Process `batches` batches (None: until the source is exhausted). True when every run succeeded."""
     from pipelines.training import training
 
-    stack = _check_stack()
+    stack = _check_stack(console)
     if stack is None:
         return False
     pipeline = training.with_options(config_path=str(config))
@@ -31,27 +41,40 @@ def run_training(config: Path, batches: int | None = 1) -> bool:
         return True
     from steps.stop_signal import installed
 
-    columns = [TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    columns = [SpinnerColumn(), TextColumn("[bold]{task.description}")]
+    if batches != 1:
+        columns += [BarColumn(), MofNCompleteColumn()]
+    columns += [TimeElapsedColumn(), TextColumn("{task.fields[stage]}")]
     group_number = _group_number(config)
     with (
         installed() as stop_requested,
-        Progress(*columns, console=console, transient=True, disable=batches == 1) as progress,
+        # Not rich's default redirects: they would send what other tools write to sys.stdout/stderr to the
+        # terminal. Piped, no progress line (it would leave an empty line behind).
+        Progress(
+            *columns,
+            console=console,
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
+            disable=not console.is_terminal,
+        ) as progress,
     ):
-        task = progress.add_task("batches", total=batches)
+        task = progress.add_task("training", total=batches, stage="")
 
         def after_turn(summary: dict[str, Any]) -> None:
-            console.print(render(summary))
+            console.print(fit(render(summary), console), markup=False)
             if not summary.get("exhausted"):
                 progress.advance(task)
 
-        return run_turns(
-            lambda: _run_once(pipeline, group_number),
-            batches,
-            pace=_pace(),
-            say=console.print,
-            after_turn=after_turn,
-            stop_requested=stop_requested,
-        )
+        with _stages_shown(progress, task):
+            return run_turns(
+                lambda: _run_once(pipeline, group_number, console),
+                batches,
+                pace=_pace(),
+                say=console.print,
+                after_turn=after_turn,
+                stop_requested=stop_requested,
+            )
 
 
 def _pace() -> Pace:
@@ -64,7 +87,25 @@ def _pace() -> Pace:
     return Pace.from_config(load_config("datasource")["client"])
 
 
-def _check_stack() -> Any:
+@contextmanager
+def _stages_shown(progress: Progress, task: TaskID) -> Iterator[None]:
+    """The progress line names the stage running (steps announce it on steps.context.STAGE_LOG)."""
+    from steps.context import STAGE_LOG
+
+    class ShowStage(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            progress.update(task, stage=record.getMessage())
+
+    handler = ShowStage()
+    STAGE_LOG.addHandler(handler)
+    STAGE_LOG.setLevel(logging.INFO)  # ZenML sets the root's level to WARN
+    try:
+        yield
+    finally:
+        STAGE_LOG.removeHandler(handler)
+
+
+def _check_stack(console: Console) -> Any:
     """The active stack, once every service it names answers; None (after saying which does not) otherwise."""
     from zenml.client import Client
 
@@ -103,18 +144,18 @@ def _group_number(config: Path) -> int | None:
     return ((yaml.safe_load(config.read_text()) or {}).get("parameters") or {}).get("group_number")
 
 
-def _run_once(pipeline: Any, group_number: int | None) -> dict[str, Any] | None:
+def _run_once(pipeline: Any, group_number: int | None, console: Console) -> dict[str, Any] | None:
     try:
         run = pipeline()
     except Exception as exc:  # ZenML re-raises the failing step's error
         console.print(f"[red]The training run failed:[/red] {exc}")
-        _record_failure(exc, group_number)
+        _record_failure(exc, group_number, console)
         log.debug("training run failed", exc_info=True)
         return None
     return run.steps["summarize_batch"].output.load()
 
 
-def _record_failure(exc: Exception, group_number: int | None) -> None:
+def _record_failure(exc: Exception, group_number: int | None, console: Console) -> None:
     """Say what is unreachable now, and record the failure on the batch so the next run retries it."""
     from zenml.client import Client
 
@@ -145,7 +186,7 @@ def _record_failure(exc: Exception, group_number: int | None) -> None:
         )
 
 
-def run_deployment(config: Path, image: bool = True) -> bool:
+def run_deployment(config: Path, console: Console, image: bool = True) -> bool:
     """Build (or reuse) the bento of `production` and, where `image` and buildah allow, its image."""
     from pipelines.deployment import deployment
 
@@ -166,11 +207,11 @@ def run_deployment(config: Path, image: bool = True) -> bool:
     return not built.image_failed
 
 
-def run_batch_inference(config: Path, input_path: Path | None, clean_where: str | None) -> bool:
+def run_batch_inference(config: Path, console: Console, input_path: Path | None, clean_where: str | None) -> bool:
     """Price a file (or a query over CLEAN) with `production`; print where the predictions went."""
     from pipelines.batch_inference import batch_inference
 
-    if _check_stack() is None:
+    if _check_stack(console) is None:
         return False
     try:
         run = batch_inference.with_options(config_path=str(config))(

@@ -20,6 +20,9 @@ _SAID_MAX = 400  # characters of a step's outcome line: the figures, not the fra
 #: A stage of tasador.loop: (store, settings, batch id or None, the upstream step's output) -> its output.
 Stage = Callable[[Store, Settings, "int | None", dict[str, Any]], dict[str, Any]]
 
+#: One record per stage as it starts: the CLI's progress line shows it, ZenML's step logs keep it.
+STAGE_LOG = logging.getLogger("tasador.stage")
+
 
 def settings() -> Settings:
     return active_settings()
@@ -37,6 +40,7 @@ def store(current: Settings | None = None) -> Store:
 @contextmanager
 def batch_stage(db: Store, batch_id: int | None, stage: str) -> Iterator[None]:
     """Mark the batch failed with the stage and reason when the body raises; the next run retries it."""
+    announce(stage)
     if batch_id is None:  # the source was exhausted: nothing to mark
         yield
         return
@@ -69,3 +73,8 @@ def decided(step: str, outcome: T) -> T:
         line = repr(outcome)
     log.info("%s decided: %s", step, line[:_SAID_MAX])
     return outcome
+
+
+def announce(stage: str) -> None:
+    """Say which stage of the batch starts (a log record of `STAGE_LOG`)."""
+    STAGE_LOG.info(stage)

@@ -320,3 +320,16 @@ def _date(text: str) -> pd.Timestamp | None:
 def _quote(value: Any, chars: int) -> str:
     shown = repr(value)
     return shown if len(shown) <= chars else shown[: chars - 1] + "…"
+
+
+def read_field(column: str, value: Any, config: Mapping[str, Any]) -> Any:
+    """One field of one listing read as `parse_rows` reads a batch (the service reads requests with it).
+
+    Returns the clean value (None when missing); raises ValueError with the reason cleaning would quarantine
+    the row for ("zip_code not a zip code: 'abc'").
+    """
+    reader = _Reader(frozenset(config["missing_tokens"]), int(config["reason_value_chars"]))
+    typed, reasons = reader.read(column, pd.Series([value], dtype=object))
+    if isinstance(reasons.iloc[0], str):
+        raise ValueError(reasons.iloc[0])
+    return None if pd.isna(typed.iloc[0]) else typed.iloc[0]

@@ -39,6 +39,22 @@ CATEGORICAL_COLUMNS: Final[tuple[str, ...]] = (
 )
 DATE_COLUMNS: Final[tuple[str, ...]] = ("prev_sold_date",)
 
+#: How a person names each column (the app's form and charts, the reports).
+COLUMN_LABELS: Final[dict[str, str]] = {
+    "brokered_by": "Broker",
+    "status": "Status",
+    "price": "Price",
+    "bed": "Bedrooms",
+    "bath": "Bathrooms",
+    "acre_lot": "Lot (acres)",
+    "street": "Street",
+    "city": "City",
+    "state": "State",
+    "zip_code": "Zip code",
+    "house_size": "House size (sq ft)",
+    "prev_sold_date": "Previously sold on",
+}
+
 STATUSES: Final[tuple[str, ...]] = ("for_sale", "sold", "ready_to_build")
 
 #: States and territories as the feed names them (full names).

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import time
 import uuid
@@ -19,6 +18,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # A checkout beside ../shared finds the sample there; a worktree elsewhere names it in TASADOR_SAMPLE_CSV.
 SAMPLE_CSV = Path(os.environ.get("TASADOR_SAMPLE_CSV") or REPO_ROOT.parent / "shared" / "data" / "realtor-data.csv")
 POSTGRES_ADMIN_URL = os.environ.get("TASADOR_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+#: The checkout's top-level entries when the session started: tools write `./mlruns`, `./mlartifacts`, `.zen`,
+#: `.hypothesis` into whatever folder they run in, and a test (or a process it starts) must write none.
+_CHECKOUT_AT_START: set[str] = set()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -31,17 +33,40 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["MPLBACKEND"] = "Agg"
     for key in ("TASADOR_DB_URL", "MLFLOW_TRACKING_URI"):
         os.environ.pop(key, None)
+    _hypothesis_examples_in(session_home / "hypothesis")
+    _CHECKOUT_AT_START.update(_checkout_entries())
+
+
+def _hypothesis_examples_in(folder: Path) -> None:
+    """Hypothesis keeps its examples and caches (constants, unicode data) in ./.hypothesis unless told where."""
+    from hypothesis import settings
+    from hypothesis.database import DirectoryBasedExampleDatabase
+
+    os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = str(folder)  # read at its first write, by child processes too
+    settings.register_profile("tasador", database=DirectoryBasedExampleDatabase(str(folder / "examples")))
+    settings.load_profile("tasador")
+
+
+def _checkout_entries() -> set[str]:
+    return {entry.name for entry in REPO_ROOT.iterdir()}
 
 
 @pytest.fixture(autouse=True)
 def _nothing_written_into_the_repository() -> Iterator[None]:
-    """MLflow falls back to ./mlruns when a tracking URI is missing: a test that does so fails here."""
-    stray = REPO_ROOT / "mlruns"
-    existed = stray.exists()
+    """A test that writes into the checkout's root (MLflow's ./mlruns without a tracking URI...) fails here."""
+    before = _checkout_entries()
     yield
-    if not existed and stray.exists():
-        shutil.rmtree(stray, ignore_errors=True)
-        pytest.fail("the test wrote ./mlruns into the repository: some MLflow call had no tracking URI")
+    stray = sorted(_checkout_entries() - before - _CHECKOUT_AT_START)
+    if stray:
+        pytest.fail(f"the test wrote {stray} into the checkout ({REPO_ROOT}): give that tool a folder under tmp")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """What fixtures of wider scope and the processes tests started wrote, which no single test's check sees."""
+    stray = sorted(_checkout_entries() - _CHECKOUT_AT_START)
+    if stray and _CHECKOUT_AT_START:
+        print(f"\nThe test session wrote {stray} into the checkout ({REPO_ROOT}); nothing may be written there.")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def wait_until(condition: Callable[[], Any], timeout: float, what: str, every_s: float = 0.2) -> None:

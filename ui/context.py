@@ -11,6 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import streamlit as st
 
+from tasador.console import short_path
 from tasador.settings import Settings, load_config
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -54,7 +55,10 @@ def limit_mlflow_http(config: dict[str, Any]) -> None:
 
 
 def display_uri(uri: str) -> str:
-    """A URI fit to show on screen: any password replaced by ***."""
+    """A URI fit to show on screen: a local store as its short path (".tasador/mlflow.db (SQLite)"), any
+    password replaced by ***."""
+    if uri.startswith("sqlite:///"):
+        return f"{short_path(uri.removeprefix('sqlite:///'))} (SQLite)"
     parts = urlsplit(uri)
     if not parts.password:
         return uri

@@ -14,5 +14,6 @@ def fetch_batch(group_number: int | None = None) -> Annotated[dict[str, Any], "r
 
     Returns {"exhausted": True} when the source has nothing left, so the run ends cleanly.
     """
+    context.announce("fetch")
     settings = context.settings()
     return context.decided("fetch", next_batch(context.store(settings), settings, group_number))

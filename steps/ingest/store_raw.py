@@ -11,4 +11,5 @@ from tasador.loop import store_raw_batch
 @step
 def store_raw(raw_batch: dict[str, Any]) -> Annotated[int | None, "batch_id"]:
     """RAW keeps the batch exactly as received; the same batch again changes nothing."""
+    context.announce("store")
     return context.decided("store_raw (batch id)", store_raw_batch(context.store(), raw_batch))

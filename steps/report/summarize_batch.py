@@ -19,6 +19,7 @@ def summarize_batch(
     explanation: dict[str, Any],
 ) -> Annotated[dict[str, Any], "batch_summary"]:
     """Mark the batch done, push its figures to Prometheus (when configured) and summarise the run."""
+    context.announce("summarise")
     summary = finish_batch(
         context.store(),
         batch_id,

@@ -9,6 +9,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from tasador.history.build import History
 from tasador.history.plots import plot_drift, plot_production_metrics
+from tasador.model.evaluation import format_metric
+from tasador.model.features import feature_label
 from tasador.schema import METRICS
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -40,14 +42,12 @@ def _environment(autoescape: bool) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters |= {"metric": _metric, "cell": _cell, "when": _when}
+    env.filters |= {"metric": _metric, "cell": _cell, "when": _when, "feature": feature_label}
     return env
 
 
 def _metric(value: float | None, name: str) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.1f}%" if name == "mdape" else f"{value:.4g}"
+    return format_metric(name, value)
 
 
 def _cell(value: Any) -> str:

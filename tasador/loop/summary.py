@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tasador.console import short_path
 from tasador.loop_metrics import push_batch_metrics
 from tasador.store import Store
 
@@ -64,10 +65,10 @@ def _serving_metrics(promotion: dict[str, Any]) -> dict[str, float] | None:
     return promotion["challenger"] if promotion["outcome"] == "promoted" else promotion.get("production")
 
 
-def render(summary: dict[str, Any]) -> str:
-    """A short, human summary of one batch's run."""
+def render(summary: dict[str, Any]) -> list[str]:
+    """A short, human summary of one batch's run, a line per fact."""
     if summary.get("exhausted"):
-        return f"No batch left: {summary.get('message')}"
+        return [f"No batch left: {summary.get('message')}"]
     portion = f", portion {summary['portion']}" if summary.get("portion", 1) > 1 else ""
     day = f", {summary['day']}" if summary.get("day") else ""
     lines = [
@@ -77,14 +78,15 @@ def render(summary: dict[str, Any]) -> str:
     ]
     if summary.get("redelivered"):
         lines.append("  again        the same rows as RAW already holds for this batch: nothing changed")
-        return "\n".join(lines)
+        return lines
     if summary["rejected"]:
         lines.append(f"  REJECTED     {summary['rejected']}")
     else:
         reasons = ", ".join(f"{reason} ({n:,})" for reason, n in list(summary["top_reasons"].items())[:3])
         lines.append(f"  quarantined  {summary['quarantined']:>8,}" + (f"   top: {reasons}" if reasons else ""))
         lines.append(f"  clean        {summary['clean']:>8,}")
-    lines.append(f"  data report  {summary['data_report']}")
+    if summary["data_report"]:
+        lines.append(f"  data report  {short_path(summary['data_report'])}")
     if summary.get("decision_reason"):
         verdict = "retrain" if summary["retrain"] else "no retraining"
         lines.append(f"  decision     {verdict}: {summary['decision_reason']}")
@@ -92,4 +94,4 @@ def render(summary: dict[str, Any]) -> str:
         lines.append(
             f"  model        version {summary['model_version']} {summary['outcome']}: {summary['outcome_reason']}"
         )
-    return "\n".join(lines)
+    return lines

@@ -11,6 +11,17 @@ import pandas as pd
 from tasador.schema import TARGET
 
 PredictFn = Callable[[pd.DataFrame], np.ndarray]
+#: Metrics in dollars (the rest: mdape in percent, r2_log a ratio).
+DOLLAR_METRICS = ("rmse", "mae")
+
+
+def format_metric(name: str, value: float | None) -> str:
+    """A holdout metric as a person reads it: rmse $430,200, mdape 18.2%, r2_log 0.734."""
+    if value is None or pd.isna(value):
+        return "-"
+    if name in DOLLAR_METRICS:
+        return f"${value:,.0f}"
+    return f"{value:.1f}%" if name == "mdape" else f"{value:.3f}"
 
 
 def evaluate(predict_fn: PredictFn, holdout_df: pd.DataFrame) -> dict[str, float]:

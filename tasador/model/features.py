@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tasador.schema import FEATURE_COLUMNS, STATES, STATUSES, TARGET
+from tasador.schema import COLUMN_LABELS, FEATURE_COLUMNS, STATES, STATUSES, TARGET
 
 SQFT_PER_ACRE = 43_560.0
 SMALL_BATCH_ROWS = 64
@@ -75,6 +75,38 @@ def feature_names() -> list[str]:
     names += [f"{k}_log_ppsf" for k in _PPSF_KEYS]
     names += [f"{k}_count" for k in _COUNT_KEYS]
     return names
+
+
+# How a person reads an encoded feature: the plain ones by name, the encoded ones by statistic and key.
+_PLAIN_LABELS = {
+    "sqft_per_bed": "Sq ft per bedroom",
+    "bath_per_bed": "Bathrooms per bedroom",
+    "building_to_lot": "House size to lot size",
+    "prev_sold_year": "Year previously sold",
+    "status_code": "Status",
+    "state_code": "State",
+    "zip_number": "Zip code as a number",
+}
+_KEY_LABELS = {"state": "state", "zip3": "3-digit zip area", "zip": "zip code", "city": "city", "broker": "broker"}
+_STAT_LABELS = {
+    "log_price": "Typical price of the {}",
+    "log_ppsf": "Typical $/sq ft of the {}",
+    "count": "Listings of the {}",
+}
+
+
+def feature_label(name: str) -> str:
+    """An encoded feature as a person reads it, with its internal name where that differs:
+    'Typical $/sq ft of the 3-digit zip area (zip3_log_ppsf)', 'Bedrooms'."""
+    if name in COLUMN_LABELS:
+        return COLUMN_LABELS[name]
+    if name in _PLAIN_LABELS:
+        return f"{_PLAIN_LABELS[name]} ({name})"
+    for stat, template in _STAT_LABELS.items():
+        key = name.removesuffix(f"_{stat}")
+        if key != name:
+            return f"{template.format(_KEY_LABELS.get(key, key))} ({name})"
+    return name
 
 
 def _stat_names(key: str) -> list[str]:

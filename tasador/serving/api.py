@@ -8,12 +8,14 @@ so the same app runs in-process for benchmarks. Every bad input is a 4xx naming 
 
 import datetime as dt
 import hmac
+import math
 import uuid
 from typing import Annotated, Any
 
 from fastapi import Body, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException
 
 from tasador.serving.config import ServingConfig
@@ -34,6 +36,8 @@ from tasador.serving.schemas import (
 )
 
 ROUTES = ("/predict", "/explain", "/model", "/health", "/ready", "/admin/reload", "/admin/registry-event")
+#: Swagger UI's files as BentoML serves them with every service: the docs page needs no CDN, so it works offline.
+SWAGGER_ASSETS = "/static_content"
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "The body is not valid JSON."},
@@ -58,6 +62,8 @@ def create_app(config: ServingConfig) -> FastAPI:
             "A listing's unknown fields are refused (422 naming them), so a typo never becomes a missing value; "
             "`status` and `state` are required, every other field may be null or absent."
         ),
+        docs_url=None,  # FastAPI's page loads Swagger UI from a CDN: /docs below uses the local copy
+        redoc_url=None,
     )
     app.add_middleware(RequestGuard, max_body_bytes=config.api.max_body_bytes, routes=ROUTES)
     app.add_exception_handler(RequestValidationError, _invalid_input)
@@ -89,11 +95,32 @@ def create_app(config: ServingConfig) -> FastAPI:
             model_version=model.version,
             prices=model.predictor.predict(frame).tolist(),
             base_value=shap.base_value,
+            base_price=math.exp(shap.base_value),
             feature_names=shap.feature_names,
             values=shap.values.tolist(),
             columns=list(by_column.columns),
             column_values=by_column.to_numpy().tolist(),
         )
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="tasador API",
+            swagger_js_url=f"{SWAGGER_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{SWAGGER_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{SWAGGER_ASSETS}/favicon-light-32x32.png",
+        )
+
+    # One OpenAPI document: BentoML would answer /docs.json with its own (3.0, without our examples and
+    # errors), and / with its page (Google Tag Manager included); both lead to the API's own instead.
+    @app.get("/docs.json", include_in_schema=False)
+    def openapi_document() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/", include_in_schema=False)
+    def index() -> RedirectResponse:
+        return RedirectResponse("/docs")
 
     @app.get("/model", responses={503: _ERRORS[503]}, summary="The served model: version, metrics, decision")
     def model_info(request: Request) -> ModelInfo:

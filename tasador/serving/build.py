@@ -1,7 +1,7 @@
 """Build the service into a bento that carries its model, and that bento into an OCI image.
 
 `build_bento` copies the service's code into a scratch build context, downloads a registered version
-beside it (model/, with the registry's description of it) and builds from bento/bentofile.yaml with
+beside it (model/, with the registry's description of it) and builds from bentofile.yaml with
 TASADOR_MODEL_DIR set: the image serves that version without reaching MLflow. The bento's version is
 `v<model version>-<git sha>`, so an image says which model and which code it holds; the deployment
 pipeline reuses a bento or image of that tag instead of failing on it (same model, same commit).
@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from tasador.serving.model_watcher import BUNDLE_INFO_FILE, registry_info
 from tasador.settings import REPO_ROOT, Settings
 
-BENTOFILE = REPO_ROOT / "bento" / "bentofile.yaml"
+BENTOFILE = REPO_ROOT / "bentofile.yaml"
 #: Where the bento's files land inside BentoML's image (its build context is copied to src/).
 IMAGE_MODEL_DIR = "/home/bentoml/bento/src/model"
 _CODE = ("bento", "tasador", "stacks", "configs")

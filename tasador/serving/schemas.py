@@ -1,23 +1,27 @@
 """Request and response bodies of the service, with the bounds a listing must keep.
 
-Unknown fields are refused (422 naming the field): a typo such as `house_sise` must not silently turn
-into a missing value and a different price. `status` and `state` are required (the feed always has them);
-every other feature may be absent or null, as in the feed, and the model treats it as missing.
+A listing's fields are read as cleaning reads the feed (`tasador.parsing.read_field`): "2127", 2127.0 and
+"02127-1234" are zip code 02127, "1,500" is 1500 square feet, "north carolina" is North Carolina; a value
+cleaning could not read is refused with the reason cleaning gives. Unknown fields are refused (422 naming
+the field): a typo such as `house_sise` must not silently turn into a missing value and a different price.
+`status` and `state` are required (the feed always has them); every other feature may be absent or null,
+as in the feed, and the model treats it as missing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
-import re
+from collections.abc import Hashable
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 
+import pandas as pd
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, create_model
 
-from tasador.schema import STATES
-
-_STATES_BY_LOWER = {name.lower(): name for name in STATES}
-_DIGITS = re.compile(r"[0-9]{1,32}(\.0)?")
+from tasador.cleaning import Rule
+from tasador.parsing import read_field
+from tasador.schema import NUMERIC_COLUMNS, STATES, STATUSES
+from tasador.settings import load_config
 
 EXAMPLE_LISTING: dict[str, Any] = {
     "brokered_by": "103378",
@@ -34,34 +38,30 @@ EXAMPLE_LISTING: dict[str, Any] = {
 }
 
 
-def _integer_id(value: Any) -> Any:
-    """Ids arrive as 40618, 40618.0 or "40618"; the clean form is the integer's text."""
-    if isinstance(value, bool):
-        raise ValueError("expected an integer id, not a boolean")
-    if isinstance(value, int | float):
-        if not math.isfinite(value) or not float(value).is_integer() or value < 0:
-            raise ValueError("expected a non-negative integer id")
-        return str(int(value))
-    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
-        return value.strip().removesuffix(".0")
-    if value is None:
-        return None
-    raise ValueError("expected an integer id, e.g. 103378")
+@lru_cache(maxsize=1)
+def _cleaning_config() -> dict[str, Any]:
+    return load_config("cleaning")
 
 
-def _zip_code(value: Any) -> Any:
-    """5 digits as text ("02127"), or the number the feed sends after losing the leading zero (2127.0)."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise ValueError("expected a 5-digit zip code, not a boolean")
-    if isinstance(value, int | float):
-        if not math.isfinite(value) or not float(value).is_integer() or not 0 <= value <= 99_999:
-            raise ValueError("expected a zip code between 0 and 99999")
-        return f"{int(value):05d}"
-    if isinstance(value, str) and len(value) == 5 and value.isdigit():
-        return value
-    raise ValueError("expected a 5-digit zip code such as '02127' (or the number 2127)")
+@lru_cache(maxsize=65536, typed=True)  # a feed repeats its cities, zips and states: each is read once
+def _read(column: str, value: Any) -> Any:
+    return read_field(column, value, _cleaning_config())
+
+
+def _as_cleaning_reads(column: str, allowed: tuple[str, ...] = ()) -> BeforeValidator:
+    """The value as cleaning reads it from the feed (tasador.parsing.read_field, one reading for both), refused
+    with the reason cleaning would quarantine the row for. Numbers sent as numbers go to pydantic as they are
+    (cleaning reads them as floats too); values that are not hashable are read without the cache."""
+
+    def read(value: Any) -> Any:
+        if value is None or (column in NUMERIC_COLUMNS and type(value) in (int, float)):
+            return value
+        clean = _read(column, value) if isinstance(value, Hashable) else read_field(column, value, _cleaning_config())
+        if allowed and clean is not None and clean not in allowed:
+            raise ValueError(Rule(column, "one_of", allowed).reason(clean))
+        return clean.date() if isinstance(clean, pd.Timestamp) else clean
+
+    return BeforeValidator(read)
 
 
 def _zero_or_at_least(minimum: float) -> AfterValidator:
@@ -76,42 +76,41 @@ def _zero_or_at_least(minimum: float) -> AfterValidator:
     return AfterValidator(check)
 
 
-def _state(value: Any) -> Any:
-    if isinstance(value, str) and value.strip().lower() in _STATES_BY_LOWER:
-        return _STATES_BY_LOWER[value.strip().lower()]
-    raise ValueError("expected a state's full name, e.g. 'North Carolina' (any case)")
-
-
-# The JSON schemas say what the validators accept, so clients and schemathesis see the real contract.
-IntegerId = Annotated[
-    str | None,
-    BeforeValidator(_integer_id),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "integer", "minimum": 0, "maximum": 10**15},
-                {"type": "string", "pattern": "^[0-9]{1,32}$"},
-                {"type": "null"},
-            ]
-        }
-    ),
+# The JSON schemas say what the reading accepts (the feed's forms), so clients and schemathesis see the contract.
+_NUMBER_OR_TEXT = WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "string"}, {"type": "null"}]})
+_ID_SCHEMA = WithJsonSchema(
+    {
+        "anyOf": [
+            {"type": "integer", "minimum": 0, "maximum": 10**15},
+            {"type": "string", "pattern": "^[0-9]{1,15}(\\.0*)?$"},
+            {"type": "null"},
+        ]
+    }
+)
+_ZIP_SCHEMA = WithJsonSchema(
+    {
+        "anyOf": [
+            {"type": "integer", "minimum": 1, "maximum": 99_999},
+            {"type": "string", "pattern": "^[0-9]{1,5}(\\.0*)?(-[0-9]{4})?$"},
+            {"type": "null"},
+        ]
+    }
+)
+State = Annotated[
+    str,
+    _as_cleaning_reads("state", STATES),
+    WithJsonSchema({"type": "string", "examples": ["North Carolina", "north carolina"]}),
 ]
-ZipCode = Annotated[
-    str | None,
-    BeforeValidator(_zip_code),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "integer", "minimum": 0, "maximum": 99_999},
-                {"type": "string", "pattern": "^[0-9]{5}$"},
-                {"type": "null"},
-            ]
-        }
-    ),
+Status = Annotated[
+    Literal["for_sale", "sold", "ready_to_build"],
+    _as_cleaning_reads("status", STATUSES),
+    WithJsonSchema({"type": "string", "examples": ["for_sale", "For Sale"]}),
 ]
-State = Annotated[str, BeforeValidator(_state), WithJsonSchema({"type": "string", "enum": list(STATES)})]
-Rooms = Annotated[float | None, Field(ge=0, le=100), _zero_or_at_least(0.01)]
-Acres = Annotated[float | None, Field(ge=0, lt=1_000_000), _zero_or_at_least(1e-6)]
+# Bounds on the inner type: pydantic applies them to the value read, and never to a missing one.
+Rooms = Annotated[float, Field(ge=0, le=100), _zero_or_at_least(0.01)] | None
+Acres = Annotated[float, Field(ge=0, lt=1_000_000), _zero_or_at_least(1e-6)] | None
+SquareFeet = Annotated[float, Field(gt=0, lt=1_000_000)] | None
+City = Annotated[str, Field(max_length=128)] | None
 
 
 class Listing(BaseModel):
@@ -119,17 +118,37 @@ class Listing(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, json_schema_extra={"examples": [EXAMPLE_LISTING]})
 
-    brokered_by: IntegerId = Field(None, description="Broker id (integer-coded).")
-    status: Literal["for_sale", "sold", "ready_to_build"]
-    bed: Rooms = Field(None, description="Bedrooms: 0, or 0.01 up to 100.")
-    bath: Rooms = Field(None, description="Bathrooms: 0, or 0.01 up to 100.")
-    acre_lot: Acres = Field(None, description="Lot size in acres: 0, or 1e-6 up to 1,000,000.")
-    street: IntegerId = Field(None, description="Street id (integer-coded).")
-    city: str | None = Field(None, max_length=128)
+    brokered_by: Annotated[str | None, _as_cleaning_reads("brokered_by"), _ID_SCHEMA] = Field(
+        None, description="Broker id (integer-coded: 103378, 103378.0 or '103378')."
+    )
+    status: Status = Field(description="for_sale, sold or ready_to_build, any case ('For Sale').")
+    bed: Annotated[Rooms, _as_cleaning_reads("bed"), _NUMBER_OR_TEXT] = Field(
+        None, description="Bedrooms: 0, or 0.01 up to 100 (a number or its text, '3')."
+    )
+    bath: Annotated[Rooms, _as_cleaning_reads("bath"), _NUMBER_OR_TEXT] = Field(
+        None, description="Bathrooms: 0, or 0.01 up to 100."
+    )
+    acre_lot: Annotated[Acres, _as_cleaning_reads("acre_lot"), _NUMBER_OR_TEXT] = Field(
+        None, description="Lot size in acres: 0, or 1e-6 up to 1,000,000."
+    )
+    street: Annotated[str | None, _as_cleaning_reads("street"), _ID_SCHEMA] = Field(
+        None, description="Street id (integer-coded)."
+    )
+    city: Annotated[City, _as_cleaning_reads("city")] = Field(
+        None, description="Any case: 'BOSTON' is read as 'Boston'."
+    )
     state: State = Field(description="Full name, any case: 'north carolina' is read as 'North Carolina'.")
-    zip_code: ZipCode = Field(None, description="5 digits as text, or a number (2127 is 02127).")
-    house_size: float | None = Field(None, gt=0, lt=1_000_000, description="Living space in square feet.")
-    prev_sold_date: dt.date | None = Field(None, description="Date of the previous sale, YYYY-MM-DD.")
+    zip_code: Annotated[str | None, _as_cleaning_reads("zip_code"), _ZIP_SCHEMA] = Field(
+        None, description="'02127', '2127', 2127, 2127.0 or '02127-1234': all read as 02127."
+    )
+    house_size: Annotated[SquareFeet, _as_cleaning_reads("house_size"), _NUMBER_OR_TEXT] = Field(
+        None, description="Living space in square feet ('1,500' is 1500)."
+    )
+    prev_sold_date: Annotated[
+        dt.date | None,
+        _as_cleaning_reads("prev_sold_date"),
+        WithJsonSchema({"anyOf": [{"type": "string", "examples": ["2015-06-30", "06/30/2015"]}, {"type": "null"}]}),
+    ] = Field(None, description="Date of the previous sale: 2015-06-30 or 06/30/2015.")
 
 
 class ListingBatch(BaseModel):
@@ -162,7 +181,11 @@ class Explanation(BaseModel):
 
     model_version: str
     prices: list[float]
-    base_value: float = Field(description="The model's expected output (log dollars) before any feature.")
+    unit: Literal["log dollars"] = Field(
+        "log dollars", description="Of base_value and every SHAP value: exp(base_value + sum of values) = price."
+    )
+    base_value: float = Field(description="The model's expected output in log dollars, before any feature.")
+    base_price: float = Field(description="exp(base_value): the price in dollars the explanation starts from.")
     feature_names: list[str] = Field(description="The model's encoded features.")
     values: list[list[float]] = Field(description="SHAP values per encoded feature, one row per listing.")
     columns: list[str] = Field(description="The listing's fields the features come from.")

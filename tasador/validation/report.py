@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
 from jinja2 import Environment
 
 #: What each suite means for the batch, as the report explains it.
@@ -19,6 +20,9 @@ SUITE_TITLES = {
     "feed": "Feed quality (soft: reported only)",
 }
 _HIDDEN_ARGUMENTS = {"batch_id", "column", "meta"}
+#: The hard row rules pass with `mostly` (a batch with a few bad rows is kept), but every row they let
+#: through is quarantined: for these the report says so instead of "pass".
+_QUARANTINING_SUITE = "rows"
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,7 @@ class Check:
     column: str
     arguments: str
     success: bool
+    status: str  # "pass", "FAIL", or "quarantined" (a hard row rule that passed with rows breaking it)
     observed: str
     unexpected: str
     examples: list[str]
@@ -48,18 +53,30 @@ def _check(suite: str, result: Mapping[str, Any], examples: int) -> Check:
     kwargs = config["kwargs"]
     details = result.get("result") or {}
     count, percent = details.get("unexpected_count"), details.get("unexpected_percent")
+    success = bool(result["success"])
+    if not success:
+        status = "FAIL"
+    elif suite == _QUARANTINING_SUITE and count:
+        status = "quarantined"
+    else:
+        status = "pass"
     return Check(
         suite=suite,
         expectation=config["type"].removeprefix("expect_").replace("_", " "),
         column=str(kwargs.get("column", "(table)")),
         arguments=", ".join(f"{k}={_short(v)}" for k, v in kwargs.items() if k not in _HIDDEN_ARGUMENTS),
-        success=bool(result["success"]),
+        success=success,
+        status=status,
         observed=_short(details.get("observed_value", "")),
         unexpected="" if count is None else f"{count} ({percent or 0:.2f}%)",
-        # A missing value as an example of "not null" failing says nothing: list only real values.
-        examples=[_short(v) for v in (details.get("partial_unexpected_list") or []) if v is not None][:examples],
+        # A missing value (None, NaN, NaT) as an example of "not null" failing says nothing: only real values.
+        examples=[_short(v) for v in (details.get("partial_unexpected_list") or []) if not _missing(v)][:examples],
         error=_error(result.get("exception_info") or {}),
     )
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value in ("NaT", "nan", "NaN") or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
 
 
 def _error(info: Mapping[str, Any]) -> str | None:
@@ -84,12 +101,15 @@ table { border-collapse: collapse; width: 100%; margin-bottom: 2rem; }
 th, td { border: 1px solid #ccc; padding: .3rem .5rem; text-align: left; vertical-align: top; font-size: .9rem; }
 th { background: #f3f3f3; }
 .pass { color: #1a7f37; font-weight: bold; } .fail { color: #cf222e; font-weight: bold; }
+.quarantined { color: #9a6700; font-weight: bold; }
 .verdict { font-size: 1.2rem; } code { font-size: .85rem; }
 </style></head><body>
 <h1>Validation of {{ summary.batch }}</h1>
 <p class="verdict">
 {% if summary.rejected %}<span class="fail">Rejected:</span> {{ summary.rejected }}
-{% elif summary.success %}<span class="pass">Every expectation met.</span>
+{% elif summary.success and not summary.hard_failures %}<span class="pass">Every expectation met.</span>
+{% elif summary.success %}<span class="quarantined">The batch is kept, but {{ summary.hard_failures }} rows broke a
+hard row rule and were quarantined</span> (each rule keeps the batch while most rows meet it).
 {% else %}<span class="fail">{{ summary.expectations.failed }} of {{ summary.expectations.evaluated }}
 expectations not met.</span>{% endif %}
 </p>
@@ -103,7 +123,7 @@ expectations not met.</span>{% endif %}
 <table><tr><th>result</th><th>column</th><th>expectation</th><th>arguments</th><th>observed</th>
 <th>unexpected</th><th>examples</th></tr>
 {% for c in rows %}<tr>
-<td class="{{ 'pass' if c.success else 'fail' }}">{{ 'pass' if c.success else 'FAIL' }}</td>
+<td class="{{ c.status | lower }}">{{ c.status }}</td>
 <td>{{ c.column }}</td><td>{{ c.expectation }}</td><td><code>{{ c.arguments }}</code></td>
 <td>{{ c.observed }}</td><td>{{ c.unexpected }}</td>
 <td>{% if c.error %}error: {{ c.error }}{% else %}{{ c.examples | join(", ") }}{% endif %}</td>

@@ -1,4 +1,4 @@
-"""The bento's package list (bento/bentofile.yaml) holds every distribution the service imports.
+"""The bento's package list (bentofile.yaml) holds every distribution the service imports.
 
 A package missing there only shows when the image starts ("No module named 'orjson'", after orjson
 joined requirements.txt but not the bento): here it shows in seconds, without building the image.
@@ -61,7 +61,7 @@ def _imported_modules(tmp_path: Path) -> set[str]:
 
 
 def test_every_distribution_the_service_imports_is_in_the_bento(tmp_path: Path) -> None:
-    bentofile = yaml.safe_load((REPO_ROOT / "bento" / "bentofile.yaml").read_text())
+    bentofile = yaml.safe_load((REPO_ROOT / "bentofile.yaml").read_text())
     installed = _listed_with_dependencies(bentofile["python"]["packages"])
     owners = metadata.packages_distributions()
     # A namespace module (opentelemetry, backports) belongs to several distributions: one of them is enough.
@@ -72,4 +72,17 @@ def test_every_distribution_the_service_imports_is_in_the_bento(tmp_path: Path) 
         and PROJECT not in owners[module]
         and not any(canonicalize_name(dist) in installed for dist in owners[module])
     }
-    assert not missing, f"bento/bentofile.yaml lacks what the service imports (module: distributions): {missing}"
+    assert not missing, f"bentofile.yaml lacks what the service imports (module: distributions): {missing}"
+
+
+def test_bentoml_build_from_the_repository_root_builds_the_service(tmp_path: Path) -> None:
+    """`bentoml build` with no argument, as BentoML users type it, finds bentofile.yaml at the root."""
+    env = os.environ | {"BENTOML_HOME": str(tmp_path / "bentoml"), "BENTOML_DO_NOT_TRACK": "true"}
+    command = [sys.executable, "-m", "bentoml", "build", "--output", "tag"]
+    result = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    tag = result.stdout.strip().rpartition("__tag__:")[2]
+    assert tag.startswith("tasador_price:")
+    bento = tmp_path / "bentoml" / "bentos" / "tasador_price" / tag.split(":")[1]
+    assert yaml.safe_load((bento / "bento.yaml").read_text())["service"] == "bento.service:TasadorPrice"
+    assert (bento / "src" / "bento" / "service.py").exists() and (bento / "src" / "configs" / "serving.yaml").exists()

@@ -16,17 +16,8 @@ import pytest
 
 from tests.conftest import REPO_ROOT, free_port
 from tests.integration.service_fixtures import Process, _spawn, serving_config, start_service, wait_until
+from ui.screens import CHROMIUM, CHROMIUM_ARGS
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 BATCHES = 3
 PIPELINE_TIMEOUT_S = 1800  # three batches with training, search and SHAP: 811 s on a loaded 2-core machine
 MODEL_LOAD_TIMEOUT_S = 300

@@ -22,6 +22,8 @@ import yaml
 
 from tasador.schema import FEATURE_COLUMNS
 from tasador.serving.config import isolated_environment
+from tasador.settings import Settings
+from tasador.tracking import configure_mlflow
 from tests.conftest import REPO_ROOT, free_port, wait_until
 
 MODEL_NAME = "tasador-price"
@@ -117,12 +119,10 @@ def register_version(tracking_uri: str, predictor: Any, example: pd.DataFrame, t
 
     from tasador.model.pyfunc import log_model
 
+    # A SQLite store keeps its artifacts beside it (configure_mlflow), never in ./mlruns of the working directory.
+    home = Path(tracking_uri.removeprefix("sqlite:///")).parent if tracking_uri.startswith("sqlite:///") else None
     with mlflow_at(tracking_uri):
-        if tracking_uri.startswith("sqlite:///") and mlflow.get_experiment_by_name("tasador") is None:
-            # Beside the database: MLflow's default for a SQLite store is ./mlruns, inside the repository.
-            artifacts = Path(tracking_uri.removeprefix("sqlite:///")).parent / "mlartifacts"
-            mlflow.create_experiment("tasador", artifact_location=artifacts.as_uri())
-        mlflow.set_experiment("tasador")
+        configure_mlflow(Settings(home=home or Path(os.environ["TASADOR_HOME"]), mlflow_tracking_uri=tracking_uri))
         with mlflow.start_run():
             uri = log_model(predictor, input_example=example[list(FEATURE_COLUMNS)].head(3))
         version = mlflow.register_model(uri, MODEL_NAME).version
@@ -212,13 +212,13 @@ def serving_config(path: Path, **overrides: Any) -> Path:
 def start_service(
     home: Path, tracking_uri: str, database_url: str, config: Path, extra_env: dict[str, str] | None = None
 ) -> Process:
-    """`bentoml serve bento.service:TasadorPrice` from the repository root, as a user would run it."""
+    """`bentoml serve` from the repository root (its bentofile.yaml names the service), as a user runs it."""
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = isolated_environment(home, tracking_uri, database_url) | {"TASADOR_SERVING_CONFIG": str(config)}
     env |= extra_env or {}
     command = [
-        sys.executable, "-m", "bentoml", "serve", "bento.service:TasadorPrice",
+        sys.executable, "-m", "bentoml", "serve",
         "--host", "127.0.0.1", "--port", str(port),
     ]  # fmt: skip
     return _spawn(command, env, home / "service.log", f"http://127.0.0.1:{port}", "/health")

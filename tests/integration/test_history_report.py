@@ -141,8 +141,11 @@ def test_report_renders_markdown_html_and_plots(history: History, tmp_path: Path
     assert batch_rows[1].startswith("| 2 |") and "| drift in state (" in batch_rows[1]
     rejected = next(line for line in markdown.splitlines() if line.startswith("| 2 | rejected |"))
     assert "challenger mdape 26.0% vs production 24.0%" in rejected
-    assert "| 3 (serving) | promoted |" in markdown
-    assert "zip_log_price (" in markdown
+    promoted = next(line for line in markdown.splitlines() if line.startswith("| 3 (serving) | promoted |"))
+    # version | decision | why | mdape | rmse | mae | r2_log | trained on batch | replaced | top SHAP features
+    assert [cell.strip() for cell in rejected.split("|")[4:10]] == ["26.0%", "$1", "$0", "0.580", "2", "-"]
+    assert promoted.split("|")[9].strip() == "1"  # only a promoted version replaced one
+    assert "Typical price of the zip code (zip_log_price) (" in markdown
     assert html.count("<tr class=") == 4 + 3  # four batches, three versions
     assert "26.0% vs production 24.0%" in html
     for png in ("production_metrics.png", "drift_by_feature.png"):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import subprocess
 import threading
 import uuid
@@ -86,6 +87,15 @@ def test_accepts_the_feed_forms_of_ids_zip_and_state(served: Deployment) -> None
     feed_row = {**LISTING, "brokered_by": 1001.0, "street": 7.0, "zip_code": 78701.0, "state": "TEXAS"}
     clean_row = predict(served.url, [LISTING]).json()["prices"]
     assert predict(served.url, [feed_row]).json()["prices"] == pytest.approx(clean_row)
+    # What cleaning reads from the feed, read the same way: numbers as text, a zip+4, a status in words.
+    as_text = {
+        **LISTING,
+        "zip_code": "78701-1234",
+        "house_size": f"{LISTING['house_size']:,}",
+        "bed": str(LISTING["bed"]),
+        "status": "For Sale",
+    }
+    assert predict(served.url, [as_text]).json()["prices"] == pytest.approx(clean_row)
     sparse = {"status": "sold", "state": "Ohio", "bed": None, "prev_sold_date": None}
     assert predict(served.url, [sparse]).status_code == 200
 
@@ -98,6 +108,24 @@ def test_explains_each_listing_with_shap_values(served: Deployment) -> None:
     assert "house_size" in body["columns"]
     # Exact TreeSHAP: base value plus the contributions is the log of the price.
     assert body["base_value"] + sum(body["values"][0]) == pytest.approx(math.log(body["prices"][0]), rel=1e-4)
+
+
+def test_explain_says_its_unit_and_its_base_price_in_dollars(served: Deployment) -> None:
+    body = httpx.post(served.url + "/explain", json={"listings": [LISTING]}, timeout=30).json()
+    assert body["unit"] == "log dollars"
+    assert body["base_price"] == pytest.approx(math.exp(body["base_value"]))
+
+
+def test_one_openapi_document_and_a_docs_page_served_by_the_service(served: Deployment) -> None:
+    """BentoML's /docs.json and FastAPI's /openapi.json are one document; /docs loads nothing from elsewhere."""
+    assert httpx.get(served.url + "/docs.json").json() == httpx.get(served.url + "/openapi.json").json()
+    page = httpx.get(served.url + "/docs")
+    assert page.status_code == 200 and "swagger-ui" in page.text
+    assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", page.text)
+    assert assets and all(asset.startswith("/") for asset in assets), assets  # same origin, no CDN
+    for asset in assets:
+        assert httpx.get(served.url + asset).status_code == 200, asset
+    assert httpx.get(served.url + "/", follow_redirects=False).headers["location"] == "/docs"
 
 
 def test_model_info_shows_registry_version_tags_and_metrics(served: Deployment) -> None:
@@ -120,7 +148,7 @@ def test_model_info_shows_registry_version_tags_and_metrics(served: Deployment) 
         ({k: v for k, v in LISTING.items() if k != "state"}, "listings.0.state"),
         ({**LISTING, "state": "Atlantis"}, "listings.0.state"),
         ({**LISTING, "status": "rented"}, "listings.0.status"),
-        ({**LISTING, "zip_code": "7870"}, "listings.0.zip_code"),
+        ({**LISTING, "zip_code": "7870x"}, "listings.0.zip_code"),
         ({**LISTING, "prev_sold_date": "last year"}, "listings.0.prev_sold_date"),
         ({**LISTING, "house_sise": 1800}, "listings.0.house_sise"),
     ],

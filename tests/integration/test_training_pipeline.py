@@ -12,6 +12,15 @@ import pytest
 from tasador.store import Store
 
 REPO = Path(__file__).resolve().parents[2]
+#: What other tools print during a run (ZenML, Great Expectations, MLflow): the log file's, not the user's.
+NOTICES = (
+    "Ignoring settings key",
+    "Created temporary directory",
+    "Creating initial MLflow database tables",
+    "UserWarning",
+    "Downloading artifacts",
+    "Setting the global active stack",
+)
 
 
 def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -27,13 +36,21 @@ def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 def test_each_run_takes_the_next_batch_through_the_loop(tmp_path: Path) -> None:
     home = tmp_path / "home"
     env = {**os.environ, "TASADOR_HOME": str(home), "ZENML_CONFIG_PATH": str(tmp_path / "zenml")}
-    run("stack", "apply", "stacks/local.yaml", "--activate", env=env)
+    applied = run("-v", "stack", "apply", "stacks/local.yaml", "--activate", env=env)
+    assert "Setting the global active stack to default." in applied.stdout + applied.stderr  # -v shows notices
 
     first = run("--pipeline", "training", env=env)
     second = run("--pipeline", "training", env=env)
 
+    # Quiet: the summary and the log file's name only; the notices are in that file.
+    for result in (first, second):
+        assert not [notice for notice in NOTICES if notice in result.stdout + result.stderr], result.stdout
+        assert result.stderr == ""
+    log = Path(first.stdout.split("Notices of other tools: ")[1].split()[0])
+    assert log.parent == home / "logs" and "Created temporary directory" in log.read_text()
     assert "Batch 1 " in first.stdout and "retrain: no production model yet" in first.stdout
-    assert "version 1 promoted" in first.stdout
+    # Piped, a line is never wrapped: the model's line holds its whole reason.
+    assert "  model        version 1 promoted: no production model yet (challenger mdape " in first.stdout
     assert "Batch 2 " in second.stdout and "decision" in second.stdout
     store = Store(f"sqlite:///{home / 'tasador.db'}")
     batches = store.batches()

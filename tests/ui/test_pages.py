@@ -106,10 +106,11 @@ def test_explainability_shows_each_production_model_and_the_trend(filled_app) ->
     assert version.options == ["version 2 (production)", "version 1"]
     bars = chart_data(app, 0)
     assert bars["feature"].tolist()[:2] == ["state", "house_size"]
+    assert bars["label"].tolist()[:2] == ["State", "House size (sq ft)"]  # as a person names them
     assert len(app.get("image")) == 1, "version 2 has a SHAP summary plot"
 
     ranks = app.dataframe[0].value
-    assert ranks.loc["state"].tolist() == [2, 1] and ranks.loc["house_size"].tolist() == [1, 2]
+    assert ranks.loc["State"].tolist() == [2, 1] and ranks.loc["House size (sq ft)"].tolist() == [1, 2]
 
     version.select(1).run()
     assert chart_data(app, 0)["feature"].tolist()[0] == "house_size"

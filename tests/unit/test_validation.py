@@ -163,6 +163,24 @@ def test_a_clean_batch_passes(store: Store, settings: Settings) -> None:
     assert "Every expectation met." in outcome.html_path.read_text()
 
 
+def test_a_hard_rule_that_let_rows_through_says_they_were_quarantined(store: Store, settings: Settings) -> None:
+    """`mostly` keeps the batch when 1 row in 200 has no price: the report's headline and that rule's row say
+    the row was quarantined, not "pass"; a missing value (a third of the sale dates) is no example."""
+    rows = [
+        {**LISTING, "street": 1000 + i, "price": 200_000 + i, "prev_sold_date": None if i % 3 == 0 else "2015-06-30"}
+        for i in range(199)
+    ]
+    batch_id = ingest(store, [*rows, {**LISTING, "street": 5000, "price": None, "prev_sold_date": None}])
+
+    outcome = validate_batch(store, batch_id, settings, CONFIG, CLEANING, TODAY)
+
+    html = outcome.html_path.read_text()
+    assert outcome.success and list(outcome.hard_failures.values()) == ["price missing"]
+    assert "Every expectation met." not in html
+    assert "1 rows broke a" in html and 'class="quarantined">quarantined</td>' in html
+    assert "NaT" not in html and ">nan<" not in html.lower()
+
+
 @pytest.mark.parametrize(
     ("rows", "message"),
     [

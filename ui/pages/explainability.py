@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from tasador.model.features import feature_label
 from ui import data
 from ui.charts import importance_bars, importance_trend
 from ui.context import RUN_MORE, AppContext, load_context
@@ -77,6 +78,7 @@ def _importance_trend(context: AppContext, shap_by_version: dict[int, dict[str, 
     st.altair_chart(importance_trend(trend, context.config["charts"]["height_px"]), width="stretch")
     ranks = trend.pivot(index="feature", columns="version", values="rank")
     ranks.columns = [f"v{c}" for c in ranks.columns]
+    ranks.index = ranks.index.map(feature_label)
     st.caption("Rank of each feature by mean |SHAP| (1 = most important), per version.")
     st.dataframe(ranks)
 

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from tasador.history import History
+from tasador.model.evaluation import format_metric
 from ui import data
 from ui.charts import metric_over_batches
 from ui.context import RUN_MORE, AppContext, load_context
@@ -39,6 +40,8 @@ def render() -> None:
             lambda row: [HIGHLIGHT if row["production"] else "" for _ in row], axis=1
         ),
         hide_index=True,
+        # What tells versions apart first, so it fits without scrolling; the reasons in full are listed below.
+        column_order=["version", "production", "decision", *METRIC_FORMATS, "batches", "source_batch", "created"],
         column_config={
             "production": st.column_config.CheckboxColumn(settings.production_alias),
             "source_batch": st.column_config.NumberColumn("trained for batch", format="%d"),
@@ -47,8 +50,24 @@ def render() -> None:
             **{m: st.column_config.NumberColumn(f"holdout {m}", format=f) for m, (f, _) in METRIC_FORMATS.items()},
         },
     )
+    _reasons(versions)
     _served_when(context)
     _metrics_over_batches(context, history)
+
+
+def _reasons(versions: pd.DataFrame) -> None:
+    """Each version's decision and its reason in full (a table cell would cut it off)."""
+    with st.expander("Why each version was promoted or rejected", expanded=True):
+        st.markdown(
+            "\n".join(
+                f"- **v{row.version}** {row.decision or 'not judged'}: {_escaped(row.reason or 'no reason recorded')}"
+                for row in versions.itertuples()
+            )
+        )
+
+
+def _escaped(text: str) -> str:
+    return text.replace("$", "\\$")  # Streamlit's markdown reads $...$ as LaTeX
 
 
 def _production_summary(versions: pd.DataFrame, alias: str) -> None:
@@ -61,7 +80,7 @@ def _production_summary(versions: pd.DataFrame, alias: str) -> None:
         f"Version {row['version']} is `{alias}`: {row['reason'] or 'no reason recorded'}", icon=":material/star:"
     )
     for column, metric in zip(st.columns(len(METRIC_FORMATS)), METRIC_FORMATS, strict=True):
-        column.metric(f"holdout {metric}", _shown(row[metric], metric))
+        column.metric(f"holdout {metric}", format_metric(metric, row[metric]))
 
 
 def _served_when(context: AppContext) -> None:
@@ -86,14 +105,6 @@ def _served_when(context: AppContext) -> None:
             "until": st.column_config.DatetimeColumn("until (empty: serving now)", format="YYYY-MM-DD HH:mm:ss"),
         },
     )
-
-
-def _shown(value: float | None, metric: str) -> str:
-    if value is None or pd.isna(value):
-        return "n/a"
-    if METRIC_FORMATS[metric][0] == "dollar":
-        return f"${value:,.0f}"
-    return f"{value:.1f}%" if metric == "mdape" else f"{value:.3f}"
 
 
 def _metrics_over_batches(context: AppContext, history: History) -> None:
