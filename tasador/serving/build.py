@@ -93,7 +93,7 @@ def build_bento(settings: Settings, version: str) -> str:
 
 
 def base_image() -> str:
-    """The image every bento image starts FROM (bento/bentofile.yaml's `docker.base_image`)."""
+    """The image every bento image starts FROM (bentofile.yaml's `docker.base_image`)."""
     return _bentofile()["docker"]["base_image"]
 
 
