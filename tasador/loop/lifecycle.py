@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from tasador.model import (
     train_baseline,
     train_challenger,
 )
-from tasador.registry import promote_or_reject, register, settle_unjudged_versions
+from tasador.registry import RecentHoldout, promote_or_reject, register, settle_unjudged_versions
 from tasador.schema import BatchStatus
 from tasador.settings import Settings, load_config
 from tasador.shadow import ShadowConfig, replay_served
@@ -98,32 +99,31 @@ def evaluate_and_promote(
     if batch_id is None or training.get("skipped"):
         return {"skipped": True}
     client = configure_mlflow(settings)
-    config = load_config("model")
+    config, rules = load_config("model"), load_config("promotion")
     _, holdout_df = training_data(store, training["batches"], config)
     production = production_model(settings)
-    production_metrics = None
+    production_metrics = recent = None
     if production is not None:
-        uri = f"models:/{settings.registered_model_name}/{production.version}"
-        production_metrics = evaluate(load_predictor(uri).predict, holdout_df)
+        production_predict = load_predictor(f"models:/{settings.registered_model_name}/{production.version}").predict
+        production_metrics = evaluate(production_predict, holdout_df)
+        recent = recent_holdout(store, holdout_df, training, production_predict, rules["recent_holdout"])
     tags = {
         "source_batch": str(batch_id),
         "batches": ",".join(map(str, training["batches"])),
         **{m: f"{training['metrics'][m]:.6g}" for m in METRICS},
     }
     version = register(client, settings.registered_model_name, training["model_uri"], training["run_id"], tags)
-    promotion_config = load_config("promotion")
-    shadow = replay_served(
-        store, load_predictor(training["model_uri"]), ShadowConfig.model_validate(promotion_config["shadow"])
-    )
+    shadow = replay_served(store, load_predictor(training["model_uri"]), ShadowConfig.model_validate(rules["shadow"]))
     promoted, reason = promote_or_reject(
         client,
         settings.registered_model_name,
         version,
         training["metrics"],
         production_metrics,
-        promotion_config,
+        rules,
         alias=settings.production_alias,
         shadow=shadow,
+        recent=recent,
     )
     outcome = "promoted" if promoted else "rejected"
     store.record_outcome(batch_id, str(version), outcome)
@@ -135,9 +135,36 @@ def evaluate_and_promote(
         "run_id": training["run_id"],
         "challenger": training["metrics"],
         "production": production_metrics,
+        "recent": None if recent is None else recent._asdict(),
         "batches": training["batches"],
         "shadow": shadow.model_dump(),
     }
+
+
+def recent_holdout(
+    store: Store,
+    holdout_df: pd.DataFrame,
+    training: dict[str, Any],
+    production_predict: Callable[[pd.DataFrame], Any],
+    rules: dict[str, Any],
+) -> RecentHoldout | None:
+    """Challenger and production on the holdout rows of the last K training batches; None if too few rows.
+
+    Promotion is judged there first: a challenger trained on drifted data must win on the data the service
+    prices now, not on a holdout dominated by the older batches (the whole holdout stays a guard).
+    """
+    batches = training["batches"][-int(rules["batches"]) :]
+    rows = holdout_df[holdout_df["batch_id"].isin(batches)]
+    if len(rows) < int(rules["min_rows"]):
+        return None
+    numbers = [store.batch(b).batch_number for b in (batches[0], batches[-1])]
+    span = f"batch {numbers[0]}" if len(batches) == 1 else f"batches {numbers[0]}-{numbers[1]}"
+    challenger = load_predictor(training["model_uri"]).predict
+    return RecentHoldout(
+        label=f"{span}, {len(rows):,} rows",
+        challenger=evaluate(challenger, rows),
+        production=evaluate(production_predict, rows),
+    )
 
 
 def explain(store: Store, settings: Settings, batch_id: int | None, promotion: dict[str, Any]) -> dict[str, Any]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from tasador.decision import Decision
 from tasador.loop_metrics import push_batch_metrics
+from tasador.production_check import ProductionScore
 from tasador.store import Store
 
 
@@ -23,6 +25,7 @@ def finish_batch(
         return {"exhausted": True, "message": "the source has no batch left for this group"}
     store.finish(batch_id)
     record = store.batch(batch_id)
+    score = _production_score(decision)
     summary = {
         "exhausted": False,
         "batch_id": batch_id,
@@ -46,7 +49,9 @@ def finish_batch(
         "metrics": promotion.get("challenger"),
         "top_features": explanation.get("top_features"),
         "drift_features_flagged": _flagged_count(decision),
-        "production_metrics": _serving_metrics(promotion),
+        "production_metrics": _serving_metrics(promotion) or _holdout_metrics(score),
+        "production_batch_mdape": score.batch.mdape if score else None,
+        "production_decay": None if score is None else int(score.decay.fired),
     }
     push_batch_metrics(summary, pushgateway_url)
     return summary
@@ -55,6 +60,17 @@ def finish_batch(
 def _flagged_count(decision: dict[str, Any]) -> int | None:
     drift = (decision.get("figures") or {}).get("drift")
     return None if drift is None else len(drift["flagged"])
+
+
+def _production_score(decision: dict[str, Any]) -> ProductionScore | None:
+    """Production priced on this batch, as its decision recorded it (None: no model, or nothing to price)."""
+    stored = (decision.get("figures") or {}).get("decision")
+    return None if stored is None else Decision.model_validate(stored).production
+
+
+def _holdout_metrics(score: ProductionScore | None) -> dict[str, float] | None:
+    """Production's figures on its holdout, re-scored with this batch (when the batch trained nothing)."""
+    return None if score is None else score.holdout.model_dump(include={"rmse", "mae", "mdape", "r2_log"})
 
 
 def _serving_metrics(promotion: dict[str, Any]) -> dict[str, float] | None:
@@ -85,6 +101,9 @@ def render(summary: dict[str, Any]) -> str:
         lines.append(f"  quarantined  {summary['quarantined']:>8,}" + (f"   top: {reasons}" if reasons else ""))
         lines.append(f"  clean        {summary['clean']:>8,}")
     lines.append(f"  data report  {summary['data_report']}")
+    if summary.get("production_batch_mdape") is not None:
+        decayed = " (decay)" if summary["production_decay"] else ""
+        lines.append(f"  production   MdAPE {summary['production_batch_mdape']:.1f}% on this batch{decayed}")
     if summary.get("decision_reason"):
         verdict = "retrain" if summary["retrain"] else "no retraining"
         lines.append(f"  decision     {verdict}: {summary['decision_reason']}")

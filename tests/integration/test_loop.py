@@ -114,3 +114,49 @@ def test_same_seeds_and_batches_give_the_same_metrics(loop_env: tuple[Store, Set
     second = train(store, settings, batch_id, {"retrain": True})
     assert first["run_id"] != second["run_id"]
     assert first["metrics"] == second["metrics"]
+
+
+@pytest.mark.slow
+def test_decisions_name_what_changed(loop_env: tuple[Store, Settings, Path]) -> None:
+    """Stationary past the volume threshold: no retraining, said so; prices inflated with the same inputs:
+    production's error rose, by how much and where; a batch of duplicates: nothing new to judge."""
+    store, settings, configs = loop_env
+    drift_config = yaml.safe_load((configs / "drift.yaml").read_text())
+    drift_config["retrain"]["min_new_rows"] = 2 * ROWS - 100  # a few rows of each batch are quarantined
+    (configs / "drift.yaml").write_text(yaml.safe_dump(drift_config))
+
+    assert process(store, settings, 1, batch_rows("stationary", 1))["promotion"]["outcome"] == "promoted"
+    assert not process(store, settings, 2, batch_rows("stationary", 2))["decision"]["retrain"]
+    calm = process(store, settings, 3, batch_rows("stationary", 3))["decision"]
+    assert not calm["retrain"], calm["reason"]
+    clean_rows = store.count("clean_rows", 2) + store.count("clean_rows", 3)
+    assert calm["reason"].startswith(f"{clean_rows:,} new rows since the last training, but nothing changed (no drift")
+    assert "production's MdAPE" in calm["reason"]
+
+    # The inflation scenario draws the stationary inputs: only the prices moved (+31.6 % by batch 8).
+    inflated_rows = batch_rows("inflation", 8)
+    inflated = process(store, settings, 4, inflated_rows)
+    decision = inflated["decision"]
+    assert decision["retrain"], decision["reason"]
+    score = decision["figures"]["decision"]["production"]
+    assert score["decay"]["fired"] and score["decay"]["batch_bias"] < -15
+    assert "production's error rose: MdAPE" in decision["reason"]
+    assert f"median error {score['decay']['batch_bias']:+.1f}%" in decision["reason"]
+    assert ", most in " in decision["reason"] and "→" in decision["reason"]
+    assert inflated["promotion"]["outcome"] in {"promoted", "rejected"}
+    assert "recent holdout (batch" in inflated["promotion"]["reason"]
+    assert "whole holdout" in inflated["promotion"]["reason"]
+    # Production's figures on the batch are on its MLflow run, one step per batch.
+    client = configure_mlflow(settings)
+    history = client.get_metric_history(
+        client.get_model_version(settings.registered_model_name, "1").run_id, "batch_mdape"
+    )
+    assert [m.step for m in history] == [2, 3, 4]
+    assert history[-1].value == pytest.approx(score["batch"]["mdape"])
+
+    duplicates = process(store, settings, 5, inflated_rows)["decision"]
+    assert not duplicates["retrain"]
+    assert (
+        duplicates["reason"]
+        == f"nothing new to judge: {len(inflated_rows):,} of {len(inflated_rows):,} rows were duplicates"
+    )
