@@ -105,7 +105,8 @@ def decide(
 
     decayed = production is not None and production.decay.fired
     changes = _changes(drifted, production if decayed else None)
-    context = _context(production, float(config["decay"]["unseen"]["reason_min_share"]))
+    min_excess = float(config["decay"]["unseen"]["reason_min_excess"])
+    context = _context(production, min_excess)
     volume = f"{rows_since_training:,} new rows since the last training"
     if rows_since_training >= min_new_rows:
         context = [volume, *context]
@@ -114,7 +115,7 @@ def decide(
         if last_training is None:
             return Decision(retrain=True, trigger=trigger, reason=_join(changes, context), **base)
         growth = float(config["storm"]["growth"])
-        beyond = _beyond(drifted, production, decayed, last_training, growth)
+        beyond = _beyond(drifted, production, decayed, last_training, growth, min_excess)
         if beyond:
             words = f"beyond the last training ({last_training.label()}): {', '.join(beyond)}"
             return Decision(
@@ -183,13 +184,13 @@ def _changes(drifted: list[DriftedFeature], decayed: ProductionScore | None) -> 
     return changes
 
 
-def _context(production: ProductionScore | None, min_share: float) -> list[str]:
+def _context(production: ProductionScore | None, min_excess: float) -> list[str]:
     """What a reason carries besides its trigger: production's error on the batch, categories never seen."""
     context = []
     if production is not None:
         if not production.decay.fired:
             context.append(f"production's {production.decay.describe()}")
-        never = production.never_seen(min_share)
+        never = production.never_seen(min_excess)
         if never:
             context.append(f"never seen: {never}")
     return context
@@ -201,6 +202,7 @@ def _beyond(
     decayed: bool,
     last: LastTraining,
     growth: float,
+    min_excess: float,
 ) -> list[str]:
     """The changes the last training did not already see: new or grown drift, a larger decay, new states."""
     before = {f.name: f.severity for f in last.drifted}
@@ -217,17 +219,22 @@ def _beyond(
     if decayed and (last.decay_severity is None or severity > last.decay_severity * (1 + growth)):
         then = "no decay then" if last.decay_severity is None else f"{last.decay_severity:.2f} then"
         beyond.append(f"production's decay severity {severity:.2f} vs {then}")
-    new_states = [s for s in unseen_states(production) if s not in last.unseen_states]
+    new_states = [s for s in unseen_states(production, min_excess) if s not in last.unseen_states]
     if new_states and (drifted or decayed):
         beyond.append(f"states never seen: {', '.join(new_states)}")
     return beyond
 
 
-def unseen_states(production: ProductionScore | None) -> list[str]:
-    """The states of the batch production never saw (the most frequent few)."""
+def unseen_states(production: ProductionScore | None, min_excess: float) -> list[str]:
+    """The states of the batch production never saw (the most frequent few), beyond what chance brings."""
     if production is None:
         return []
-    return [state for unseen in production.unseen if unseen.column == "state" for state in unseen.examples]
+    return [
+        state
+        for unseen in production.unseen
+        if unseen.column == "state" and unseen.share - unseen.expected_share > min_excess
+        for state in unseen.examples
+    ]
 
 
 def _join(head: list[str], tail: list[str]) -> str:

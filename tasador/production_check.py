@@ -3,8 +3,9 @@
 Every batch arrives with its prices, so before anything is decided the production model prices the batch's
 clean rows. Its error there, set against its error on its holdout (rows it never trained on, from the
 data it was trained on), says whether the world has moved away from it: the *decay* trigger. A batch of a
-few hundred rows has a noisy median, so the trigger fires only when the lower end of a bootstrap interval
-of the batch's MdAPE is above the holdout's MdAPE by more than `max_rise`: noise alone rarely gets there.
+few hundred rows has a noisy median (and so has an early model's holdout), so the trigger fires only when
+a bootstrap interval of the difference lies beyond its line (`max_rise` for the MdAPE, `max_bias` for the
+median signed error): noise alone rarely gets there.
 The same pass finds where the error rose (segments by state, price band and status, before -> after) and
 the categories production never saw. Thresholds live in configs/drift.yaml (`decay:`).
 """
@@ -47,7 +48,8 @@ class DecayCheck(BaseModel):
 
     Two figures: the MdAPE (how far off, either way) and the median signed error (how far off on the
     whole, e.g. prices up 15 % with the inputs unchanged: a bias the MdAPE barely shows under 35 % of noise
-    per listing). Either beyond its line, at the near end of its interval, fires the trigger.
+    per listing). Either beyond its line fires the trigger, judged on the near end of a bootstrap interval
+    of the difference (batch and holdout both resampled). The intervals kept are the batch's own.
     """
 
     fired: bool
@@ -107,6 +109,7 @@ class UnseenCategories(BaseModel):
     column: str
     count: int
     share: float
+    expected_share: float  # Good-Turing: the reference's singletons' share, what a fresh sample brings anyway
     examples: list[str] = Field(default_factory=list)  # the most frequent ones
 
     def describe(self) -> str:
@@ -130,8 +133,9 @@ class ProductionScore(BaseModel):
         """`state Texas 22.0 → 35.1%, price band $500k-$1M 20.3 → 30.2%`, or "" when no segment rose."""
         return ", ".join(s.describe() for s in self.segments)
 
-    def never_seen(self, min_share: float = 0.0) -> str:
-        return "; ".join(u.describe() for u in self.unseen if u.share >= min_share)
+    def never_seen(self, min_excess: float = 0.0) -> str:
+        """The new categories beyond what chance brings (zip codes of a small reference are mostly new)."""
+        return "; ".join(u.describe() for u in self.unseen if u.share - u.expected_share > min_excess)
 
 
 PredictFn = Callable[[pd.DataFrame], np.ndarray]
@@ -156,30 +160,32 @@ def score_production(
         return None
     before = _errors(predict, holdout)
     after = _errors(predict, batch)
-    confidence = float(rules["confidence"])
-    (mdape_low, mdape_high), (bias_low, bias_high) = _bootstrap_medians(
-        [np.abs(after.pe), after.pe], confidence, int(rules["bootstrap"]), int(rules["seed"])
-    )
+    confidence, draws = float(rules["confidence"]), int(rules["bootstrap"])
+    rng = np.random.default_rng(int(rules["seed"]))
+    # Both sides are samples: the holdout of an early model has a few hundred rows, its median moves too.
+    batch_abs, batch_signed = _bootstrap_medians([np.abs(after.pe), after.pe], draws, rng)
+    holdout_abs, holdout_signed = _bootstrap_medians([np.abs(before.pe), before.pe], draws, rng)
     holdout_metrics = PriceMetrics.of(before.y_true, before.y_pred)
     batch_metrics = PriceMetrics.of(after.y_true, after.y_pred)
     max_rise, max_bias = float(rules["max_rise"]), float(rules["max_bias"])
-    holdout_bias = float(np.median(before.pe))
-    line = holdout_metrics.mdape * (1 + max_rise)
+    tail = (1 - confidence) / 2
+    risen = np.quantile(batch_abs - holdout_abs * (1 + max_rise), tail) > 0
+    shift_low, shift_high = np.quantile(batch_signed - holdout_signed, [tail, 1 - tail])
+    biased = shift_low > max_bias or shift_high < -max_bias
     # Too few rows for a median to mean much: figures kept, trigger not judged.
     judged = len(batch) >= int(rules["min_rows"])
-    biased = bias_low > holdout_bias + max_bias or bias_high < holdout_bias - max_bias
     decay = DecayCheck(
-        fired=judged and (mdape_low > line or biased),
+        fired=bool(judged and (risen or biased)),
         confidence=confidence,
         batch_mdape=batch_metrics.mdape,
-        mdape_low=mdape_low,
-        mdape_high=mdape_high,
+        mdape_low=float(np.quantile(batch_abs, tail)),
+        mdape_high=float(np.quantile(batch_abs, 1 - tail)),
         holdout_mdape=holdout_metrics.mdape,
         max_rise=max_rise,
         batch_bias=float(np.median(after.pe)),
-        bias_low=bias_low,
-        bias_high=bias_high,
-        holdout_bias=holdout_bias,
+        bias_low=float(np.quantile(batch_signed, tail)),
+        bias_high=float(np.quantile(batch_signed, 1 - tail)),
+        holdout_bias=float(np.median(before.pe)),
         max_bias=max_bias,
     )
     return ProductionScore(
@@ -208,17 +214,10 @@ def _errors(predict: PredictFn, frame: pd.DataFrame) -> _Errors:
     return _Errors(y_true=y_true, y_pred=y_pred, pe=(y_pred - y_true) / y_true * 100)
 
 
-def _bootstrap_medians(
-    samples: Sequence[np.ndarray], confidence: float, draws: int, seed: int
-) -> list[tuple[float, float]]:
-    """Percentile bootstrap intervals of each sample's median, from the same resampled rows (seeded)."""
-    picks = np.random.default_rng(seed).integers(0, samples[0].size, size=(draws, samples[0].size))
-    tail = (1 - confidence) / 2
-    intervals = []
-    for values in samples:
-        medians = np.median(values[picks], axis=1)
-        intervals.append((float(np.quantile(medians, tail)), float(np.quantile(medians, 1 - tail))))
-    return intervals
+def _bootstrap_medians(samples: Sequence[np.ndarray], draws: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Bootstrap medians of each sample, `draws` of them, from the same resampled rows."""
+    picks = rng.integers(0, samples[0].size, size=(draws, samples[0].size))
+    return [np.median(values[picks], axis=1) for values in samples]
 
 
 def _segments(
@@ -268,16 +267,17 @@ def _unseen(reference: pd.DataFrame, batch: pd.DataFrame, rules: Mapping[str, An
     """Per column (states, cities, zip areas): the batch's values the reference never had."""
     found = []
     for column in rules["columns"]:
-        ref, cur = _category(reference, column), _category(batch, column)
-        new = cur[~cur.isin(set(ref.dropna()))].dropna()
+        ref, cur = _category(reference, column).dropna(), _category(batch, column)
+        new = cur[~cur.isin(set(ref))].dropna()
         if new.empty:
             continue
-        counts = new.value_counts()
+        counts, ref_counts = new.value_counts(), ref.value_counts()
         found.append(
             UnseenCategories(
                 column=column,
                 count=int(counts.size),
                 share=float(new.size / len(batch)),
+                expected_share=float((ref_counts == 1).sum() / max(ref_counts.sum(), 1)),
                 examples=[str(v) for v in counts.index[: int(rules["examples"])]],
             )
         )

@@ -28,7 +28,7 @@ def check_and_decide(store: Store, settings: Settings, batch_id: int | None, cle
         return {"skipped": True, "retrain": False}
     config = load_config("drift")
     production = production_model(settings)
-    last = last_training(store, batch_id)
+    last = last_training(store, batch_id, float(config["decay"]["unseen"]["reason_min_excess"]))
     rows_since = rows_since_training(store, production, last, batch_id)
     drift = None
     if not cleaned.get("clean"):
@@ -91,7 +91,7 @@ def log_production_score(
         client.log_metric(production.run_id, key, value, step=batch_id)
 
 
-def last_training(store: Store, batch_id: int) -> LastTraining | None:
+def last_training(store: Store, batch_id: int, min_excess: float) -> LastTraining | None:
     """The latest batch before `batch_id` whose decision trained a model that was then judged."""
     decisions = store.decisions()
     earlier = decisions[(decisions["batch_id"] < batch_id) & decisions["outcome"].notna()]
@@ -111,7 +111,7 @@ def last_training(store: Store, batch_id: int) -> LastTraining | None:
         outcome=row["outcome"],
         drifted=stored.drifted if stored else [],
         decay_severity=_decay_severity(stored),
-        unseen_states=unseen_states(stored.production) if stored else [],
+        unseen_states=unseen_states(stored.production, min_excess) if stored else [],
         batches_waited=batches_waited,
     )
 

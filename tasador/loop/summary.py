@@ -18,6 +18,7 @@ def finish_batch(
     decision: dict[str, Any],
     promotion: dict[str, Any],
     explanation: dict[str, Any],
+    served: dict[str, Any],
     pushgateway_url: str | None,
 ) -> dict[str, Any]:
     """The run's summary (also the pipeline's last artifact); the batch is `done` unless rejected."""
@@ -52,6 +53,7 @@ def finish_batch(
         "production_metrics": _serving_metrics(promotion) or _holdout_metrics(score),
         "production_batch_mdape": score.batch.mdape if score else None,
         "production_decay": None if score is None else int(score.decay.fired),
+        "served_drift_features_flagged": None if served.get("skipped", True) else served["drifted"],
     }
     push_batch_metrics(summary, pushgateway_url)
     return summary

@@ -7,6 +7,7 @@ unchanged. Runs tasador.loop directly (what the ZenML steps call), against real 
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,13 @@ from tasador.datasource.batch import Batch
 from tasador.datasource.generator import generator_from_config
 from tasador.loop import clean, validate
 from tasador.loop.lifecycle import train
+from tasador.loop.served import check_served
 from tasador.loop.turn import run_batch
+from tasador.serving.inference_log import COLUMNS as LOG_COLUMNS
+from tasador.serving.inference_log import LoggedRow
 from tasador.settings import CONFIG_DIR, Settings, load_config
-from tasador.store import Store
+from tasador.store import Store, tables
+from tasador.store.bulk import insert_rows
 from tasador.tracking import configure_mlflow
 
 ROWS = 1500
@@ -158,3 +163,39 @@ def test_decisions_name_what_changed(loop_env: tuple[Store, Settings, Path]) -> 
     assert not duplicates["retrain"]
     assert duplicates["reason"].startswith("nothing new to judge: ")
     assert f"of {len(inflated_rows):,} rows were duplicates" in duplicates["reason"]
+
+
+def log_requests(store: Store, rows: list[dict[str, Any]], request: str, version: str) -> None:
+    """Rows the service answered, written as its inference log writes them."""
+    received = dt.datetime.now(dt.UTC)
+    logged = [
+        LoggedRow(
+            f"{request}-{i // 100}", i % 100, received, version, {k: v for k, v in row.items() if k != "price"}, 2e5
+        )
+        for i, row in enumerate(rows)
+    ]
+    with store.engine.begin() as conn:
+        insert_rows(conn, tables.inference_log, LOG_COLUMNS, (row.values() for row in logged))
+
+
+@pytest.mark.slow
+def test_requests_from_a_state_never_trained_on_flag_served_drift(loop_env: tuple[Store, Settings, Path]) -> None:
+    store, settings, _ = loop_env
+    version = process(store, settings, 1, batch_rows("stationary", 1))["promotion"]["version"]
+
+    log_requests(store, batch_rows("stationary", 2), "calm", version)
+    calm = check_served(store, settings)
+    assert calm is not None and calm.rows == ROWS and calm.requests == ROWS // 100
+    assert "state" not in [f.name for f in calm.drifted]
+    assert calm.predictions.p50 == 2e5
+
+    # A quarter of the listings from Puerto Rico, held back from every batch the model trained on.
+    log_requests(store, batch_rows("new_state", 8), "new", version)
+    window = process(store, settings, 2, batch_rows("stationary", 2))["served"]
+    assert not window["skipped"]
+    assert window["window"]["first_log_id"] == calm.last_log_id + 1
+    state = next(f for f in window["window"]["drifted"] if f["name"] == "state")
+    assert "never seen" in state["breaches"][0]
+    assert window["drifted"] >= 1
+    assert len(store.served_windows()) == 2
+    assert check_served(store, settings) is None  # nothing new since

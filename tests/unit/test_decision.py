@@ -107,7 +107,9 @@ def _score(batch_bias: float, *, states: tuple[str, ...] = ()) -> ProductionScor
                 by="state", segment="Texas", rows_before=300, rows_after=80, mdape_before=21.0, mdape_after=35.5
             )
         ],
-        unseen=[UnseenCategories(column="state", count=1, share=0.2, examples=[*states])] if states else [],
+        unseen=[UnseenCategories(column="state", count=1, share=0.2, expected_share=0.0, examples=[*states])]
+        if states
+        else [],
     )
 
 
