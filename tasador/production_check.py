@@ -36,6 +36,10 @@ class PriceMetrics(BaseModel):
     mdape: float
     r2_log: float | None  # None when every price is the same (no spread to explain)
 
+    def figures(self) -> dict[str, float]:
+        """The metrics by name, as tasador.model.evaluate names them (R² left out when undefined)."""
+        return self.model_dump(include={"rmse", "mae", "mdape", "r2_log"}, exclude_none=True)
+
     @classmethod
     def of(cls, y_true: np.ndarray, y_pred: np.ndarray) -> PriceMetrics:
         figures = price_metrics(y_true, y_pred)

@@ -72,7 +72,7 @@ def _production_score(decision: dict[str, Any]) -> ProductionScore | None:
 
 def _holdout_metrics(score: ProductionScore | None) -> dict[str, float] | None:
     """Production's figures on its holdout, re-scored with this batch (when the batch trained nothing)."""
-    return None if score is None else score.holdout.model_dump(include={"rmse", "mae", "mdape", "r2_log"})
+    return None if score is None else score.holdout.figures()
 
 
 def _serving_metrics(promotion: dict[str, Any]) -> dict[str, float] | None:
