@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tasador.history import History, build_history
 from tasador.history.build import SHAP_ARTIFACT
+from tasador.loop.served import ServedWindow
 from tasador.registry import METRICS
 from tasador.settings import Settings
 from tasador.store import Store
@@ -225,6 +226,40 @@ def production_timeline(history: History) -> pd.DataFrame:
         if b.production_version is not None
     ]
     return pd.DataFrame(rows, columns=["batch", "version", *METRICS])
+
+
+def production_on_batches(history: History) -> pd.DataFrame:
+    """Production's MdAPE on each batch's clean rows and on its holdout then (long form, one row per line)."""
+    rows = [
+        {"batch": f"{b.source} {b.batch_number}", "order": b.batch_id, "line": line, "mdape": figures["mdape"]}
+        for b in history.batches
+        for line, figures in (("on the batch", b.production_on_batch), ("on its holdout", b.production_on_holdout))
+        if "mdape" in figures
+    ]
+    return pd.DataFrame(rows, columns=["batch", "order", "line", "mdape"])
+
+
+def served_windows(database_url: str) -> list[ServedWindow]:
+    """Every window of served traffic checked so far (tasador.loop.served), oldest first."""
+    with _reading(database_url) as store:
+        if store is None or not inspect(store.engine).has_table(t.served_windows.name):
+            return []
+        frame = store.served_windows()
+    return [ServedWindow.model_validate(figures["window"]) for figures in frame["figures"]]
+
+
+def served_drift_frame(database_url: str) -> pd.DataFrame:
+    """Per window and feature of served inputs: the drift severity (1 = at its threshold) and whether flagged."""
+    with _reading(database_url) as store:
+        if store is None or not inspect(store.engine).has_table(t.served_windows.name):
+            return pd.DataFrame(columns=["window", "feature", "severity", "flagged"])
+        frame = store.served_windows()
+    rows = [
+        {"window": int(row["id"]), "feature": name, "severity": f.get("severity"), "flagged": bool(f.get("flagged"))}
+        for row in frame.to_dict("records")
+        for name, f in row["figures"]["drift"]["features"].items()
+    ]
+    return pd.DataFrame(rows, columns=["window", "feature", "severity", "flagged"])
 
 
 def drift_frame(drift: dict[str, dict[str, Any]]) -> pd.DataFrame:
