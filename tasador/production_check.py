@@ -107,6 +107,50 @@ class SegmentChange(BaseModel):
         return f"{self.by} {self.segment} {self.mdape_before:.1f} → {self.mdape_after:.1f}%"
 
 
+class SegmentFix(BaseModel):
+    """A segment where production's error rose, on the recent holdout: production's MdAPE there and the challenger's."""
+
+    by: Segmenting
+    segment: str
+    rows: int
+    production_mdape: float
+    challenger_mdape: float
+
+    def describe(self) -> str:
+        return f"{self.by} {self.segment} {self.production_mdape:.1f} → {self.challenger_mdape:.1f}%"
+
+
+def segment_fixes(
+    segments: Sequence[SegmentChange],
+    rows: pd.DataFrame,
+    production: PredictFn,
+    challenger: PredictFn,
+    config: Mapping[str, Any],
+) -> list[SegmentFix]:
+    """What a challenger fixed: both models' MdAPE, on the same `rows`, in the segments where production's rose.
+
+    `config` is `load_config("drift")`; segments with fewer than `segments.min_rows` rows in `rows` are left out.
+    """
+    rules = config["decay"]["segments"]
+    rows = _priced(rows)
+    bands = [float(edge) for edge in rules["price_bands"]]
+    fixes = []
+    for change in segments:
+        chosen = rows[(_segment_keys(rows, change.by, bands) == change.segment).to_numpy()]
+        if len(chosen) < int(rules["min_rows"]):
+            continue
+        fixes.append(
+            SegmentFix(
+                by=change.by,
+                segment=change.segment,
+                rows=len(chosen),
+                production_mdape=float(np.median(np.abs(_errors(production, chosen).pe))),
+                challenger_mdape=float(np.median(np.abs(_errors(challenger, chosen).pe))),
+            )
+        )
+    return fixes
+
+
 class UnseenCategories(BaseModel):
     """Values of a column that production's training data never had, and their share of the batch."""
 

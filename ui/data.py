@@ -181,6 +181,8 @@ def versions_frame(history: History, runs: pd.DataFrame) -> pd.DataFrame:
             "production": m.serving,
             "decision": m.decision,
             "reason": m.reason,
+            "changed": m.changed,
+            "fixed": m.fixed,
             **{metric: m.metrics.get(metric) for metric in METRICS},
             "source_batch": m.source_batch,
             "created": m.created_at,
@@ -190,7 +192,18 @@ def versions_frame(history: History, runs: pd.DataFrame) -> pd.DataFrame:
     ]
     frame = pd.DataFrame(
         rows,
-        columns=["version", "production", "decision", "reason", *METRICS, "source_batch", "created", "model_version"],
+        columns=[
+            "version",
+            "production",
+            "decision",
+            "reason",
+            "changed",
+            "fixed",
+            *METRICS,
+            "source_batch",
+            "created",
+            "model_version",
+        ],
     )
     frame = frame.merge(runs.rename(columns={"version": "model_version"}), on="model_version", how="left")
     return frame.drop(columns="model_version").sort_values("version", ascending=False, ignore_index=True)

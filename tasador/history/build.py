@@ -14,7 +14,7 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 
-from tasador.decision import Decision
+from tasador.loop.monitor import stored_decision
 from tasador.registry import METRICS
 from tasador.settings import Settings, load_config
 from tasador.store import Store
@@ -35,6 +35,8 @@ class ModelRecord:
     serving: bool  # the alias points at it now
     top_features: list[tuple[str, float]]
     created_at: dt.datetime
+    changed: str = ""  # the reason of the decision that trained it: what had changed
+    fixed: str = ""  # where production's error had risen: production -> this version, on the same rows
 
 
 @dataclass(frozen=True)
@@ -145,8 +147,8 @@ def _drift_features(stored: Mapping[str, Any] | None) -> dict[str, dict[str, Any
 
 def _production_scores(stored: Mapping[str, Any] | None) -> dict[str, dict[str, float]]:
     """Production's figures on the batch and on its holdout, from the decision's record (none before it had one)."""
-    record = (stored or {}).get("decision")
-    score = Decision.model_validate(record).production if record else None
+    decision = stored_decision(stored)
+    score = decision.production if decision else None
     if score is None:
         return {"production_on_batch": {}, "production_on_holdout": {}}
     return {"production_on_batch": score.batch.figures(), "production_on_holdout": score.holdout.figures()}
@@ -172,6 +174,8 @@ def _model_record(client: MlflowClient, version: ModelVersion, serving: str | No
         serving=str(version.version) == str(serving),
         top_features=_top_features(client, version.run_id, top_n),
         created_at=dt.datetime.fromtimestamp(version.creation_timestamp / 1000, dt.UTC),
+        changed=tags.get("changed", ""),
+        fixed=tags.get("fixed", ""),
     )
 
 

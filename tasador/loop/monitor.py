@@ -99,10 +99,10 @@ def last_training(store: Store, batch_id: int, min_excess: float) -> LastTrainin
         return None
     row = earlier.iloc[-1]
     record = store.batch(int(row["batch_id"]))
-    stored = _stored_decision(row["drift"])
+    stored = stored_decision(row["drift"])
     waited = decisions[(decisions["batch_id"] > row["batch_id"]) & (decisions["batch_id"] < batch_id)]
     batches_waited = sum(
-        1 for figures in waited["drift"] if (later := _stored_decision(figures)) and later.trigger == "waiting"
+        1 for figures in waited["drift"] if (later := stored_decision(figures)) and later.trigger == "waiting"
     )
     return LastTraining(
         batch_id=record.id,
@@ -130,7 +130,7 @@ def rows_since_training(
     return sum(store.count("clean_rows", b) for b in ids)
 
 
-def _stored_decision(figures: Any) -> Decision | None:
+def stored_decision(figures: Any) -> Decision | None:
     """The typed decision kept in a decision's JSON; None for records written before it was kept."""
     stored = (figures or {}).get("decision") if isinstance(figures, dict) else None
     return None if stored is None else Decision.model_validate(stored)

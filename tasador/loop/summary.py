@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tasador.decision import Decision
+from tasador.loop.monitor import stored_decision
 from tasador.loop_metrics import push_batch_metrics
 from tasador.production_check import ProductionScore
 from tasador.store import Store
@@ -66,8 +66,8 @@ def _flagged_count(decision: dict[str, Any]) -> int | None:
 
 def _production_score(decision: dict[str, Any]) -> ProductionScore | None:
     """Production priced on this batch, as its decision recorded it (None: no model, or nothing to price)."""
-    stored = (decision.get("figures") or {}).get("decision")
-    return None if stored is None else Decision.model_validate(stored).production
+    stored = stored_decision(decision.get("figures"))
+    return None if stored is None else stored.production
 
 
 def _holdout_metrics(score: ProductionScore | None) -> dict[str, float] | None:

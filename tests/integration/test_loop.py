@@ -151,6 +151,12 @@ def test_decisions_name_what_changed(loop_env: tuple[Store, Settings, Path]) -> 
     assert inflated["promotion"]["outcome"] in {"promoted", "rejected"}
     assert "recent holdout (batch" in inflated["promotion"]["reason"]
     assert "whole holdout" in inflated["promotion"]["reason"]
+    # The version says what changed and, where production's error rose most, what it fixed on the same rows.
+    trained = configure_mlflow(settings).get_model_version(
+        settings.registered_model_name, inflated["promotion"]["version"]
+    )
+    assert trained.tags["changed"] == decision["reason"]
+    assert "→" in trained.tags["fixed"]
     # Production's figures on the batch are on its MLflow run, one step per batch.
     client = configure_mlflow(settings)
     history = client.get_metric_history(
