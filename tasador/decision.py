@@ -208,10 +208,14 @@ def _beyond(
     before = {f.name: f.severity for f in last.drifted}
     beyond = []
     for feature in drifted:
+        # A feature not flagged then was at most at its threshold (severity 1): one just past it now is the
+        # same world, measured again; it has to be clearly past, as a flagged one has to grow.
         seen = before.get(feature.name)
+        if feature.severity <= (1.0 if seen is None else seen) * (1 + growth):
+            continue
         if seen is None:
-            beyond.append(f"{feature.name} drifted since")
-        elif feature.severity > seen * (1 + growth):
+            beyond.append(f"{feature.name} drifted since (severity {feature.severity:.2f})")
+        else:
             beyond.append(f"{feature.name} severity {feature.severity:.2f} vs {seen:.2f} then")
     if production is None:
         return beyond

@@ -89,10 +89,19 @@ def test_scripted_sequence(loop_env: tuple[Store, Settings, Path]) -> None:
     production_before = production_alias(settings)
 
     # A challenger crippled by config (a stump with a handful of rounds) must lose to production.
+    # The same drift again, a batch later: no storm, the decision says what it waits for.
+    again = process(store, settings, 4, batch_rows("inflation", 13))["decision"]
+    assert not again["retrain"], again["reason"]
+    assert again["reason"].startswith("drift as at the last training (batch 3 of scripted, ")
+    assert ": waiting for a further change" in again["reason"]
+
+    # A further change (a quarter of the listings from a state never seen) retrains; a challenger crippled by
+    # config (a stump with a handful of rounds) must lose to production.
     model_config = cripple(yaml.safe_load((configs / "model.yaml").read_text()))
     (configs / "model.yaml").write_text(yaml.safe_dump(model_config))
-    worse = process(store, settings, 4, batch_rows("inflation", 13))
-    assert worse["decision"]["retrain"]
+    worse = process(store, settings, 5, batch_rows("new_state", 8))
+    assert worse["decision"]["retrain"], worse["decision"]["reason"]
+    assert "beyond the last training (batch 3 of scripted" in worse["decision"]["reason"]
     assert worse["promotion"]["outcome"] == "rejected"
     assert worse["promotion"]["reason"]
     assert production_alias(settings) == production_before
