@@ -208,10 +208,11 @@ def _beyond(
     before = {f.name: f.severity for f in last.drifted}
     beyond = []
     for feature in drifted:
-        # A feature not flagged then was at most at its threshold (severity 1): one just past it now is the
-        # same world, measured again; it has to be clearly past, as a flagged one has to grow.
+        # A feature not flagged then was at most at its threshold (severity 1): when the last training saw other
+        # drift, one just past it now is the same drifting world measured again, and has to be clearly past.
         seen = before.get(feature.name)
-        if feature.severity <= (1.0 if seen is None else seen) * (1 + growth):
+        floor = 0.0 if seen is None and not before else (1.0 if seen is None else seen) * (1 + growth)
+        if feature.severity <= floor:
             continue
         if seen is None:
             beyond.append(f"{feature.name} drifted since (severity {feature.severity:.2f})")

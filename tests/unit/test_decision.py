@@ -177,3 +177,20 @@ def test_a_batch_of_duplicates_has_nothing_new_to_judge() -> None:
     decision = nothing_new(1_000, {"duplicate": 998, "price_out_of_range": 2}, 4_000, 20_000)
     assert not decision.retrain and decision.trigger == "nothing_new"
     assert decision.reason.startswith("nothing new to judge: 998 of 1,000 rows were duplicates")
+
+
+def test_a_feature_just_past_its_threshold_beside_known_drift_is_not_a_new_change(config: dict) -> None:
+    """While the world drifts, a feature flickering past its threshold does not retrain; one well past it does."""
+    last = _last("rejected")  # it saw price drift (severity 1.4)
+    price = FeatureDrift("price", "numeric", {"severity": 1.4}, ("KS 0.098 > 0.07",))
+
+    def with_bath(severity: float) -> DriftReport:
+        bath = FeatureDrift("bath", "numeric", {"severity": severity}, ("KS 0.073 > 0.07",))
+        return DriftReport(reference_rows=20_000, current_rows=1_000, features=(price, bath))
+
+    assert not decide(True, with_bath(1.05), 1_000, config, last_training=last).retrain
+    grown = decide(True, with_bath(2.0), 1_000, config, last_training=last)
+    assert grown.retrain and "bath drifted since (severity 2.00)" in grown.reason
+    # After a training that saw no drift at all, any drift is a change.
+    calm = last.model_copy(update={"drifted": []})
+    assert decide(True, with_bath(1.05), 1_000, config, last_training=calm).retrain
