@@ -35,6 +35,8 @@ def test_each_run_takes_the_next_batch_through_the_loop(tmp_path: Path) -> None:
     assert "Batch 1 " in first.stdout and "retrain: no production model yet" in first.stdout
     assert "version 1 promoted" in first.stdout
     assert "Batch 2 " in second.stdout and "decision" in second.stdout
+    # Production priced the second batch before its decision (tasador.loop.monitor).
+    assert "production   MdAPE" in second.stdout and "% on this batch" in second.stdout
     store = Store(f"sqlite:///{home / 'tasador.db'}")
     batches = store.batches()
     assert [(b.batch_number, b.status) for b in batches] == [(1, "done"), (2, "done")]
