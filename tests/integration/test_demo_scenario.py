@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from tasador.datasource.generator import generator_from_config
+from tasador.history import report_models
 from tasador.loop.turn import run_batch
 from tasador.settings import Settings, load_config
 from tasador.store import Store
@@ -49,3 +50,10 @@ def test_each_drift_episode_gets_at_most_two_trainings_and_a_promotion(tmp_path:
         promoted = [n for n in trainings if outcomes[n][1] == "promoted"]
         assert 1 <= len(trainings) <= 2, (episode, trainings, [outcomes[n][2] for n in batches])
         assert promoted, (episode, trainings, [outcomes[n][1:] for n in trainings])
+
+    # The history report shows it: every batch with its decision, every retrained version with what changed.
+    markdown = report_models(settings, out_dir=tmp_path / "report")[0].read_text()
+    batch_rows = [line for line in markdown.splitlines() if line.startswith("| ") and "| demo |" in line]
+    assert len(batch_rows) == 24
+    assert sum("production's error rose" in line or "drift in " in line for line in batch_rows) >= 10
+    assert "what it fixed" in markdown and "→" in markdown.split("## Model versions")[1]
