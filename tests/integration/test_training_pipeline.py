@@ -27,6 +27,9 @@ def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 def test_each_run_takes_the_next_batch_through_the_loop(tmp_path: Path) -> None:
     home = tmp_path / "home"
     env = {**os.environ, "TASADOR_HOME": str(home), "ZENML_CONFIG_PATH": str(tmp_path / "zenml")}
+    # A fresh stack: mlflow.set_tracking_uri (any earlier test of this session) exports MLFLOW_TRACKING_URI,
+    # which would point the runs at that test's registry and its production model.
+    env.pop("MLFLOW_TRACKING_URI", None)
     run("stack", "apply", "stacks/local.yaml", "--activate", env=env)
 
     first = run("--pipeline", "training", env=env)
