@@ -107,9 +107,10 @@ def evaluate_and_promote(
     production_metrics = recent = None
     changed, decision = _recorded_decision(store, batch_id)
     fixed: list[SegmentFix] = []
+    challenger = load_predictor(training["model_uri"])
     if production is not None:
         production_predict = load_predictor(f"models:/{settings.registered_model_name}/{production.version}").predict
-        challenger_predict = load_predictor(training["model_uri"]).predict
+        challenger_predict = challenger.predict
         production_metrics = evaluate(production_predict, holdout_df)
         rows, label = recent_rows(store, holdout_df, training["batches"], rules["recent_holdout"])
         if label is not None:
@@ -129,7 +130,7 @@ def evaluate_and_promote(
         "fixed": "; ".join(f.describe() for f in fixed),
     }
     version = register(client, settings.registered_model_name, training["model_uri"], training["run_id"], tags)
-    shadow = replay_served(store, load_predictor(training["model_uri"]), ShadowConfig.model_validate(rules["shadow"]))
+    shadow = replay_served(store, challenger, ShadowConfig.model_validate(rules["shadow"]))
     promoted, reason = promote_or_reject(
         client,
         settings.registered_model_name,
