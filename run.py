@@ -89,6 +89,7 @@ def cli(
     python run.py stack apply stacks/local.yaml       register a stack from YAML
     python run.py datasource serve                    start the data API
     python run.py report models                       the model history report
+    python run.py monitor served                      served traffic since the last check, for drift
     """
     quiet_environment()
     if ctx.invoked_subcommand is not None:
@@ -152,6 +153,23 @@ def stack_apply(path: Path, activate: bool) -> None:
             console.print(f"{item.action:>10}  {item.kind:<20} {item.name}{note}", markup=False)
         if activate:
             console.print(f"Active stack: {path.stem}", markup=False)
+
+
+@cli.group()
+def monitor() -> None:
+    """Checks of what production meets, on demand."""
+
+
+@monitor.command("served")
+def monitor_served() -> None:
+    """Compare the requests served since the last check with production's training data (drift, volume)."""
+    from stacks.resolve import active_settings
+    from tasador.loop.served import check_served
+    from tasador.store import Store
+
+    settings = active_settings()
+    window = check_served(Store(settings.database_url), settings)
+    click.echo("No new request since the last check, or no production model." if window is None else window.describe())
 
 
 @cli.group()

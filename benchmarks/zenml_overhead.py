@@ -77,7 +77,7 @@ def one_direct_batch() -> dict[str, Any]:
     store = Store(settings.database_url)
     imported = time.perf_counter()
     turn = run_batch(store, settings, next_batch(store, settings))
-    stages = [turn[name] for name in ("report", "cleaned", "decision", "promotion", "explanation")]
+    stages = [turn[name] for name in ("report", "cleaned", "decision", "promotion", "explanation", "served")]
     finish_batch(store, turn["batch_id"], *stages, None)
     training = turn["training"]
     return {

@@ -3,6 +3,7 @@ from __future__ import annotations
 from zenml import pipeline
 
 from steps import (
+    check_served_traffic,
     clean_batch,
     decide_retrain,
     explain_model,
@@ -31,10 +32,12 @@ def training(group_number: int | None = None) -> None:
 
     # Monitoring: drift against the production model's training data, and the decision with its reason.
     decision = decide_retrain(batch_id, clean_summary)
+    # Served traffic since the last batch against the same model's training data, by the same drift code.
+    served = check_served_traffic(batch_id, decision)
 
     # Model lifecycle, when retraining is due (each step passes through otherwise).
     training_run = train_model(batch_id, decision)
     promotion = promote_model(batch_id, training_run)
     explanation = explain_model(batch_id, promotion)
 
-    summarize_batch(batch_id, data_report, clean_summary, decision, promotion, explanation)
+    summarize_batch(batch_id, data_report, clean_summary, decision, promotion, explanation, served)

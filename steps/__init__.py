@@ -4,6 +4,7 @@ from steps.data.clean_batch import clean_batch
 from steps.data.validate_batch import validate_batch
 from steps.ingest.fetch_batch import fetch_batch
 from steps.ingest.store_raw import store_raw
+from steps.monitoring.check_served_traffic import check_served_traffic
 from steps.monitoring.decide_retrain import decide_retrain
 from steps.report.summarize_batch import summarize_batch
 from steps.training.explain_model import explain_model
@@ -11,6 +12,7 @@ from steps.training.promote_model import promote_model
 from steps.training.train_model import train_model
 
 __all__ = [
+    "check_served_traffic",
     "clean_batch",
     "decide_retrain",
     "explain_model",

@@ -163,9 +163,9 @@ def _numeric_drift(name: str, ref: pd.Series, cur: pd.Series, log_scale: bool, r
     figures |= {"ks_statistic": float(ks.statistic), "ks_pvalue": float(ks.pvalue), "psi": psi}
     if ks.pvalue < rules.significance:
         if psi > rules.numeric_psi:
-            breaches.append(f"PSI {psi:.2f} > {rules.numeric_psi:g}")
+            breaches.append(f"PSI {beyond(psi, rules.numeric_psi)}")
         if ks.statistic > rules.ks:
-            breaches.append(f"KS {ks.statistic:.2f} > {rules.ks:g}")
+            breaches.append(f"KS {beyond(float(ks.statistic), rules.ks)}")
     return FeatureDrift(name, "numeric", _scored(figures, rules), tuple(breaches), log_scale)
 
 
@@ -195,7 +195,7 @@ def _categorical_drift(name: str, ref: pd.Series, cur: pd.Series, rules: _Rules)
         "unseen_pvalue": unseen_pvalue,
     }
     if psi > rules.categorical_psi and shift_pvalue < rules.significance:
-        breaches.append(f"PSI {psi:.2f} > {rules.categorical_psi:g}")
+        breaches.append(f"PSI {beyond(psi, rules.categorical_psi)}")
     excess = unseen_share - expected_unseen
     if excess > rules.unseen_excess and unseen_pvalue < rules.significance:
         breaches.append(
@@ -203,6 +203,16 @@ def _categorical_drift(name: str, ref: pd.Series, cur: pd.Series, rules: _Rules)
             f"(excess > {rules.unseen_excess:.0%})"
         )
     return FeatureDrift(name, "categorical", _scored(figures, rules), tuple(breaches))
+
+
+def beyond(value: float, limit: float, digits: int = 2) -> str:
+    """`0.071 > 0.07`: the value with as many decimals as it takes to read larger than its limit.
+
+    A breach rounded to the limit's own digits would read "KS 0.07 > 0.07".
+    """
+    while digits < 6 and round(value, digits) <= limit:
+        digits += 1
+    return f"{value:.{digits}f} > {limit:g}"
 
 
 def _unseen_expectation(ref_counts: pd.Series, unseen_share: float, n_current: int) -> tuple[float, float]:

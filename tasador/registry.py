@@ -30,6 +30,14 @@ class Outcome(NamedTuple):
     reason: str
 
 
+class RecentHoldout(NamedTuple):
+    """Both models on the holdout rows of the latest batches (what will be served), judged first."""
+
+    label: str  # `batches 8-10, 612 rows`
+    challenger: Mapping[str, float]
+    production: Mapping[str, float]
+
+
 def ensure_registered_model(client: MlflowClient, name: str) -> None:
     try:
         client.create_registered_model(name, description="House prices (USD) from listings; alias serves.")
@@ -92,12 +100,17 @@ def settle_unjudged_versions(client: MlflowClient, name: str, alias: str, source
 
 
 def compare(
-    challenger: Mapping[str, float], production: Mapping[str, float] | None, config: Mapping[str, Any]
+    challenger: Mapping[str, float],
+    production: Mapping[str, float] | None,
+    config: Mapping[str, Any],
+    recent: RecentHoldout | None = None,
 ) -> Outcome:
     """Promote or not, with the reason: both metric sets must come from the SAME holdout.
 
     The primary metric must improve by a relative margin; every guard metric may worsen by at most
-    its relative tolerance. `config` is `load_config("promotion")`.
+    its relative tolerance. With `recent`, that is judged on the recent holdout, and the whole holdout
+    (`challenger`, `production`) guards against forgetting: its primary metric may worsen by at most
+    `recent_holdout.whole_tolerance`. `config` is `load_config("promotion")`.
     """
     primary = config["primary"]
     metric, margin = primary["metric"], float(primary["min_improvement"])
@@ -108,6 +121,9 @@ def compare(
             True, f"no production model yet (challenger {metric} {_show(metric, challenger[metric], percent)})"
         )
     _require(metric, production, "production")
+    whole = (challenger, production)
+    if recent is not None:
+        challenger, production = recent.challenger, recent.production
 
     gain = _relative_gain(challenger[metric], production[metric], bool(primary["higher_is_better"]))
     head = (
@@ -115,6 +131,8 @@ def compare(
         f"{_show(metric, production[metric], percent)} ({_signed_change(challenger[metric], production[metric])}, "
         f"margin {margin:.0%})"
     )
+    if recent is not None:
+        head = f"on the recent holdout ({recent.label}): {head}; whole holdout {_whole(metric, *whole, config)}"
     if gain < margin:
         return Outcome(False, f"{head}: not better by the margin")
 
@@ -128,9 +146,26 @@ def compare(
                 f"{guard} {_show(guard, challenger[guard], percent)} vs {_show(guard, production[guard], percent)} "
                 f"({_signed_change(challenger[guard], production[guard])}, tolerance {float(rule['tolerance']):.0%})"
             )
+    if recent is not None and _forgets(metric, *whole, config):
+        broken.append(f"the whole holdout's {metric} (the older data would be forgotten)")
     if broken:
         return Outcome(False, f"{head}, but guard metrics got worse: {'; '.join(broken)}")
     return Outcome(True, head)
+
+
+def _whole(metric: str, challenger: Mapping[str, float], production: Mapping[str, float], config: Mapping) -> str:
+    """`24.3% vs 24.1% (+0.8%, tolerance 5%)`: the whole holdout's primary figures as a guard."""
+    percent = set(config.get("percent_metrics", ()))
+    tolerance = float(config["recent_holdout"]["whole_tolerance"])
+    return (
+        f"{_show(metric, challenger[metric], percent)} vs {_show(metric, production[metric], percent)} "
+        f"({_signed_change(challenger[metric], production[metric])}, tolerance {tolerance:.0%})"
+    )
+
+
+def _forgets(metric: str, challenger: Mapping[str, float], production: Mapping[str, float], config: Mapping) -> bool:
+    loss = -_relative_gain(challenger[metric], production[metric], bool(config["primary"]["higher_is_better"]))
+    return loss > float(config["recent_holdout"]["whole_tolerance"])
 
 
 def promote_or_reject(
@@ -142,12 +177,14 @@ def promote_or_reject(
     config: Mapping[str, Any],
     alias: str = "production",
     shadow: ShadowReplay | None = None,
+    recent: RecentHoldout | None = None,
 ) -> Outcome:
     """Judge `version` against production, record why on the version, and move `alias` when it wins.
 
-    `shadow` is the challenger's replay of served requests (tasador.shadow): kept on the version and the
-    alias move, and the `shadow.guard` of `config` may hold a winner that moves served prices far.
-    Idempotent: a version already judged keeps its recorded outcome.
+    The metrics are on the whole holdout (they become the version's tags); `recent`, when given, is
+    judged first (see `compare`). `shadow` is the challenger's replay of served requests (tasador.shadow):
+    kept on the version and the alias move, and the `shadow.guard` of `config` may hold a winner that moves
+    served prices far. Idempotent: a version already judged keeps its recorded outcome.
     """
     version = str(version)
     judged = client.get_model_version(name, version)
@@ -166,7 +203,9 @@ def promote_or_reject(
             "evaluate it on the challenger's holdout and pass them, so the comparison is fair."
         )
 
-    promote, reason = compare(challenger_metrics, production_metrics if current else None, config)
+    promote, reason = compare(
+        challenger_metrics, production_metrics if current else None, config, recent if current else None
+    )
     if promote and shadow is not None and current is not None and production_metrics is not None:
         primary = config["primary"]
         gain = _relative_gain(
@@ -179,6 +218,11 @@ def promote_or_reject(
     tags = {metric: f"{float(challenger_metrics[metric]):.6g}" for metric in METRICS if metric in challenger_metrics}
     if production_metrics is not None and current is not None:
         tags |= {f"production_{m}": f"{float(production_metrics[m]):.6g}" for m in METRICS if m in production_metrics}
+    if recent is not None and current is not None:
+        tags |= {f"recent_{m}": f"{float(recent.challenger[m]):.6g}" for m in METRICS if m in recent.challenger}
+        tags |= {
+            f"production_recent_{m}": f"{float(recent.production[m]):.6g}" for m in METRICS if m in recent.production
+        }
     tags |= {"reason": reason, "previous_production": previous} | (shadow_tags(shadow) if shadow else {})
     for key, value in tags.items():
         client.set_model_version_tag(name, version, key, value)

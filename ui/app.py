@@ -23,6 +23,7 @@ def main() -> None:
             st.Page(PAGES_DIR / "predict.py", title="Predict", icon=":material/sell:", default=True),
             st.Page(PAGES_DIR / "models.py", title="Models", icon=":material/model_training:"),
             st.Page(PAGES_DIR / "batches.py", title="Batches", icon=":material/inventory_2:"),
+            st.Page(PAGES_DIR / "monitoring.py", title="Monitoring", icon=":material/monitor_heart:"),
             st.Page(PAGES_DIR / "explainability.py", title="Explainability", icon=":material/insights:"),
         ]
     )

@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tasador.history import History, build_history
 from tasador.history.build import SHAP_ARTIFACT
+from tasador.loop.served import ServedWindow
 from tasador.registry import METRICS
 from tasador.settings import Settings
 from tasador.store import Store
@@ -180,6 +181,8 @@ def versions_frame(history: History, runs: pd.DataFrame) -> pd.DataFrame:
             "production": m.serving,
             "decision": m.decision,
             "reason": m.reason,
+            "changed": m.changed,
+            "fixed": m.fixed,
             **{metric: m.metrics.get(metric) for metric in METRICS},
             "source_batch": m.source_batch,
             "created": m.created_at,
@@ -189,7 +192,18 @@ def versions_frame(history: History, runs: pd.DataFrame) -> pd.DataFrame:
     ]
     frame = pd.DataFrame(
         rows,
-        columns=["version", "production", "decision", "reason", *METRICS, "source_batch", "created", "model_version"],
+        columns=[
+            "version",
+            "production",
+            "decision",
+            "reason",
+            "changed",
+            "fixed",
+            *METRICS,
+            "source_batch",
+            "created",
+            "model_version",
+        ],
     )
     frame = frame.merge(runs.rename(columns={"version": "model_version"}), on="model_version", how="left")
     return frame.drop(columns="model_version").sort_values("version", ascending=False, ignore_index=True)
@@ -225,6 +239,40 @@ def production_timeline(history: History) -> pd.DataFrame:
         if b.production_version is not None
     ]
     return pd.DataFrame(rows, columns=["batch", "version", *METRICS])
+
+
+def production_on_batches(history: History) -> pd.DataFrame:
+    """Production's MdAPE on each batch's clean rows and on its holdout then (long form, one row per line)."""
+    rows = [
+        {"batch": f"{b.source} {b.batch_number}", "order": b.batch_id, "line": line, "mdape": figures["mdape"]}
+        for b in history.batches
+        for line, figures in (("on the batch", b.production_on_batch), ("on its holdout", b.production_on_holdout))
+        if "mdape" in figures
+    ]
+    return pd.DataFrame(rows, columns=["batch", "order", "line", "mdape"])
+
+
+def served_windows(database_url: str) -> list[ServedWindow]:
+    """Every window of served traffic checked so far (tasador.loop.served), oldest first."""
+    with _reading(database_url) as store:
+        if store is None or not inspect(store.engine).has_table(t.served_windows.name):
+            return []
+        frame = store.served_windows()
+    return [ServedWindow.model_validate(figures["window"]) for figures in frame["figures"]]
+
+
+def served_drift_frame(database_url: str) -> pd.DataFrame:
+    """Per window and feature of served inputs: the drift severity (1 = at its threshold) and whether flagged."""
+    with _reading(database_url) as store:
+        if store is None or not inspect(store.engine).has_table(t.served_windows.name):
+            return pd.DataFrame(columns=["window", "feature", "severity", "flagged"])
+        frame = store.served_windows()
+    rows = [
+        {"window": int(row["id"]), "feature": name, "severity": f.get("severity"), "flagged": bool(f.get("flagged"))}
+        for row in frame.to_dict("records")
+        for name, f in row["figures"]["drift"]["features"].items()
+    ]
+    return pd.DataFrame(rows, columns=["window", "feature", "severity", "flagged"])
 
 
 def drift_frame(drift: dict[str, dict[str, Any]]) -> pd.DataFrame:

@@ -17,6 +17,7 @@ def summarize_batch(
     decision: dict[str, Any],
     promotion: dict[str, Any],
     explanation: dict[str, Any],
+    served: dict[str, Any],
 ) -> Annotated[dict[str, Any], "batch_summary"]:
     """Mark the batch done, push its figures to Prometheus (when configured) and summarise the run."""
     context.announce("summarise")
@@ -28,6 +29,7 @@ def summarize_batch(
         decision,
         promotion,
         explanation,
+        served,
         os.environ.get("TASADOR_PUSHGATEWAY_URL"),
     )
     return context.decided("summarize", summary)

@@ -14,6 +14,7 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 
+from tasador.loop.monitor import stored_decision
 from tasador.registry import METRICS
 from tasador.settings import Settings, load_config
 from tasador.store import Store
@@ -34,6 +35,8 @@ class ModelRecord:
     serving: bool  # the alias points at it now
     top_features: list[tuple[str, float]]
     created_at: dt.datetime
+    changed: str = ""  # the reason of the decision that trained it: what had changed
+    fixed: str = ""  # where production's error had risen: production -> this version, on the same rows
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class BatchHistory:
     batch_id: int
     batch_number: int
     portion: int  # 2, 3, ... for other rows the source sent under the same batch number
+    source: str  # batch numbers restart with each source: the source tells them apart
     received_at: dt.datetime
     rows_in: int
     clean_rows: int
@@ -54,6 +58,10 @@ class BatchHistory:
     outcome: str | None
     production_version: str | None  # serving after this batch
     production_metrics: dict[str, float] = field(default_factory=dict)
+    # Production (the version serving when the batch came) priced on the batch's clean rows before the
+    # decision, and on its own holdout then: the same question asked of every batch.
+    production_on_batch: dict[str, float] = field(default_factory=dict)
+    production_on_holdout: dict[str, float] = field(default_factory=dict)
 
     @property
     def quarantined_rows(self) -> int:
@@ -101,6 +109,7 @@ def build_history(store: Store, client: MlflowClient, settings: Settings) -> His
                 batch_id=record.id,
                 batch_number=record.batch_number,
                 portion=record.portion,
+                source=record.source,
                 received_at=record.received_at,
                 rows_in=record.row_count,
                 clean_rows=store.count("clean_rows", record.id),
@@ -112,6 +121,7 @@ def build_history(store: Store, client: MlflowClient, settings: Settings) -> His
                 outcome=outcome,
                 production_version=serving,
                 production_metrics=dict(production.metrics) if production else {},
+                **_production_scores(decision.get("drift")),
             )
         )
     return History(
@@ -135,6 +145,15 @@ def _drift_features(stored: Mapping[str, Any] | None) -> dict[str, dict[str, Any
     return dict(report.get("features", {}))
 
 
+def _production_scores(stored: Mapping[str, Any] | None) -> dict[str, dict[str, float]]:
+    """Production's figures on the batch and on its holdout, from the decision's record (none before it had one)."""
+    decision = stored_decision(stored)
+    score = decision.production if decision else None
+    if score is None:
+        return {"production_on_batch": {}, "production_on_holdout": {}}
+    return {"production_on_batch": score.batch.figures(), "production_on_holdout": score.holdout.figures()}
+
+
 def _models(client: MlflowClient, name: str, alias: str, top_n: int) -> list[ModelRecord]:
     versions = client.search_model_versions(f"name = '{name}'")
     serving = client.get_registered_model(name).aliases.get(alias) if versions else None
@@ -155,6 +174,8 @@ def _model_record(client: MlflowClient, version: ModelVersion, serving: str | No
         serving=str(version.version) == str(serving),
         top_features=_top_features(client, version.run_id, top_n),
         created_at=dt.datetime.fromtimestamp(version.creation_timestamp / 1000, dt.UTC),
+        changed=tags.get("changed", ""),
+        fixed=tags.get("fixed", ""),
     )
 
 

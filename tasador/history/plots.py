@@ -1,43 +1,63 @@
-"""The report's two pictures: production metrics over batches, and drift per feature per batch."""
+"""The report's two pictures: production's error on each batch, and drift per feature per batch."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure  # a bare Figure renders with Agg: no pyplot, no global backend
 from matplotlib.ticker import MaxNLocator
 
-from tasador.history.build import History
+from tasador.history.build import BatchHistory, History
 
 METRICS_PNG = "production_metrics.png"
 DRIFT_PNG = "drift_by_feature.png"
 
 
 def plot_production_metrics(history: History, out_dir: Path) -> Path:
-    """mdape and rmse of the model serving after each batch, one panel each; promotions marked."""
-    numbers = [b.batch_number for b in history.batches]
+    """MdAPE and RMSE ($) of production on each batch's clean rows, against its holdout; promotions marked.
+
+    Every batch is priced the same way before its decision (by the version serving when it came, on rows it
+    never saw), so the line is comparable across promotions; the dashed line is that version's holdout.
+    Batches before these figures were recorded fall back to the holdout figures at promotion time.
+    """
+    batches = history.batches
+    positions = list(range(len(batches)))
     fig = Figure(figsize=(9, 5), layout="constrained")
     top, bottom = fig.subplots(2, 1, sharex=True)
-    panels = ((top, "mdape", 1.0, "mdape (%)"), (bottom, "rmse", 1.0, "rmse"))
-    for ax, metric, scale, label in panels:
-        values = [scale * b.production_metrics.get(metric, np.nan) for b in history.batches]
-        ax.step(numbers, values, where="post", marker=".", color="tab:blue")
-        promoted = [(n, v) for n, v, b in zip(numbers, values, history.batches, strict=True) if b.outcome == "promoted"]
+    for ax, metric, label in ((top, "mdape", "MdAPE (%)"), (bottom, "rmse", "RMSE ($)")):
+        on_batch = [b.production_on_batch.get(metric, np.nan) for b in batches]
+        holdout = [b.production_on_holdout.get(metric, b.production_metrics.get(metric, np.nan)) for b in batches]
+        ax.plot(positions, on_batch, marker=".", color="tab:blue", label="on the batch's clean rows")
+        ax.step(positions, holdout, where="mid", linestyle="--", color="tab:gray", label="on its holdout")
+        promoted = [(x, v) for x, v, b in zip(positions, holdout, batches, strict=True) if b.outcome == "promoted"]
         if promoted:
             ax.scatter(*zip(*promoted, strict=True), color="tab:green", zorder=3, s=50, label="promotion")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
-    top.set_title(f"{history.model_name}@{history.alias} on its holdout, after each batch")
+    top.set_title(f"{history.model_name}@{history.alias} on each batch, before its decision")
     if top.get_legend_handles_labels()[0]:
-        top.legend(loc="upper right")
-    bottom.set_xlabel("batch")
-    bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
+        top.legend(loc="upper left", fontsize="small")
+    _batch_axis(bottom, batches)
     if history.production is None:
         top.text(0.5, 0.5, "no production model yet", transform=top.transAxes, ha="center")
     path = out_dir / METRICS_PNG
     fig.savefig(path, dpi=110)
     return path
+
+
+def _batch_axis(ax: Axes, batches: list[BatchHistory]) -> None:
+    """Batch numbers as ticks; with more than one source, the source beside each number."""
+    sources = list(dict.fromkeys(b.source for b in batches))
+    if len(sources) <= 1:
+        ax.set_xticks(range(len(batches)), [str(b.batch_number) for b in batches])
+        ax.set_xlabel(f"batch of {sources[0]}" if sources else "batch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_formatter(lambda x, _: str(batches[int(x)].batch_number) if 0 <= x < len(batches) else "")
+        return
+    ax.set_xticks(range(len(batches)), [f"{b.source} {b.batch_number}" for b in batches], rotation=90)
+    ax.set_xlabel("batch (source and number)")
 
 
 def plot_drift(history: History, out_dir: Path) -> Path:
@@ -62,9 +82,9 @@ def plot_drift(history: History, out_dir: Path) -> Path:
         for row, name in enumerate(features):
             if batch.drift.get(name, {}).get("flagged"):
                 ax.text(col, row, "x", ha="center", va="center", color="black", fontweight="bold")
-    ax.set_xticks(range(len(batches)), [str(b.batch_number) for b in batches])
+    _batch_axis(ax, batches)
+    ax.set_xlabel(f"{ax.get_xlabel()} (x = flagged: past a threshold and significant)")
     ax.set_yticks(range(len(features)), features)
-    ax.set_xlabel("batch (x = flagged: past a threshold and significant)")
     ax.set_title("Drift against the production model's training data")
     fig.savefig(path, dpi=110)
     return path

@@ -9,7 +9,9 @@ from typing import Any
 
 import pandas as pd
 
+from tasador.decision import Decision
 from tasador.loop.models import METRICS, production_model
+from tasador.loop.monitor import stored_decision
 from tasador.model import (
     evaluate,
     evaluation_plots,
@@ -20,7 +22,8 @@ from tasador.model import (
     train_baseline,
     train_challenger,
 )
-from tasador.registry import promote_or_reject, register, settle_unjudged_versions
+from tasador.production_check import SegmentFix, segment_fixes
+from tasador.registry import RecentHoldout, promote_or_reject, register, settle_unjudged_versions
 from tasador.schema import BatchStatus
 from tasador.settings import Settings, load_config
 from tasador.shadow import ShadowConfig, replay_served
@@ -98,32 +101,46 @@ def evaluate_and_promote(
     if batch_id is None or training.get("skipped"):
         return {"skipped": True}
     client = configure_mlflow(settings)
-    config = load_config("model")
+    config, rules = load_config("model"), load_config("promotion")
     _, holdout_df = training_data(store, training["batches"], config)
     production = production_model(settings)
-    production_metrics = None
+    production_metrics = recent = None
+    changed, decision = _recorded_decision(store, batch_id)
+    fixed: list[SegmentFix] = []
+    challenger = load_predictor(training["model_uri"])
     if production is not None:
-        uri = f"models:/{settings.registered_model_name}/{production.version}"
-        production_metrics = evaluate(load_predictor(uri).predict, holdout_df)
+        production_predict = load_predictor(f"models:/{settings.registered_model_name}/{production.version}").predict
+        challenger_predict = challenger.predict
+        production_metrics = evaluate(production_predict, holdout_df)
+        rows, label = recent_rows(store, holdout_df, training["batches"], rules["recent_holdout"])
+        if label is not None:
+            recent = RecentHoldout(label, evaluate(challenger_predict, rows), evaluate(production_predict, rows))
+        if decision is not None and decision.production is not None:
+            drift_config = load_config("drift")
+            fixed = segment_fixes(
+                decision.production.segments, rows, production_predict, challenger_predict, drift_config
+            )
     tags = {
         "source_batch": str(batch_id),
         "batches": ",".join(map(str, training["batches"])),
         **{m: f"{training['metrics'][m]:.6g}" for m in METRICS},
+        # What changed (the decision that retrained) and, on the segments where production's error rose most,
+        # both models on the same rows: what the new model fixed.
+        "changed": changed,
+        "fixed": "; ".join(f.describe() for f in fixed),
     }
     version = register(client, settings.registered_model_name, training["model_uri"], training["run_id"], tags)
-    promotion_config = load_config("promotion")
-    shadow = replay_served(
-        store, load_predictor(training["model_uri"]), ShadowConfig.model_validate(promotion_config["shadow"])
-    )
+    shadow = replay_served(store, challenger, ShadowConfig.model_validate(rules["shadow"]))
     promoted, reason = promote_or_reject(
         client,
         settings.registered_model_name,
         version,
         training["metrics"],
         production_metrics,
-        promotion_config,
+        rules,
         alias=settings.production_alias,
         shadow=shadow,
+        recent=recent,
     )
     outcome = "promoted" if promoted else "rejected"
     store.record_outcome(batch_id, str(version), outcome)
@@ -135,9 +152,36 @@ def evaluate_and_promote(
         "run_id": training["run_id"],
         "challenger": training["metrics"],
         "production": production_metrics,
+        "recent": None if recent is None else recent._asdict(),
         "batches": training["batches"],
         "shadow": shadow.model_dump(),
     }
+
+
+def recent_rows(
+    store: Store, holdout_df: pd.DataFrame, batches: list[int], rules: dict[str, Any]
+) -> tuple[pd.DataFrame, str | None]:
+    """The holdout rows of the last K training batches and their label; the whole holdout (None) if too few.
+
+    Promotion is judged there first: a challenger trained on drifted data must win on the data the service
+    prices now, not on a holdout dominated by the older batches (the whole holdout stays a guard).
+    """
+    batches = batches[-int(rules["batches"]) :]
+    rows = holdout_df[holdout_df["batch_id"].isin(batches)]
+    if len(rows) < int(rules["min_rows"]):
+        return holdout_df, None
+    numbers = [store.batch(b).batch_number for b in (batches[0], batches[-1])]
+    span = f"batch {numbers[0]}" if len(batches) == 1 else f"batches {numbers[0]}-{numbers[1]}"
+    return rows, f"{span}, {len(rows):,} rows"
+
+
+def _recorded_decision(store: Store, batch_id: int) -> tuple[str, Decision | None]:
+    """The reason and the typed decision the batch's record keeps ("" and None without one)."""
+    decisions = store.decisions()
+    row = decisions[decisions["batch_id"] == batch_id]
+    if row.empty:
+        return "", None
+    return str(row.iloc[0]["reason"]), stored_decision(row.iloc[0]["drift"])
 
 
 def explain(store: Store, settings: Settings, batch_id: int | None, promotion: dict[str, Any]) -> dict[str, Any]:

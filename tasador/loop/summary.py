@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from tasador.console import short_path
+from tasador.loop.monitor import stored_decision
 from tasador.loop_metrics import push_batch_metrics
+from tasador.production_check import ProductionScore
 from tasador.store import Store
 
 
@@ -17,6 +19,7 @@ def finish_batch(
     decision: dict[str, Any],
     promotion: dict[str, Any],
     explanation: dict[str, Any],
+    served: dict[str, Any],
     pushgateway_url: str | None,
 ) -> dict[str, Any]:
     """The run's summary (also the pipeline's last artifact); the batch is `done` unless rejected."""
@@ -24,6 +27,7 @@ def finish_batch(
         return {"exhausted": True, "message": "the source has no batch left for this group"}
     store.finish(batch_id)
     record = store.batch(batch_id)
+    score = _production_score(decision)
     summary = {
         "exhausted": False,
         "batch_id": batch_id,
@@ -47,7 +51,10 @@ def finish_batch(
         "metrics": promotion.get("challenger"),
         "top_features": explanation.get("top_features"),
         "drift_features_flagged": _flagged_count(decision),
-        "production_metrics": _serving_metrics(promotion),
+        "production_metrics": _serving_metrics(promotion) or _holdout_metrics(score),
+        "production_batch_mdape": score.batch.mdape if score else None,
+        "production_decay": None if score is None else int(score.decay.fired),
+        "served_drift_features_flagged": None if served.get("skipped", True) else served["drifted"],
     }
     push_batch_metrics(summary, pushgateway_url)
     return summary
@@ -56,6 +63,17 @@ def finish_batch(
 def _flagged_count(decision: dict[str, Any]) -> int | None:
     drift = (decision.get("figures") or {}).get("drift")
     return None if drift is None else len(drift["flagged"])
+
+
+def _production_score(decision: dict[str, Any]) -> ProductionScore | None:
+    """Production priced on this batch, as its decision recorded it (None: no model, or nothing to price)."""
+    stored = stored_decision(decision.get("figures"))
+    return None if stored is None else stored.production
+
+
+def _holdout_metrics(score: ProductionScore | None) -> dict[str, float] | None:
+    """Production's figures on its holdout, re-scored with this batch (when the batch trained nothing)."""
+    return None if score is None else score.holdout.figures()
 
 
 def _serving_metrics(promotion: dict[str, Any]) -> dict[str, float] | None:
@@ -87,6 +105,9 @@ def render(summary: dict[str, Any]) -> list[str]:
         lines.append(f"  clean        {summary['clean']:>8,}")
     if summary["data_report"]:
         lines.append(f"  data report  {short_path(summary['data_report'])}")
+    if summary.get("production_batch_mdape") is not None:
+        decayed = " (decay)" if summary["production_decay"] else ""
+        lines.append(f"  production   MdAPE {summary['production_batch_mdape']:.1f}% on this batch{decayed}")
     if summary.get("decision_reason"):
         verdict = "retrain" if summary["retrain"] else "no retraining"
         lines.append(f"  decision     {verdict}: {summary['decision_reason']}")

@@ -12,12 +12,15 @@ from tasador.loop.data import clean, validate
 from tasador.loop.ingest import store_raw_batch
 from tasador.loop.lifecycle import evaluate_and_promote, explain, train
 from tasador.loop.monitor import check_and_decide
+from tasador.loop.served import served_stage
 from tasador.settings import Settings
 from tasador.store import Store
 
 
 def run_batch(store: Store, settings: Settings, payload: dict[str, Any]) -> dict[str, Any]:
-    """Store, validate, clean, decide, train, promote and explain one fetched batch (`next_batch`'s dict).
+    """Store, validate, clean, decide, read served traffic back, train, promote and explain one fetched batch.
+
+    `payload` is `next_batch`'s dict.
 
     Returns each stage's result by name, and the batch's id in RAW.
     """
@@ -25,6 +28,7 @@ def run_batch(store: Store, settings: Settings, payload: dict[str, Any]) -> dict
     report = validate(store, settings, batch_id)
     cleaned = clean(store, settings, batch_id, report)
     decision = check_and_decide(store, settings, batch_id, cleaned)
+    served = served_stage(store, settings, batch_id, decision)
     training = train(store, settings, batch_id, decision)
     promotion = evaluate_and_promote(store, settings, batch_id, training)
     explanation = explain(store, settings, batch_id, promotion)
@@ -36,4 +40,5 @@ def run_batch(store: Store, settings: Settings, payload: dict[str, Any]) -> dict
         "training": training,
         "promotion": promotion,
         "explanation": explanation,
+        "served": served,
     }

@@ -358,6 +358,30 @@ class Store:
         with self.engine.connect() as conn:
             return pd.read_sql(select(t.decisions).order_by(t.decisions.c.batch_id), conn)
 
+    # --- served traffic ----------------------------------------------------------------------------
+    def inference_rows(self, after_id: int, limit: int) -> pd.DataFrame:
+        """Rows of the inference log after id `after_id` (oldest first, at most `limit`), inputs as JSON text."""
+        log = t.inference_log
+        query = select(log).where(log.c.id > after_id).order_by(log.c.id).limit(limit)
+        with self.engine.connect() as conn:
+            return pd.read_sql(query, conn)
+
+    def save_served_window(self, first_log_id: int, last_log_id: int, model_version: str | None, figures: dict) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(t.served_windows).values(
+                    checked_at=dt.datetime.now(dt.UTC),
+                    first_log_id=first_log_id,
+                    last_log_id=last_log_id,
+                    model_version=model_version,
+                    figures=figures,
+                )
+            )
+
+    def served_windows(self) -> pd.DataFrame:
+        with self.engine.connect() as conn:
+            return pd.read_sql(select(t.served_windows).order_by(t.served_windows.c.id), conn)
+
 
 def _with_batch(frame: pd.DataFrame, columns: Sequence[str], batch_id: int) -> pd.DataFrame:
     subset = frame.loc[:, list(columns)].copy()

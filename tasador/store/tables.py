@@ -158,3 +158,15 @@ batch_predictions = Table(
     Column("price", Float),  # None when refused
     Column("reason", String(255)),  # why the row was not priced, in cleaning's words; None when priced
 )
+
+# --- served traffic read back: one row per window of the inference log checked ----------------------
+served_windows = Table(
+    "served_windows",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("checked_at", DateTime(timezone=True), nullable=False),
+    Column("first_log_id", BigInteger, nullable=False),  # inference_log ids first..last, both included
+    Column("last_log_id", BigInteger, nullable=False),
+    Column("model_version", String(32)),  # production's version the inputs were compared with
+    Column("figures", JSON, nullable=False),  # tasador.served.ServedWindow: volume, drift, predictions
+)

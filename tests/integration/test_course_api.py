@@ -65,7 +65,7 @@ def one_turn(store: Store, settings: Settings) -> dict[str, Any]:
     batch_id = store_raw_batch(store, next_batch(store, settings))
     report = validate(store, settings, batch_id)
     cleaned = clean(store, settings, batch_id, report)
-    return finish_batch(store, batch_id, report, cleaned, {}, {}, {}, None)
+    return finish_batch(store, batch_id, report, cleaned, {}, {}, {}, {}, None)
 
 
 def has_price(row: Any) -> bool:

@@ -18,6 +18,7 @@ from tasador.datasource.generator import generator_from_config
 from tasador.decision import decide
 from tasador.drift import drift_report
 from tasador.history import History, build_history, report_models, write_report
+from tasador.loop.monitor import decision_record
 from tasador.registry import promote_or_reject, register
 from tasador.settings import Settings, load_config
 from tasador.store import Store
@@ -67,12 +68,7 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loop]:
         drift = drift_report(store.clean_frame(batch_ids=[trained_on]), current, drift_config) if trained_on else None
         decision = decide(production is not None, drift, len(current), drift_config)
         assert decision.retrain == (challenger is not None), decision.reason
-        store.save_decision(
-            batch_id,
-            decision.retrain,
-            decision.reason,
-            {"drift": drift.to_dict() if drift else None, **decision.figures},
-        )
+        store.save_decision(batch_id, decision.retrain, decision.reason, decision_record(decision, drift, None))
         if challenger is None:
             continue
         version = _train_stand_in(client, name, batch_id, challenger)

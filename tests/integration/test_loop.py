@@ -7,6 +7,7 @@ unchanged. Runs tasador.loop directly (what the ZenML steps call), against real 
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,13 @@ from tasador.datasource.batch import Batch
 from tasador.datasource.generator import generator_from_config
 from tasador.loop import clean, validate
 from tasador.loop.lifecycle import train
+from tasador.loop.served import check_served
 from tasador.loop.turn import run_batch
+from tasador.serving.inference_log import COLUMNS as LOG_COLUMNS
+from tasador.serving.inference_log import LoggedRow
 from tasador.settings import CONFIG_DIR, Settings, load_config
-from tasador.store import Store
+from tasador.store import Store, tables
+from tasador.store.bulk import insert_rows
 from tasador.tracking import configure_mlflow
 
 ROWS = 1500
@@ -84,10 +89,19 @@ def test_scripted_sequence(loop_env: tuple[Store, Settings, Path]) -> None:
     production_before = production_alias(settings)
 
     # A challenger crippled by config (a stump with a handful of rounds) must lose to production.
+    # The same drift again, a batch later: no storm, the decision says what it waits for.
+    again = process(store, settings, 4, batch_rows("inflation", 13))["decision"]
+    assert not again["retrain"], again["reason"]
+    assert again["reason"].startswith("drift as at the last training (batch 3 of scripted, ")
+    assert ": waiting for a further change" in again["reason"]
+
+    # A further change (a quarter of the listings from a state never seen) retrains; a challenger crippled by
+    # config (a stump with a handful of rounds) must lose to production.
     model_config = cripple(yaml.safe_load((configs / "model.yaml").read_text()))
     (configs / "model.yaml").write_text(yaml.safe_dump(model_config))
-    worse = process(store, settings, 4, batch_rows("inflation", 13))
-    assert worse["decision"]["retrain"]
+    worse = process(store, settings, 5, batch_rows("new_state", 8))
+    assert worse["decision"]["retrain"], worse["decision"]["reason"]
+    assert "beyond the last training (batch 3 of scripted" in worse["decision"]["reason"]
     assert worse["promotion"]["outcome"] == "rejected"
     assert worse["promotion"]["reason"]
     assert production_alias(settings) == production_before
@@ -114,3 +128,89 @@ def test_same_seeds_and_batches_give_the_same_metrics(loop_env: tuple[Store, Set
     second = train(store, settings, batch_id, {"retrain": True})
     assert first["run_id"] != second["run_id"]
     assert first["metrics"] == second["metrics"]
+
+
+@pytest.mark.slow
+def test_decisions_name_what_changed(loop_env: tuple[Store, Settings, Path]) -> None:
+    """Stationary past the volume threshold: no retraining, said so; prices inflated with the same inputs:
+    production's error rose, by how much and where; a batch of duplicates: nothing new to judge."""
+    store, settings, configs = loop_env
+    drift_config = yaml.safe_load((configs / "drift.yaml").read_text())
+    drift_config["retrain"]["min_new_rows"] = 2 * ROWS - 100  # a few rows of each batch are quarantined
+    (configs / "drift.yaml").write_text(yaml.safe_dump(drift_config))
+
+    assert process(store, settings, 1, batch_rows("stationary", 1))["promotion"]["outcome"] == "promoted"
+    assert not process(store, settings, 2, batch_rows("stationary", 2))["decision"]["retrain"]
+    calm = process(store, settings, 3, batch_rows("stationary", 3))["decision"]
+    assert not calm["retrain"], calm["reason"]
+    clean_rows = store.count("clean_rows", 2) + store.count("clean_rows", 3)
+    assert calm["reason"].startswith(f"{clean_rows:,} new rows since the last training, but nothing changed (no drift")
+    assert "production's MdAPE" in calm["reason"]
+
+    # The inflation scenario draws the stationary inputs: only the prices moved (+31.6 % by batch 8).
+    inflated_rows = batch_rows("inflation", 8)
+    inflated = process(store, settings, 4, inflated_rows)
+    decision = inflated["decision"]
+    assert decision["retrain"], decision["reason"]
+    score = decision["figures"]["decision"]["production"]
+    assert score["decay"]["fired"] and score["decay"]["batch_bias"] < -15
+    assert "production's error rose: MdAPE" in decision["reason"]
+    assert f"median error {score['decay']['batch_bias']:+.1f}%" in decision["reason"]
+    assert ", most in " in decision["reason"] and "→" in decision["reason"]
+    assert inflated["promotion"]["outcome"] in {"promoted", "rejected"}
+    assert "recent holdout (batch" in inflated["promotion"]["reason"]
+    assert "whole holdout" in inflated["promotion"]["reason"]
+    # The version says what changed and, where production's error rose most, what it fixed on the same rows.
+    trained = configure_mlflow(settings).get_model_version(
+        settings.registered_model_name, inflated["promotion"]["version"]
+    )
+    assert trained.tags["changed"] == decision["reason"]
+    assert "→" in trained.tags["fixed"]
+    # Production's figures on the batch are on its MLflow run, one step per batch.
+    client = configure_mlflow(settings)
+    history = client.get_metric_history(
+        client.get_model_version(settings.registered_model_name, "1").run_id, "batch_mdape"
+    )
+    assert [m.step for m in history] == [2, 3, 4]
+    assert history[-1].value == pytest.approx(score["batch"]["mdape"])
+
+    duplicates = process(store, settings, 5, inflated_rows)["decision"]
+    assert not duplicates["retrain"]
+    assert duplicates["reason"].startswith("nothing new to judge: ")
+    assert f"of {len(inflated_rows):,} rows were duplicates" in duplicates["reason"]
+
+
+def log_requests(store: Store, rows: list[dict[str, Any]], request: str, version: str) -> None:
+    """Rows the service answered, written as its inference log writes them."""
+    received = dt.datetime.now(dt.UTC)
+    logged = [
+        LoggedRow(
+            f"{request}-{i // 100}", i % 100, received, version, {k: v for k, v in row.items() if k != "price"}, 2e5
+        )
+        for i, row in enumerate(rows)
+    ]
+    with store.engine.begin() as conn:
+        insert_rows(conn, tables.inference_log, LOG_COLUMNS, (row.values() for row in logged))
+
+
+@pytest.mark.slow
+def test_requests_from_a_state_never_trained_on_flag_served_drift(loop_env: tuple[Store, Settings, Path]) -> None:
+    store, settings, _ = loop_env
+    version = process(store, settings, 1, batch_rows("stationary", 1))["promotion"]["version"]
+
+    log_requests(store, batch_rows("stationary", 2), "calm", version)
+    calm = check_served(store, settings)
+    assert calm is not None and calm.rows == ROWS and calm.requests == ROWS // 100
+    assert "state" not in [f.name for f in calm.drifted]
+    assert calm.predictions.p50 == 2e5
+
+    # A quarter of the listings from Puerto Rico, held back from every batch the model trained on.
+    log_requests(store, batch_rows("new_state", 8), "new", version)
+    window = process(store, settings, 2, batch_rows("stationary", 2))["served"]
+    assert not window["skipped"]
+    assert window["window"]["first_log_id"] == calm.last_log_id + 1
+    state = next(f for f in window["window"]["drifted"] if f["name"] == "state")
+    assert "never seen" in state["breaches"][0]
+    assert window["drifted"] >= 1
+    assert len(store.served_windows()) == 2
+    assert check_served(store, settings) is None  # nothing new since

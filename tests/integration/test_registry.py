@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from tasador.registry import compare, production_version, promote_or_reject, register
+from tasador.registry import RecentHoldout, compare, production_version, promote_or_reject, register
 from tasador.settings import Settings, load_config
 from tasador.tracking import configure_mlflow
 
@@ -174,3 +174,21 @@ def test_improvement_below_the_margin_is_not_enough(config: dict) -> None:
 def test_missing_primary_metric_is_named(config: dict) -> None:
     with pytest.raises(KeyError, match="lack 'mdape'"):
         compare({"rmse": 0.4}, PRODUCTION, config)
+
+
+def test_the_recent_holdout_judges_first_and_the_whole_holdout_guards(config: dict) -> None:
+    """Trained on drifted data, a challenger wins where the service prices now; it may not forget the rest."""
+    recent = RecentHoldout("batches 8-10, 600 rows", {**PRODUCTION, "mdape": 24.0}, {**PRODUCTION, "mdape": 27.5})
+    same_overall = {**PRODUCTION, "mdape": 19.7}  # +1.0 % on the whole holdout: within the 5 % tolerance
+
+    promote, reason = compare(same_overall, PRODUCTION, config, recent)
+    assert promote
+    assert reason == (
+        "on the recent holdout (batches 8-10, 600 rows): challenger mdape 24.0% vs production 27.5% "
+        "(-12.7%, margin 1%); whole holdout 19.7% vs 19.5% (+1.0%, tolerance 5%)"
+    )
+
+    forgets = {**PRODUCTION, "mdape": 21.5}  # +10 % on the whole holdout
+    promote, reason = compare(forgets, PRODUCTION, config, recent)
+    assert not promote
+    assert reason.endswith("but guard metrics got worse: the whole holdout's mdape (the older data would be forgotten)")

@@ -36,6 +36,9 @@ def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 def test_each_run_takes_the_next_batch_through_the_loop(tmp_path: Path) -> None:
     home = tmp_path / "home"
     env = {**os.environ, "TASADOR_HOME": str(home), "ZENML_CONFIG_PATH": str(tmp_path / "zenml")}
+    # A fresh stack: mlflow.set_tracking_uri (any earlier test of this session) exports MLFLOW_TRACKING_URI,
+    # which would point the runs at that test's registry and its production model.
+    env.pop("MLFLOW_TRACKING_URI", None)
     applied = run("-v", "stack", "apply", "stacks/local.yaml", "--activate", env=env)
     assert "Setting the global active stack to default." in applied.stdout + applied.stderr  # -v shows notices
 
@@ -52,6 +55,8 @@ def test_each_run_takes_the_next_batch_through_the_loop(tmp_path: Path) -> None:
     # Piped, a line is never wrapped: the model's line holds its whole reason.
     assert "  model        version 1 promoted: no production model yet (challenger mdape " in first.stdout
     assert "Batch 2 " in second.stdout and "decision" in second.stdout
+    # Production priced the second batch before its decision (tasador.loop.monitor).
+    assert "production   MdAPE" in second.stdout and "% on this batch" in second.stdout
     store = Store(f"sqlite:///{home / 'tasador.db'}")
     batches = store.batches()
     assert [(b.batch_number, b.status) for b in batches] == [(1, "done"), (2, "done")]

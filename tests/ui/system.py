@@ -3,11 +3,12 @@
 RAW/CLEAN in SQLite through `Store` (ingest_raw, save_clean, save_report, save_decision, record_outcome) and
 the MLflow registry in a SQLite store (runs with SHAP artifacts, versions with the contract's tags, the
 `production` alias). Four batches: version 1 promoted on batch 1, no retraining on batch 2, version 2
-promoted on batch 3 (the production model), version 3 rejected on batch 4.
+promoted on batch 3 (the production model), version 3 rejected on batch 4. One window of served traffic.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import tempfile
@@ -19,6 +20,8 @@ import pandas as pd
 
 from tasador.alias_moves import move_alias
 from tasador.datasource.batch import Batch
+from tasador.decision import DriftedFeature
+from tasador.loop.served import Predictions, ServedWindow
 from tasador.schema import COLUMNS
 from tasador.store import Store
 from ui.data import SHAP_SUMMARY_PATH
@@ -38,6 +41,7 @@ PLACES: tuple[tuple[str, str, str], ...] = (
 
 QUARANTINE_REASON = "price: missing (the target is required)"
 PRICE_DRIFT_REASON = "drift in price (PSI 0.31 > 0.2)"
+SERVED_STATE_BREACH = "22.0% of rows in categories never seen, 0.0% expected (excess > 2%)"
 REJECTED_REASON = "challenger mdape 26.0% is not 2% better than production's 24.0% on the same holdout"
 
 
@@ -106,6 +110,7 @@ def fill_system(home: Path) -> FilledSystem:
     try:
         batch_ids = [_ingest_batch(store, home, number) for number in range(1, 5)]
         _record_decisions(store, batch_ids)
+        _record_served_window(store)
     finally:
         store.dispose()
     _register_versions(system)
@@ -191,6 +196,25 @@ def _record_decisions(store: Store, batch_ids: list[int]) -> None:
     store.record_outcome(third, "2", "promoted")
     store.save_decision(fourth, True, "12 new rows since training >= 10", _drift(0.04))
     store.record_outcome(fourth, "3", "rejected")
+
+
+def _record_served_window(store: Store) -> None:
+    """One window of served traffic, checked against version 2: listings from a state it never saw."""
+    when = dt.datetime(2026, 11, 30, 12, tzinfo=dt.UTC)
+    window = ServedWindow(
+        first_log_id=1,
+        last_log_id=400,
+        first_at=when,
+        last_at=when + dt.timedelta(hours=1),
+        requests=40,
+        rows=400,
+        model_version="2",
+        served_versions=["2"],
+        drifted=[DriftedFeature(name="state", severity=4.2, breaches=[SERVED_STATE_BREACH])],
+        predictions=Predictions(count=400, mean=410_000, p10=150_000, p50=350_000, p90=800_000),
+    )
+    drift = {"features": {"state": {"severity": 4.2, "flagged": True}, "bed": {"severity": 0.3, "flagged": False}}}
+    store.save_served_window(1, 400, "2", {"window": window.model_dump(mode="json"), "drift": drift})
 
 
 def _register_versions(system: FilledSystem) -> None:

@@ -11,7 +11,7 @@ from tasador.schema import STATES
 from tests.ui import system
 from tests.ui.reading import chart_data, texts
 
-PAGES = ("pages/predict.py", "pages/models.py", "pages/batches.py", "pages/explainability.py")
+PAGES = ("pages/predict.py", "pages/models.py", "pages/batches.py", "pages/explainability.py", "pages/monitoring.py")
 
 
 def test_empty_system_every_page_says_what_to_run_first(empty_app, empty_home: Path) -> None:
@@ -115,6 +115,20 @@ def test_explainability_shows_each_production_model_and_the_trend(filled_app) ->
     version.select(1).run()
     assert chart_data(app, 0)["feature"].tolist()[0] == "house_size"
     assert "no SHAP summary plot" in texts(app.caption)
+
+
+def test_monitoring_shows_served_drift_per_feature_and_the_predictions(filled_app) -> None:
+    app = filled_app("pages/monitoring.py")
+    assert not app.exception
+    # The filled system's decisions predate production's figures on each batch: the page says so.
+    assert "No batch has been priced by a production model yet" in texts(app.info)
+    heat = chart_data(app, 0).set_index("feature")
+    assert heat.loc["state", "flagged"] and heat.loc["state", "severity"] == 4.2
+    assert not heat.loc["bed", "flagged"]
+    assert sorted(chart_data(app, 1)["price"]) == [150_000, 350_000, 800_000]
+    windows = app.dataframe[0].value
+    assert windows["requests"].tolist() == [40]
+    assert windows["drifted"].tolist() == [f"state ({system.SERVED_STATE_BREACH})"]
 
 
 @pytest.mark.parametrize("page", PAGES[1:])

@@ -11,7 +11,7 @@ import pytest
 
 from benchmarks.drift_detection import detect
 from tasador.datasource.generator import generator_from_config
-from tasador.drift import drift_report
+from tasador.drift import beyond, drift_report
 from tasador.settings import load_config
 
 BATCH = 1000
@@ -153,3 +153,9 @@ def test_batch_with_no_clean_rows_gets_a_report_not_an_error(config: dict, refer
     assert not report.drifted
     assert report.current_rows == 0
     assert all(f.note for f in report.features)
+
+
+def test_a_breach_never_reads_as_equal_to_its_threshold() -> None:
+    assert beyond(0.0712, 0.07) == "0.071 > 0.07"
+    assert beyond(0.31, 0.1) == "0.31 > 0.1"
+    assert beyond(0.10004, 0.1) == "0.10004 > 0.1"

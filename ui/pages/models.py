@@ -46,6 +46,8 @@ def render() -> None:
             "production": st.column_config.CheckboxColumn(settings.production_alias),
             "source_batch": st.column_config.NumberColumn("trained for batch", format="%d"),
             "batches": st.column_config.TextColumn("trained on batches"),
+            "changed": st.column_config.TextColumn("what changed (the decision that trained it)"),
+            "fixed": st.column_config.TextColumn("what it fixed (where production's error rose: before → after)"),
             "created": st.column_config.DatetimeColumn("registered", format="YYYY-MM-DD HH:mm"),
             **{m: st.column_config.NumberColumn(f"holdout {m}", format=f) for m, (f, _) in METRIC_FORMATS.items()},
         },

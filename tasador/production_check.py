@@ -1,0 +1,339 @@
+"""Production on every batch: its error on the batch's clean rows against its error on its own holdout.
+
+Every batch arrives with its prices, so before anything is decided the production model prices the batch's
+clean rows. Its error there, set against its error on its holdout (rows it never trained on, from the
+data it was trained on), says whether the world has moved away from it: the *decay* trigger. A batch of a
+few hundred rows has a noisy median (and so has an early model's holdout), so the trigger fires only when
+a bootstrap interval of the difference lies beyond its line (`max_rise` for the MdAPE, `max_bias` for the
+median signed error): noise alone rarely gets there.
+The same pass finds where the error rose (segments by state, price band and status, before -> after) and
+the categories production never saw. Thresholds live in configs/drift.yaml (`decay:`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from itertools import pairwise
+from typing import Any, Literal, NamedTuple
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, Field
+
+from tasador.model.evaluation import price_metrics
+from tasador.schema import TARGET
+
+Segmenting = Literal["state", "price band", "status"]
+
+
+class PriceMetrics(BaseModel):
+    """tasador.model.evaluate's figures: rmse and mae in dollars, mdape in percent, R² on log price."""
+
+    rows: int
+    rmse: float
+    mae: float
+    mdape: float
+    r2_log: float | None  # None when every price is the same (no spread to explain)
+
+    def figures(self) -> dict[str, float]:
+        """The metrics by name, as tasador.model.evaluate names them (R² left out when undefined)."""
+        return self.model_dump(include={"rmse", "mae", "mdape", "r2_log"}, exclude_none=True)
+
+    @classmethod
+    def of(cls, y_true: np.ndarray, y_pred: np.ndarray) -> PriceMetrics:
+        figures = price_metrics(y_true, y_pred)
+        r2 = figures.pop("r2_log")
+        return cls(rows=int(y_true.size), r2_log=r2 if math.isfinite(r2) else None, **figures)
+
+
+class DecayCheck(BaseModel):
+    """Production's error on the batch, with bootstrap intervals, against the lines its holdout sets.
+
+    Two figures: the MdAPE (how far off, either way) and the median signed error (how far off on the
+    whole, e.g. prices up 15 % with the inputs unchanged: a bias the MdAPE barely shows under 35 % of noise
+    per listing). Either beyond its line fires the trigger, judged on the near end of a bootstrap interval
+    of the difference (batch and holdout both resampled). The intervals kept are the batch's own.
+    """
+
+    fired: bool
+    confidence: float
+    batch_mdape: float
+    mdape_low: float
+    mdape_high: float
+    holdout_mdape: float
+    max_rise: float  # relative: the MdAPE line is holdout_mdape * (1 + max_rise)
+    batch_bias: float  # median of (predicted - actual) / actual, in percent
+    bias_low: float
+    bias_high: float
+    holdout_bias: float
+    max_bias: float  # in percentage points away from the holdout's median error
+
+    @property
+    def rise(self) -> float:
+        """Relative rise of the batch's MdAPE over the holdout's (0.2 = 20 % worse)."""
+        return self.batch_mdape / self.holdout_mdape - 1 if self.holdout_mdape else 0.0
+
+    @property
+    def severity(self) -> float:
+        """The larger of the two changes over its line (1 = at the line), one number to compare batches by."""
+        return max(self.rise / self.max_rise, abs(self.batch_bias - self.holdout_bias) / self.max_bias)
+
+    def describe(self) -> str:
+        """`MdAPE 31.2% on this batch (95% interval 29.8-32.9%) vs 24.1% on its holdout (...); median error ...`."""
+        return (
+            f"MdAPE {self.batch_mdape:.1f}% on this batch ({self.confidence:.0%} interval {self.mdape_low:.1f}-"
+            f"{self.mdape_high:.1f}%) vs {self.holdout_mdape:.1f}% on its holdout ({self.rise:+.0%}, line "
+            f"+{self.max_rise:.0%}); median error {self.batch_bias:+.1f}% ({self.bias_low:+.1f} to "
+            f"{self.bias_high:+.1f}%) vs {self.holdout_bias:+.1f}% (line ±{self.max_bias:g} pts)"
+        )
+
+
+class SegmentChange(BaseModel):
+    """Production's MdAPE in one segment: on its holdout (before) and on the batch (after)."""
+
+    by: Segmenting
+    segment: str
+    rows_before: int
+    rows_after: int
+    mdape_before: float
+    mdape_after: float
+
+    @property
+    def rise(self) -> float:
+        return self.mdape_after - self.mdape_before
+
+    def describe(self) -> str:
+        return f"{self.by} {self.segment} {self.mdape_before:.1f} → {self.mdape_after:.1f}%"
+
+
+class SegmentFix(BaseModel):
+    """A segment where production's error rose, on the recent holdout: production's MdAPE there and the challenger's."""
+
+    by: Segmenting
+    segment: str
+    rows: int
+    production_mdape: float
+    challenger_mdape: float
+
+    def describe(self) -> str:
+        return f"{self.by} {self.segment} {self.production_mdape:.1f} → {self.challenger_mdape:.1f}%"
+
+
+def segment_fixes(
+    segments: Sequence[SegmentChange],
+    rows: pd.DataFrame,
+    production: PredictFn,
+    challenger: PredictFn,
+    config: Mapping[str, Any],
+) -> list[SegmentFix]:
+    """What a challenger fixed: both models' MdAPE, on the same `rows`, in the segments where production's rose.
+
+    `config` is `load_config("drift")`; segments with fewer than `segments.min_rows` rows in `rows` are left out.
+    """
+    rules = config["decay"]["segments"]
+    rows = _priced(rows)
+    bands = [float(edge) for edge in rules["price_bands"]]
+    fixes = []
+    for change in segments:
+        chosen = rows[(_segment_keys(rows, change.by, bands) == change.segment).to_numpy()]
+        if len(chosen) < int(rules["min_rows"]):
+            continue
+        fixes.append(
+            SegmentFix(
+                by=change.by,
+                segment=change.segment,
+                rows=len(chosen),
+                production_mdape=float(np.median(np.abs(_errors(production, chosen).pe))),
+                challenger_mdape=float(np.median(np.abs(_errors(challenger, chosen).pe))),
+            )
+        )
+    return fixes
+
+
+class UnseenCategories(BaseModel):
+    """Values of a column that production's training data never had, and their share of the batch."""
+
+    column: str
+    count: int
+    share: float
+    expected_share: float  # Good-Turing: the reference's singletons' share, what a fresh sample brings anyway
+    examples: list[str] = Field(default_factory=list)  # the most frequent ones
+
+    def describe(self) -> str:
+        if self.count == 1 and self.examples:
+            return f"{self.column} {self.examples[0]} ({self.share:.1%} of the batch)"
+        shown = f": {', '.join(self.examples)}" if self.examples else ""
+        return f"{self.count} new {self.column} values ({self.share:.1%} of the batch){shown}"
+
+
+class ProductionScore(BaseModel):
+    """Production priced on one batch's clean rows, beside its figures on its holdout."""
+
+    version: str
+    batch: PriceMetrics
+    holdout: PriceMetrics
+    decay: DecayCheck
+    segments: list[SegmentChange] = Field(default_factory=list)  # where the error rose most, largest first
+    unseen: list[UnseenCategories] = Field(default_factory=list)
+
+    def where(self) -> str:
+        """`state Texas 22.0 → 35.1%, price band $500k-$1M 20.3 → 30.2%`, or "" when no segment rose."""
+        return ", ".join(s.describe() for s in self.segments)
+
+    def never_seen(self, min_excess: float = 0.0) -> str:
+        """The new categories beyond what chance brings (zip codes of a small reference are mostly new)."""
+        return "; ".join(u.describe() for u in self.unseen if u.share - u.expected_share > min_excess)
+
+
+PredictFn = Callable[[pd.DataFrame], np.ndarray]
+
+
+def score_production(
+    version: str,
+    predict: PredictFn,
+    known: pd.DataFrame,
+    holdout: pd.DataFrame,
+    batch: pd.DataFrame,
+    config: Mapping[str, Any],
+) -> ProductionScore | None:
+    """Production's error on `batch` against `holdout`; None when either has no priced row.
+
+    `known` is the data production was trained on (its batches' clean rows: what it has seen), `holdout`
+    their holdout rows; `config` is `load_config("drift")`. Rows without a positive price are left out.
+    """
+    rules = config["decay"]
+    holdout, batch = _priced(holdout), _priced(batch)
+    if holdout.empty or batch.empty:
+        return None
+    before = _errors(predict, holdout)
+    after = _errors(predict, batch)
+    confidence, draws = float(rules["confidence"]), int(rules["bootstrap"])
+    rng = np.random.default_rng(int(rules["seed"]))
+    # Both sides are samples: the holdout of an early model has a few hundred rows, its median moves too.
+    batch_abs, batch_signed = _bootstrap_medians([np.abs(after.pe), after.pe], draws, rng)
+    holdout_abs, holdout_signed = _bootstrap_medians([np.abs(before.pe), before.pe], draws, rng)
+    holdout_metrics = PriceMetrics.of(before.y_true, before.y_pred)
+    batch_metrics = PriceMetrics.of(after.y_true, after.y_pred)
+    max_rise, max_bias = float(rules["max_rise"]), float(rules["max_bias"])
+    tail = (1 - confidence) / 2
+    risen = np.quantile(batch_abs - holdout_abs * (1 + max_rise), tail) > 0
+    shift_low, shift_high = np.quantile(batch_signed - holdout_signed, [tail, 1 - tail])
+    biased = shift_low > max_bias or shift_high < -max_bias
+    # Too few rows for a median to mean much: figures kept, trigger not judged.
+    judged = len(batch) >= int(rules["min_rows"])
+    decay = DecayCheck(
+        fired=bool(judged and (risen or biased)),
+        confidence=confidence,
+        batch_mdape=batch_metrics.mdape,
+        mdape_low=float(np.quantile(batch_abs, tail)),
+        mdape_high=float(np.quantile(batch_abs, 1 - tail)),
+        holdout_mdape=holdout_metrics.mdape,
+        max_rise=max_rise,
+        batch_bias=float(np.median(after.pe)),
+        bias_low=float(np.quantile(batch_signed, tail)),
+        bias_high=float(np.quantile(batch_signed, 1 - tail)),
+        holdout_bias=float(np.median(before.pe)),
+        max_bias=max_bias,
+    )
+    return ProductionScore(
+        version=version,
+        batch=batch_metrics,
+        holdout=holdout_metrics,
+        decay=decay,
+        segments=_segments(holdout, np.abs(before.pe), batch, np.abs(after.pe), rules["segments"]),
+        unseen=_unseen(known, batch, rules["unseen"]),
+    )
+
+
+class _Errors(NamedTuple):
+    y_true: np.ndarray
+    y_pred: np.ndarray
+    pe: np.ndarray  # percentage error per row: (predicted - actual) / actual * 100
+
+
+def _priced(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[frame[TARGET] > 0].reset_index(drop=True)
+
+
+def _errors(predict: PredictFn, frame: pd.DataFrame) -> _Errors:
+    y_true = frame[TARGET].to_numpy(dtype=float)
+    y_pred = np.asarray(predict(frame), dtype=float)
+    return _Errors(y_true=y_true, y_pred=y_pred, pe=(y_pred - y_true) / y_true * 100)
+
+
+def _bootstrap_medians(samples: Sequence[np.ndarray], draws: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Bootstrap medians of each sample, `draws` of them, from the same resampled rows."""
+    picks = rng.integers(0, samples[0].size, size=(draws, samples[0].size))
+    return [np.median(values[picks], axis=1) for values in samples]
+
+
+def _segments(
+    holdout: pd.DataFrame, before: np.ndarray, batch: pd.DataFrame, after: np.ndarray, rules: Mapping[str, Any]
+) -> list[SegmentChange]:
+    bands = [float(edge) for edge in rules["price_bands"]]
+    min_rows = int(rules["min_rows"])
+    changes: list[SegmentChange] = []
+    for by in ("state", "price band", "status"):
+        keys_before, keys_after = _segment_keys(holdout, by, bands), _segment_keys(batch, by, bands)
+        old = pd.Series(before).groupby(keys_before.to_numpy()).agg(["median", "size"])
+        new = pd.Series(after).groupby(keys_after.to_numpy()).agg(["median", "size"])
+        for segment in old.index.intersection(new.index):
+            if min(old.at[segment, "size"], new.at[segment, "size"]) < min_rows:
+                continue
+            changes.append(
+                SegmentChange(
+                    by=by,
+                    segment=str(segment),
+                    rows_before=int(old.at[segment, "size"]),
+                    rows_after=int(new.at[segment, "size"]),
+                    mdape_before=float(old.at[segment, "median"]),
+                    mdape_after=float(new.at[segment, "median"]),
+                )
+            )
+    rose = sorted((c for c in changes if c.rise > 0), key=lambda c: -c.rise)
+    return rose[: int(rules["top"])]
+
+
+def _segment_keys(frame: pd.DataFrame, by: Segmenting, bands: Sequence[float]) -> pd.Series:
+    if by == "price band":
+        labels = _band_labels(bands)
+        return pd.Series(np.asarray(labels, dtype=object)[np.searchsorted(bands, frame[TARGET], side="right")])
+    return frame[by].astype(object).fillna("(missing)").astype(str).reset_index(drop=True)
+
+
+def _band_labels(bands: Sequence[float]) -> list[str]:
+    edges = [_dollars(b) for b in bands]
+    return [f"< {edges[0]}", *(f"{a}-{b}" for a, b in pairwise(edges)), f">= {edges[-1]}"]
+
+
+def _dollars(value: float) -> str:
+    return f"${value / 1e6:g}M" if value >= 1e6 else f"${value / 1e3:g}k"
+
+
+def _unseen(reference: pd.DataFrame, batch: pd.DataFrame, rules: Mapping[str, Any]) -> list[UnseenCategories]:
+    """Per column (states, cities, zip areas): the batch's values the reference never had."""
+    found = []
+    for column in rules["columns"]:
+        ref, cur = _category(reference, column).dropna(), _category(batch, column)
+        new = cur[~cur.isin(set(ref))].dropna()
+        if new.empty:
+            continue
+        counts, ref_counts = new.value_counts(), ref.value_counts()
+        found.append(
+            UnseenCategories(
+                column=column,
+                count=int(counts.size),
+                share=float(new.size / len(batch)),
+                expected_share=float((ref_counts == 1).sum() / max(ref_counts.sum(), 1)),
+                examples=[str(v) for v in counts.index[: int(rules["examples"])]],
+            )
+        )
+    return found
+
+
+def _category(frame: pd.DataFrame, column: str) -> pd.Series:
+    """A column as the model's keys see it: `zip3` is the zip code's first three characters."""
+    if column == "zip3":
+        return frame["zip_code"].astype(object).where(frame["zip_code"].notna()).astype("string").str[:3]
+    return frame[column].astype("string")
