@@ -45,7 +45,7 @@ $(TASADOR_HOME)/.local-stack: stacks/local.yaml
 run: init ## process the next batch on the active stack (local by default); V=1 shows other tools' notices
 	@$(BIN)/python run.py $(if $(V),-v) --pipeline training
 
-demo: init ## the demo scenario's 12 batches (a few minutes): calm, drift, retraining, promotion, rejection
+demo: init ## the demo scenario's 16 batches (a few minutes): calm, drift, retraining, promotion, rejection
 	@$(BIN)/python run.py $(if $(V),-v) demo
 
 screenshots: install system-deps ## the README's screenshots, from the demo's state (after `make demo`)

@@ -44,9 +44,10 @@ def run_demo(config: Path, console: Console) -> bool:
         else:
             console.print(f"The demo's {demo['batches']} batches are processed already (`make clean` starts over).")
         history = build_history(store, MlflowClient(settings.tracking_uri, settings.tracking_uri), settings)
+        reports = settings.reports_dir / store.folder_name / "models"  # where `report models` writes it
     finally:
         store.dispose()
-    _, html = write_report(history, settings.reports_dir / "models")
+    _, html = write_report(history, reports)
     console.print(fit(_story(history), console), markup=False)
     # Unwrapped: a command cut over two lines could not be copied whole.
     console.print("\n".join(_where_to_look(settings, html, demo)), markup=False, soft_wrap=True)

@@ -51,6 +51,7 @@ def take(app_url: str) -> list[Path]:
         ("predict", "", "Predict a price", "Why this price", True),
         ("models", "/models", "Models", "Production metrics over batches", True),
         ("batches", "/batches", "Batches", "Drift per feature", False),
+        ("monitoring", "/monitoring", "Monitoring", "Served traffic", True),
         ("explainability", "/explainability", "Explainability", "Global importance", True),
     ]
     written = []

@@ -244,7 +244,8 @@ def production_timeline(history: History) -> pd.DataFrame:
 def production_on_batches(history: History) -> pd.DataFrame:
     """Production's MdAPE on each batch's clean rows and on its holdout then (long form, one row per line)."""
     rows = [
-        {"batch": f"{b.source} {b.batch_number}", "order": b.batch_id, "line": line, "mdape": figures["mdape"]}
+        # The number first: a long source name cut short on the axis still leaves it readable.
+        {"batch": f"{b.batch_number} ({b.source})", "order": b.batch_id, "line": line, "mdape": figures["mdape"]}
         for b in history.batches
         for line, figures in (("on the batch", b.production_on_batch), ("on its holdout", b.production_on_holdout))
         if "mdape" in figures
