@@ -86,3 +86,12 @@ def test_bentoml_build_from_the_repository_root_builds_the_service(tmp_path: Pat
     bento = tmp_path / "bentoml" / "bentos" / "tasador_price" / tag.split(":")[1]
     assert yaml.safe_load((bento / "bento.yaml").read_text())["service"] == "bento.service:TasadorPrice"
     assert (bento / "src" / "bento" / "service.py").exists() and (bento / "src" / "configs" / "serving.yaml").exists()
+    # The bento's own code reads a listing, with what the bento carries (its configs): as the image will.
+    reading = (
+        "from tasador.serving.schemas import Listing\n"
+        "print(Listing.model_validate({'status': 'For Sale', 'state': 'texas', 'zip_code': '2127'}).zip_code)"
+    )
+    read = subprocess.run(
+        [sys.executable, "-c", reading], cwd=bento / "src", env=env, capture_output=True, text=True, timeout=300
+    )
+    assert read.returncode == 0 and read.stdout.strip() == "02127", read.stderr[-2000:]
