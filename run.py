@@ -25,8 +25,8 @@ class LazyGroup(click.Group):
     """Command groups owned by their packages, imported only when called (the data API image stays small)."""
 
     lazy: ClassVar[dict[str, str]] = {
-        "datasource": "tasador.datasource.cli:datasource",
-        "model": "tasador.model_commands:model",
+        "datasource": "tasador.data_api.cli:datasource",
+        "model": "tasador.registry.commands:model",
         "services": "tasador.services.cli:services",
     }
 
@@ -164,7 +164,7 @@ def monitor() -> None:
 def monitor_served() -> None:
     """Compare the requests served since the last check with production's training data (drift, volume)."""
     from stacks.resolve import active_settings
-    from tasador.loop.served import check_served
+    from tasador.monitoring.served import check_served
     from tasador.store import Store
 
     settings = active_settings()

@@ -3,7 +3,7 @@
     python -m benchmarks.batch_scoring [--rows 1000000] [--pipeline]
 
 A synthetic CSV of `--rows` listings (the generator's, demo scenario) is priced by a model trained as
-benchmarks/serving.py trains one, through `tasador.batch_scoring.score_with_production` (what the
+benchmarks/serving.py trains one, through `tasador.serving.batch_scoring.score_with_production` (what the
 pipeline's step runs), into SQLite and, when it answers, a scratch PostgreSQL database. `--pipeline` also
 times `python run.py --pipeline batch-inference --input FILE` on a fresh local ZenML stack (process start,
 ZenML, artifacts and all). Prints the figures for BENCHMARKS.md.
@@ -35,7 +35,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 def write_listings(path: Path, rows: int) -> None:
     """The generator's listings as a CSV file, chunk by chunk (not timed)."""
-    from tasador.datasource.generator import generator_from_config
+    from tasador.data_api.generator import generator_from_config
 
     generator = generator_from_config(load_config("datasource"), scenario="demo")
     with path.open("wb") as out:
@@ -50,7 +50,7 @@ def cpu_s() -> float:
 
 
 def score(settings: Settings, listings: Path) -> tuple[float, float, int]:
-    from tasador.batch_scoring import score_with_production
+    from tasador.serving.batch_scoring import score_with_production
     from tasador.store import Store
 
     store = Store(settings.database_url)

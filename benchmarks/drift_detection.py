@@ -24,11 +24,11 @@ from typing import Any
 
 import pandas as pd
 
-from tasador.cleaning import normalise
-from tasador.datasource.generator import ListingGenerator, generator_from_config
-from tasador.drift import drift_report
+from tasador.cleaning.clean import normalise
+from tasador.data_api.generator import ListingGenerator, generator_from_config
 from tasador.model import split_holdout, train_challenger
-from tasador.production_check import score_production
+from tasador.monitoring.drift import drift_report
+from tasador.monitoring.production_check import score_production
 from tasador.settings import load_config
 
 STATIONARY = "stationary"

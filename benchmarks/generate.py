@@ -12,7 +12,7 @@ import time
 
 import click
 
-from tasador.datasource.generator import generator_from_config
+from tasador.data_api.generator import generator_from_config
 from tasador.settings import load_config
 
 FULL_DATASET_ROWS = 2_226_382  # rows of the 2024 public dataset the sample was drawn from

@@ -155,8 +155,8 @@ class RunResult:
 
 def _batches(rows: int, batch_rows: int, scenario: str) -> Iterator[tuple[int, list[dict[str, Any]], float]]:
     """(batch number, rows as the in-process source hands them out, CPU seconds it took to make them)."""
-    from tasador.datasource.feeds import frame_to_rows
-    from tasador.datasource.generator import generator_from_config
+    from tasador.data_api.generator import generator_from_config
+    from tasador.ingest.feeds import frame_to_rows
     from tasador.settings import load_config
 
     generator = generator_from_config(load_config("datasource"), scenario=scenario)
@@ -195,11 +195,12 @@ def _database(backend: str, admin_url: str, folder: Path) -> Iterator[str]:
 
 
 def run_once(backend: str, rows: int, batch_rows: int, scenario: str, admin_url: str) -> RunResult:
-    from tasador.loop.data import clean, validate
-    from tasador.loop.ingest import store_raw_batch
-    from tasador.parsed_batch import parsed_batch
+    from tasador.cleaning.parsed_batch import parsed_batch
+    from tasador.cleaning.stage import clean
+    from tasador.ingest.stage import store_raw_batch
     from tasador.settings import Settings, load_config
     from tasador.store import Store
+    from tasador.validation.stage import validate
 
     stages = {name: StageTime() for name in STAGES}
     cleaning = load_config("cleaning")

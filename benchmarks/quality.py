@@ -1,6 +1,6 @@
 """Model quality on the real 10,000-row sample: challenger, baseline and a plain XGBoost reference.
 
-Cleans the sample with tasador.cleaning.normalise, keeps prices from 1k to 20M, splits 80/20 with
+Cleans the sample with tasador.cleaning.clean.normalise, keeps prices from 1k to 20M, splits 80/20 with
 sklearn's train_test_split(random_state=42) and prints R² on log price and median APE per model.
 Goals: challenger R²(log) ≥ 0.65 and MdAPE ≤ 25 %.
 
@@ -31,8 +31,8 @@ CLEANING_DAY = dt.date(2026, 11, 23)  # fixes the "sold in the future" rule so t
 
 
 def read_clean_sample(csv_path: Path) -> pd.DataFrame:
-    """The CSV as CLEAN rows (typed by tasador.cleaning.normalise), prices within PRICE_RANGE."""
-    from tasador.cleaning import normalise
+    """The CSV as CLEAN rows (typed by tasador.cleaning.clean.normalise), prices within PRICE_RANGE."""
+    from tasador.cleaning.clean import normalise
     from tasador.settings import load_config
 
     if not csv_path.exists():

@@ -4,7 +4,7 @@
 
 A real MLflow server (webhooks on) and two `bentoml serve` services of configs/serving.yaml (2 workers):
 one with the webhook registered as `stack apply` registers it and an hour-long poll, one without webhook
-polling at the configured interval. Each trial rolls `production` back (tasador.rollback.rollback, what
+polling at the configured interval. Each trial rolls `production` back (tasador.registry.rollback.rollback, what
 the command runs once its process is up), then sends requests to each service until one is answered by
 the old version (first) and until 20 in a row are (every worker), then promotes the newer version again.
 """
@@ -74,8 +74,8 @@ def main(trials: int) -> None:
 
     from stacks.spec import load_spec
     from stacks.webhook import apply_registry_webhook
-    from tasador.alias_moves import move_alias
-    from tasador.rollback import rollback
+    from tasador.registry.alias_moves import move_alias
+    from tasador.registry.rollback import rollback
     from tasador.settings import Settings
 
     os.environ.update(QUIET_DEFAULTS)

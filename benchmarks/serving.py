@@ -99,7 +99,7 @@ def clean_listings(rows: int) -> pd.DataFrame:
     """Synthetic feed rows, cleaned the way the service cleans a request (validated Listing models)."""
     from pydantic import ValidationError
 
-    from tasador.datasource.generator import generator_from_config
+    from tasador.data_api.generator import generator_from_config
     from tasador.serving.frames import listings_frame
     from tasador.serving.schemas import Listing
 

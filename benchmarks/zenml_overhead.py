@@ -66,7 +66,7 @@ def direct_runs(batches: int) -> list[dict[str, Any]]:
 def one_direct_batch() -> dict[str, Any]:
     """The training pipeline's stages in order, as its steps call them, without ZenML."""
     started = time.perf_counter()
-    from tasador.loop import next_batch
+    from tasador.ingest.stage import next_batch
     from tasador.loop.summary import finish_batch
     from tasador.loop.turn import run_batch
     from tasador.settings import Settings

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from zenml import pipeline
 
-from steps.scoring.score_listings import score_listings
+from steps.serving.score_listings import score_listings
 
 
 @pipeline(enable_cache=False)

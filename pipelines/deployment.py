@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from zenml import pipeline
 
-from steps.deployment.build_bento import build_bento
+from steps.serving.build_bento import build_bento
 
 
 @pipeline(enable_cache=False)

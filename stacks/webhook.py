@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 
 from stacks.apply import Applied
 from stacks.spec import StackSpec
+from tasador.registry.tracking import is_local_store
 from tasador.serving.registry_events import ALIAS_CREATED
 from tasador.settings import Settings
-from tasador.tracking import is_local_store
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient

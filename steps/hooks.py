@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from tasador.loop_metrics import record_training_failure
+from tasador.monitoring.loop_metrics import record_training_failure
 
 
 def training_failed(exception: BaseException) -> None:

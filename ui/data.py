@@ -22,8 +22,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tasador.history import History, build_history
 from tasador.history.build import SHAP_ARTIFACT
-from tasador.loop.served import ServedWindow
-from tasador.registry import METRICS
+from tasador.monitoring.served import ServedWindow
+from tasador.registry.promotion import METRICS
 from tasador.settings import Settings
 from tasador.store import Store
 from tasador.store import tables as t
@@ -139,11 +139,11 @@ def version_runs(tracking_uri: str, model_name: str) -> pd.DataFrame:
 
 
 def served_history(tracking_uri: str, model_name: str, alias: str) -> pd.DataFrame:
-    """Which version served when, newest first, from the recorded alias moves (tasador.alias_moves)."""
+    """Which version served when, newest first, from the recorded alias moves (tasador.registry.alias_moves)."""
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
-    from tasador.alias_moves import moves, served_periods
+    from tasador.registry.alias_moves import moves, served_periods
 
     try:
         periods = served_periods(moves(MlflowClient(tracking_uri, tracking_uri), model_name, alias))
@@ -254,7 +254,7 @@ def production_on_batches(history: History) -> pd.DataFrame:
 
 
 def served_windows(database_url: str) -> list[ServedWindow]:
-    """Every window of served traffic checked so far (tasador.loop.served), oldest first."""
+    """Every window of served traffic checked so far (tasador.monitoring.served), oldest first."""
     with _reading(database_url) as store:
         if store is None or not inspect(store.engine).has_table(t.served_windows.name):
             return []

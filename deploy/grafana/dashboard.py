@@ -3,7 +3,7 @@
     python -m deploy.grafana.dashboard            # rewrites deploy/grafana/tasador.json
 
 The JSON is committed: the Helm chart provisions it through a ConfigMap and compose mounts it.
-Every query names metrics of tasador.loop_metrics (SERVICE_METRICS, LOOP_METRICS); the tests hold
+Every query names metrics of tasador.monitoring.loop_metrics (SERVICE_METRICS, LOOP_METRICS); the tests hold
 the dashboard to that list. Regenerate after changing this file (CI checks the two agree).
 """
 

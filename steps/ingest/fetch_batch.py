@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from zenml import step
 
 from steps import context
-from tasador.loop import next_batch
+from tasador.ingest.stage import next_batch
 
 
 @step

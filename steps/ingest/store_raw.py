@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from zenml import step
 
 from steps import context
-from tasador.loop import store_raw_batch
+from tasador.ingest.stage import store_raw_batch
 
 
 @step

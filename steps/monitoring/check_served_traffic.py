@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from zenml import step
 
 from steps.context import run_stage
-from tasador.loop.served import served_stage
+from tasador.monitoring.served import served_stage
 
 
 @step

@@ -5,10 +5,10 @@ from typing import Annotated, Any
 from zenml import step
 
 from steps.context import run_stage
-from tasador.loop.monitor import check_and_decide
+from tasador.monitoring.stage import check_and_decide
 
 
 @step
 def decide_retrain(batch_id: int | None, clean_summary: dict[str, Any]) -> Annotated[dict[str, Any], "decision"]:
     """Drift against the production model's training data, new volume, and the recorded retrain decision."""
-    return run_stage("drift", check_and_decide, batch_id, clean_summary)
+    return run_stage("decide retrain", check_and_decide, batch_id, clean_summary)

@@ -14,8 +14,8 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 
-from tasador.loop.monitor import stored_decision
-from tasador.registry import METRICS
+from tasador.monitoring.stage import stored_decision
+from tasador.registry.promotion import METRICS
 from tasador.settings import Settings, load_config
 from tasador.store import Store
 

@@ -1,10 +1,5 @@
-"""The continuous-training loop, stage by stage, as plain functions the ZenML steps call.
+"""What concerns a turn of the loop as a whole: pacing turns, the batch's summary, a failed run's record.
 
-Each function takes the store and settings it needs and returns a small JSON-safe dict, so that a
-step is a one-liner and the whole loop can be tested without ZenML.
+Each stage lives in its own package (ingest, validation, cleaning, monitoring, model, registry), with a
+`stage.py` that the ZenML step of the same name calls.
 """
-
-from tasador.loop.data import clean, validate
-from tasador.loop.ingest import next_batch, store_raw_batch
-
-__all__ = ["clean", "next_batch", "store_raw_batch", "validate"]

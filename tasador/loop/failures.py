@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tasador.datasource import make_source
+from tasador.ingest import make_source
 from tasador.schema import BatchStatus
 from tasador.settings import Settings, load_config
 from tasador.store import BatchRecord, Store

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from tasador.console import short_path
-from tasador.loop.monitor import stored_decision
-from tasador.loop_metrics import push_batch_metrics
-from tasador.production_check import ProductionScore
+from tasador.monitoring.loop_metrics import push_batch_metrics
+from tasador.monitoring.production_check import ProductionScore
+from tasador.monitoring.stage import stored_decision
 from tasador.store import Store
 
 

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from tasador.loop.data import clean, validate
-from tasador.loop.ingest import store_raw_batch
-from tasador.loop.lifecycle import evaluate_and_promote, explain, train
-from tasador.loop.monitor import check_and_decide
-from tasador.loop.served import served_stage
+from tasador.cleaning.stage import clean
+from tasador.ingest.stage import store_raw_batch
+from tasador.model.stage import explain, train
+from tasador.monitoring.served import served_stage
+from tasador.monitoring.stage import check_and_decide
+from tasador.registry.stage import evaluate_and_promote
 from tasador.settings import Settings
 from tasador.store import Store
+from tasador.validation.stage import validate
 
 
 def run_batch(store: Store, settings: Settings, payload: dict[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ HASH_PREFIX_CHARS = 8
 def in_holdout(row_hashes: pd.Series, holdout_percent: int) -> np.ndarray:
     """A row is in the holdout iff int(row_hash[:8], 16) % 100 < holdout_percent.
 
-    The hash is the row's content (tasador.cleaning.row_hashes), so a row keeps its side across batches.
+    The hash is the row's content (tasador.cleaning.clean.row_hashes), so a row keeps its side across batches.
     """
     buckets = np.fromiter(
         (int(h[:HASH_PREFIX_CHARS], 16) % 100 for h in row_hashes), dtype=np.int64, count=len(row_hashes)

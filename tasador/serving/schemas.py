@@ -1,6 +1,6 @@
 """Request and response bodies of the service, with the bounds a listing must keep.
 
-A listing's fields are read as cleaning reads the feed (`tasador.parsing.read_field`): "2127", 2127.0 and
+A listing's fields are read as cleaning reads the feed (`tasador.cleaning.parsing.read_field`): "2127", 2127.0 and
 "02127-1234" are zip code 02127, "1,500" is 1500 square feet, "north carolina" is North Carolina; a value
 cleaning could not read is refused with the reason cleaning gives. Unknown fields are refused (422 naming
 the field): a typo such as `house_sise` must not silently turn into a missing value and a different price.
@@ -18,8 +18,8 @@ from typing import Annotated, Any, Literal
 import pandas as pd
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, create_model
 
-from tasador.cleaning import Rule
-from tasador.parsing import read_field
+from tasador.cleaning.parsing import read_field
+from tasador.cleaning.rules import Rule
 from tasador.schema import NUMERIC_COLUMNS, STATES, STATUSES
 from tasador.settings import load_config
 
@@ -49,7 +49,7 @@ def _read(column: str, value: Any) -> Any:
 
 
 def _as_cleaning_reads(column: str, allowed: tuple[str, ...] = ()) -> BeforeValidator:
-    """The value as cleaning reads it from the feed (tasador.parsing.read_field, one reading for both), refused
+    """The value as cleaning reads it from the feed (tasador.cleaning.parsing.read_field, one reading for both), refused
     with the reason cleaning would quarantine the row for. Numbers sent as numbers go to pydantic as they are
     (cleaning reads them as floats too); values that are not hashable are read without the cache."""
 

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, create_engine, delete, event, func, insert, inspect, select, text, update
 
-from tasador.datasource.batch import Batch
+from tasador.ingest.batch import Batch
 from tasador.schema import COLUMNS, FINAL_STATUSES, BatchStatus
 from tasador.store import rows_json
 from tasador.store import tables as t

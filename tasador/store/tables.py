@@ -142,7 +142,7 @@ batch_scorings = Table(
     Column("input_kind", String(16), nullable=False),  # csv | clean
     Column("input_uri", Text, nullable=False),  # the file's path, or the WHERE clause over clean_rows
     Column("input_sha256", String(64)),  # the file's bytes (csv)
-    Column("lineage", JSON, nullable=False),  # tasador.batch_scoring.InputLineage
+    Column("lineage", JSON, nullable=False),  # tasador.serving.batch_scoring.InputLineage
     Column("rows", Integer, nullable=False),
     Column("priced", Integer, nullable=False),
     Column("refused", Integer, nullable=False),

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from tasador.cleaning import Rule
+from tasador.cleaning.rules import Rule
 
 if TYPE_CHECKING:
     from great_expectations.expectations import Expectation

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from tasador.cleaning import Rule, rule_violations, rules_from
-from tasador.parsed_batch import parsed_batch
-from tasador.parsing import ParsedRows, parse_rows
+from tasador.cleaning.parsed_batch import parsed_batch
+from tasador.cleaning.parsing import ParsedRows, parse_rows
+from tasador.cleaning.rules import Rule, rule_violations, rules_from
 from tasador.settings import Settings, load_config
 from tasador.validation import suite as suites
 from tasador.validation.report import render_html

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tasador.loop_metrics import push_batch_metrics, record_training_failure
+from tasador.monitoring.loop_metrics import push_batch_metrics, record_training_failure
 from tests.integration.service_fixtures import start_mlflow
 
 from .conftest import Webhook, eventually, host, prometheus_config

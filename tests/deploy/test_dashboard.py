@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from deploy.grafana.dashboard import OUTPUT, build_dashboard
-from tasador.loop_metrics import LOOP_METRICS, SERVICE_METRICS
+from tasador.monitoring.loop_metrics import LOOP_METRICS, SERVICE_METRICS
 from tasador.settings import load_config
 
 KNOWN = set(SERVICE_METRICS) | set(LOOP_METRICS)

@@ -8,7 +8,7 @@ import urllib.request
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tasador.loop_metrics import JOB, LOOP_METRICS, push_batch_metrics, record_training_failure
+from tasador.monitoring.loop_metrics import JOB, LOOP_METRICS, push_batch_metrics, record_training_failure
 
 SUMMARY = {
     "exhausted": False,
@@ -90,6 +90,6 @@ def test_the_environment_names_the_gateway(pushgateway: str, monkeypatch: pytest
 
 
 def test_an_unreachable_gateway_is_reported_not_raised(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="tasador.loop_metrics"):
+    with caplog.at_level(logging.WARNING, logger="tasador.monitoring.loop_metrics"):
         assert not push_batch_metrics(SUMMARY, "http://127.0.0.1:9")
     assert "TASADOR_PUSHGATEWAY_URL" in caplog.text

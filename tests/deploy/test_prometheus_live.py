@@ -8,7 +8,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from tasador.loop_metrics import push_batch_metrics
+from tasador.monitoring.loop_metrics import push_batch_metrics
 from tests.integration.service_fixtures import LISTING, Process, local_service  # noqa: F401  (a fixture)
 
 from .conftest import eventually, prometheus_config, query

@@ -182,8 +182,8 @@ def test_the_data_api_refuses_oversized_requests(tmp_path: Path) -> None:
 
     import httpx
 
-    from tasador.datasource.feeds import build_feed
-    from tasador.datasource.server import create_app
+    from tasador.data_api.server import create_app
+    from tasador.ingest.feeds import build_feed
     from tasador.settings import load_config
 
     config = load_config("datasource")

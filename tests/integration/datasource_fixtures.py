@@ -71,7 +71,7 @@ def data_api(
 
     def start(*options: str, state_dir: Path | None = None) -> RunningServer:
         state = state_dir or tmp_path_factory.mktemp("data_api")
-        args = ["-m", "tasador.datasource.cli", "serve", "--port", "{port}", "--state-dir", str(state), *options]
+        args = ["-m", "tasador.data_api.cli", "serve", "--port", "{port}", "--state-dir", str(state), *options]
         return start_server(args)
 
     return start

@@ -20,10 +20,10 @@ import pandas as pd
 import pytest
 import yaml
 
+from tasador.registry.tracking import configure_mlflow
 from tasador.schema import FEATURE_COLUMNS
 from tasador.serving.config import isolated_environment
 from tasador.settings import Settings
-from tasador.tracking import configure_mlflow
 from tests.conftest import REPO_ROOT, free_port, wait_until
 
 MODEL_NAME = "tasador-price"

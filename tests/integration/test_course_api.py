@@ -16,15 +16,16 @@ from typing import Any
 
 import pytest
 
-from tasador.datasource.batch import Batch, SourceExhausted, SourceUnavailable
-from tasador.datasource.client import HttpSource
-from tasador.loop.data import clean, validate
-from tasador.loop.ingest import next_batch, store_raw_batch
+from tasador.cleaning.stage import clean
+from tasador.ingest.batch import Batch, SourceExhausted, SourceUnavailable
+from tasador.ingest.client import HttpSource
+from tasador.ingest.stage import next_batch, store_raw_batch
 from tasador.loop.summary import finish_batch
 from tasador.loop.turns import Pace, run_turns
 from tasador.schema import COLUMNS
 from tasador.settings import Settings, load_config
 from tasador.store import Store
+from tasador.validation.stage import validate
 from tests.integration.datasource_fixtures import (  # noqa: F401 - fixtures are found by their names
     RunningServer,
     data_api,

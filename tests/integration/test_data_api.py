@@ -12,12 +12,12 @@ import httpx
 import pandas as pd
 import pytest
 
-from tasador.datasource import make_source
-from tasador.datasource.batch import SourceExhausted, SourceUnavailable
-from tasador.datasource.client import HttpSource
-from tasador.datasource.csv_source import CsvFeed
-from tasador.datasource.feeds import build_feed
-from tasador.datasource.inprocess import InProcessSource
+from tasador.ingest import make_source
+from tasador.ingest.batch import SourceExhausted, SourceUnavailable
+from tasador.ingest.client import HttpSource
+from tasador.ingest.csv_source import CsvFeed
+from tasador.ingest.feeds import build_feed
+from tasador.ingest.inprocess import InProcessSource
 from tasador.settings import Settings, load_config
 from tests.integration.datasource_fixtures import (  # noqa: F401 - fixtures are found by their names
     RunningServer,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tasador.datasource.generator import generator_from_config
+from tasador.data_api.generator import generator_from_config
 from tasador.history import report_models
 from tasador.loop.turn import run_batch
 from tasador.settings import Settings, load_config

@@ -12,17 +12,17 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from tasador.cleaning import clean_batch
-from tasador.datasource.batch import Batch
-from tasador.datasource.generator import generator_from_config
-from tasador.decision import decide
-from tasador.drift import drift_report
+from tasador.cleaning.clean import clean_batch
+from tasador.data_api.generator import generator_from_config
 from tasador.history import History, build_history, report_models, write_report
-from tasador.loop.monitor import decision_record
-from tasador.registry import promote_or_reject, register
+from tasador.ingest.batch import Batch
+from tasador.monitoring.decision import decide
+from tasador.monitoring.drift import drift_report
+from tasador.monitoring.stage import decision_record
+from tasador.registry.promotion import promote_or_reject, register
+from tasador.registry.tracking import configure_mlflow
 from tasador.settings import Settings, load_config
 from tasador.store import Store
-from tasador.tracking import configure_mlflow
 
 ROWS = 400
 SHAP = {"zip_log_price": 0.41, "house_size": 0.22, "state_log_price": 0.18, "bath": 0.05, "bed": 0.04, "x": 0.01}

@@ -16,18 +16,19 @@ import pandas as pd
 import pytest
 import yaml
 
-from tasador.datasource.batch import Batch
-from tasador.datasource.generator import generator_from_config
-from tasador.loop import clean, validate
-from tasador.loop.lifecycle import train
-from tasador.loop.served import check_served
+from tasador.cleaning.stage import clean
+from tasador.data_api.generator import generator_from_config
+from tasador.ingest.batch import Batch
 from tasador.loop.turn import run_batch
+from tasador.model.stage import train
+from tasador.monitoring.served import check_served
+from tasador.registry.tracking import configure_mlflow
 from tasador.serving.inference_log import COLUMNS as LOG_COLUMNS
 from tasador.serving.inference_log import LoggedRow
 from tasador.settings import CONFIG_DIR, Settings, load_config
 from tasador.store import Store, tables
 from tasador.store.bulk import insert_rows
-from tasador.tracking import configure_mlflow
+from tasador.validation.stage import validate
 
 ROWS = 1500
 

@@ -16,8 +16,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from tasador.datasource.batch import Batch
-from tasador.parsed_batch import store_and_parse
+from tasador.cleaning.parsed_batch import store_and_parse
+from tasador.ingest.batch import Batch
 from tasador.services import ServicesConfig
 from tasador.services.postgres import drop_database
 from tasador.services.preflight import StackServicesUnavailable, check_stack_services

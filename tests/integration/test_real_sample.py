@@ -17,8 +17,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from tasador.cleaning import clean_batch, normalise
-from tasador.datasource.batch import Batch
+from tasador.cleaning.clean import clean_batch, normalise
+from tasador.ingest.batch import Batch
 from tasador.settings import Settings, load_config
 from tasador.store import Store
 from tasador.validation import validate_batch

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from tasador.registry import RecentHoldout, compare, production_version, promote_or_reject, register
+from tasador.registry.promotion import RecentHoldout, compare, production_version, promote_or_reject, register
+from tasador.registry.tracking import configure_mlflow
 from tasador.settings import Settings, load_config
-from tasador.tracking import configure_mlflow
 
 ALIAS = "production"
 PRODUCTION = {"rmse": 0.42, "mae": 0.30, "mdape": 19.5, "r2_log": 0.71}

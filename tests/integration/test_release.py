@@ -68,7 +68,7 @@ class Release:
 def release(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Release]:
     from stacks.spec import load_spec
     from stacks.webhook import apply_registry_webhook
-    from tasador.alias_moves import move_alias
+    from tasador.registry.alias_moves import move_alias
     from tasador.settings import Settings
 
     root = tmp_path_factory.mktemp("release")
@@ -141,8 +141,8 @@ def follows(url: str, version: str) -> bool:
 
 
 def test_a_rollback_moves_the_alias_and_both_services_follow(release: Release) -> None:
-    from tasador.registry import production_version
-    from tasador.rollback import rollback
+    from tasador.registry.promotion import production_version
+    from tasador.registry.rollback import rollback
 
     v1, v2 = release.versions
     assert follows(release.evented.url, v2) and follows(release.polling.url, v2)
@@ -231,9 +231,9 @@ LARGEST = 1900  # of house sizes 1000..1990 sent below: ten of a hundred
 
 def test_shadow_replay_measures_how_far_served_prices_would_move(release: Release) -> None:
     from tasador.model.pyfunc import load_predictor
-    from tasador.registry import promote_or_reject
+    from tasador.registry.promotion import promote_or_reject
+    from tasador.registry.shadow import ShadowConfig, replay_served
     from tasador.settings import load_config
-    from tasador.shadow import ShadowConfig, replay_served
     from tasador.store import Store
     from tests.integration.service_fixtures import mlflow_at
 
@@ -268,6 +268,6 @@ def test_shadow_replay_measures_how_far_served_prices_would_move(release: Releas
 
 
 def served_rows_of(store: Any) -> list[Any]:
-    from tasador.shadow import served_rows
+    from tasador.registry.shadow import served_rows
 
     return served_rows(store, 1000)

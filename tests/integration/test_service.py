@@ -23,7 +23,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, func, select
 
-from tasador.loop_metrics import SERVICE_METRICS
+from tasador.monitoring.loop_metrics import SERVICE_METRICS
 from tasador.serving.config import InferenceLogConfig
 from tasador.serving.inference_log import InferenceLog, LoggedRow
 from tasador.store import tables as t

@@ -55,7 +55,7 @@ def test_each_run_takes_the_next_batch_through_the_loop(tmp_path: Path) -> None:
     # Piped, a line is never wrapped: the model's line holds its whole reason.
     assert "  model        version 1 promoted: no production model yet (challenger mdape " in first.stdout
     assert "Batch 2 " in second.stdout and "decision" in second.stdout
-    # Production priced the second batch before its decision (tasador.loop.monitor).
+    # Production priced the second batch before its decision (tasador.monitoring.stage).
     assert "production   MdAPE" in second.stdout and "% on this batch" in second.stdout
     store = Store(f"sqlite:///{home / 'tasador.db'}")
     batches = store.batches()

@@ -8,8 +8,8 @@ import json
 import pandas as pd
 import pytest
 
-from tasador.cleaning import normalise
-from tasador.datasource.generator import generator_from_config
+from tasador.cleaning.clean import normalise
+from tasador.data_api.generator import generator_from_config
 from tasador.model import Predictor, split_holdout, train_challenger
 from tasador.settings import load_config
 from tests.model.listings import quick_config

@@ -18,10 +18,10 @@ from typing import Any
 
 import pandas as pd
 
-from tasador.alias_moves import move_alias
-from tasador.datasource.batch import Batch
-from tasador.decision import DriftedFeature
-from tasador.loop.served import Predictions, ServedWindow
+from tasador.ingest.batch import Batch
+from tasador.monitoring.decision import DriftedFeature
+from tasador.monitoring.served import Predictions, ServedWindow
+from tasador.registry.alias_moves import move_alias
 from tasador.schema import COLUMNS
 from tasador.store import Store
 from ui.data import SHAP_SUMMARY_PATH
@@ -164,7 +164,7 @@ def _ingest_batch(store: Store, home: Path, number: int) -> int:
 
 
 def _drift(price_psi: float) -> dict[str, Any]:
-    """A decision's figures in the shape tasador.loop.monitor records them."""
+    """A decision's figures in the shape tasador.monitoring.stage records them."""
 
     def feature(psi: float) -> dict[str, Any]:
         breaches = [f"PSI {psi} > 0.2"] if psi > 0.2 else []
@@ -242,7 +242,7 @@ def _register_versions(system: FilledSystem) -> None:
             **{k: str(v) for k, v in spec.metrics.items()},
         }
         client.create_model_version(MODEL_NAME, f"{run.info.artifact_uri}/model", run_id, tags=tags)
-    # As the loop moves the alias: one recorded move per promotion (tasador.alias_moves).
+    # As the loop moves the alias: one recorded move per promotion (tasador.registry.alias_moves).
     for spec, number in zip(VERSIONS, ("1", "2", "3"), strict=True):
         if spec.decision == "promoted":
             move_alias(client, MODEL_NAME, ALIAS, number, "promotion", spec.reason)

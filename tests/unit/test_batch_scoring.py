@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from tasador.batch_scoring import ScoringConfig, clean_input, csv_input, read_csv, score_and_save, scoring_rules
+from tasador.serving.batch_scoring import ScoringConfig, clean_input, csv_input, read_csv, score_and_save, scoring_rules
 from tasador.settings import load_config
 from tasador.store import Store
 from tasador.store import tables as t
@@ -72,8 +72,8 @@ def test_the_price_rules_do_not_apply_to_listings_to_be_priced() -> None:
 
 
 def test_a_query_over_clean_is_priced_with_its_rows_lineage(store: Store, predictor) -> None:  # type: ignore[no-untyped-def]
-    from tasador.cleaning import clean_batch
-    from tasador.datasource.batch import Batch
+    from tasador.cleaning.clean import clean_batch
+    from tasador.ingest.batch import Batch
 
     listing = dict(zip(HEADER.strip().split(",")[:12], ROWS[0].split(",")[:12], strict=True))
     rows = [{**listing, "state": state, "street": str(i)} for i, state in enumerate(["Texas", "Ohio", "Texas"])]

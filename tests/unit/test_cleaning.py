@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tasador.cleaning import CLEAN_FRAME_COLUMNS, clean_batch, normalise
-from tasador.datasource.batch import Batch
+from tasador.cleaning.clean import CLEAN_FRAME_COLUMNS, clean_batch, normalise
+from tasador.ingest.batch import Batch
 from tasador.schema import COLUMNS, STATES
 from tasador.settings import load_config
 from tasador.store import Store

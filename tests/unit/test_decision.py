@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from tasador.decision import DriftedFeature, LastTraining, decide, nothing_new
-from tasador.drift import DriftReport, FeatureDrift
-from tasador.production_check import DecayCheck, PriceMetrics, ProductionScore, SegmentChange, UnseenCategories
+from tasador.monitoring.decision import DriftedFeature, LastTraining, decide, nothing_new
+from tasador.monitoring.drift import DriftReport, FeatureDrift
+from tasador.monitoring.production_check import (
+    DecayCheck,
+    PriceMetrics,
+    ProductionScore,
+    SegmentChange,
+    UnseenCategories,
+)
 from tasador.settings import load_config
 
 

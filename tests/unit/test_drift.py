@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from benchmarks.drift_detection import detect
-from tasador.datasource.generator import generator_from_config
-from tasador.drift import beyond, drift_report
+from tasador.data_api.generator import generator_from_config
+from tasador.monitoring.drift import beyond, drift_report
 from tasador.settings import load_config
 
 BATCH = 1000

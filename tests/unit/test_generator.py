@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from tasador.datasource.calibrate import calibrate
-from tasador.datasource.feeds import build_feed
-from tasador.datasource.generator import ListingGenerator, generator_from_config, load_calibration
-from tasador.datasource.scenarios import load_scenario
+from tasador.data_api.calibrate import calibrate
+from tasador.data_api.generator import ListingGenerator, generator_from_config, load_calibration
+from tasador.data_api.scenarios import load_scenario
+from tasador.ingest.feeds import build_feed
 from tasador.schema import COLUMNS, STATES
 from tasador.settings import load_config
 

@@ -1,5 +1,5 @@
 """One reading of a listing: the service reads a request's fields as cleaning reads the feed's rows
-(`tasador.parsing.read_field`), and refuses what cleaning quarantines with the reason cleaning gives."""
+(`tasador.cleaning.parsing.read_field`), and refuses what cleaning quarantines with the reason cleaning gives."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from tasador.cleaning import normalise
+from tasador.cleaning.clean import normalise
 from tasador.schema import FEATURE_COLUMNS
 from tasador.serving.schemas import Listing
 

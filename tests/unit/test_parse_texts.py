@@ -8,10 +8,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from tasador.datasource.batch import Batch
-from tasador.datasource.feeds import frame_to_rows
-from tasador.datasource.generator import generator_from_config
-from tasador.parsing import ParsedRows, parse_rows, parse_texts
+from tasador.cleaning.parsing import ParsedRows, parse_rows, parse_texts
+from tasador.data_api.generator import generator_from_config
+from tasador.ingest.batch import Batch
+from tasador.ingest.feeds import frame_to_rows
 from tasador.schema import COLUMNS
 from tasador.settings import load_config
 from tasador.store import rows_json, tables

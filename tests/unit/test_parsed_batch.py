@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tasador import parsed_batch
-from tasador.cleaning import clean_batch
-from tasador.datasource.batch import Batch
+from tasador.cleaning import parsed_batch
+from tasador.cleaning.clean import clean_batch
+from tasador.ingest.batch import Batch
 from tasador.settings import Settings, load_config
 from tasador.store import Store
 from tasador.validation import validate_batch
@@ -115,7 +115,7 @@ def test_a_parse_that_fails_at_ingest_costs_the_batch_nothing(
     store: CountingStore, caplog: pytest.LogCaptureFixture
 ) -> None:
     broken = {**CLEANING, "missing_tokens": None}  # parse_rows cannot read this config
-    with caplog.at_level(logging.WARNING, logger="tasador.parsed_batch"):
+    with caplog.at_level(logging.WARNING, logger="tasador.cleaning.parsed_batch"):
         result = parsed_batch.store_and_parse(store, Batch("test", 1, 1, MESSY), broken)
     assert result.created and len(store.raw_rows(result.batch_id)) == len(MESSY)
     assert "validation reads it from RAW" in caplog.text

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tasador.production_check import score_production
+from tasador.monitoring.production_check import score_production
 from tasador.settings import load_config
 
 STATES = ["Texas", "Ohio", "Florida", "Maine"]

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as examples
 from hypothesis import strategies as st
 
-from tasador.cleaning import clean_batch, normalise
-from tasador.datasource.batch import Batch
+from tasador.cleaning.clean import clean_batch, normalise
+from tasador.ingest.batch import Batch
 from tasador.settings import Settings, load_config
 from tasador.store import Store
 from tasador.validation import BatchRejected, ValidationOutcome, validate_batch, validate_rows

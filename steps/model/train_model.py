@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from zenml import step
+
+from steps.context import run_stage
+from tasador.model.stage import train
+
+
+@step
+def train_model(batch_id: int | None, decision: dict[str, Any]) -> Annotated[dict[str, Any], "training"]:
+    """XGBoost challenger (with its search) and the baseline in MLflow; skipped when no retraining is due."""
+    return run_stage("train", train, batch_id, decision)

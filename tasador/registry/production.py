@@ -1,0 +1,36 @@
+"""The production model as the loop sees it: version, training batches, holdout metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tasador.registry.promotion import production_version
+from tasador.registry.tracking import configure_mlflow
+from tasador.schema import METRICS
+from tasador.settings import Settings
+
+
+@dataclass(frozen=True)
+class ProductionModel:
+    version: str
+    run_id: str
+    batches: list[int] = field(default_factory=list)
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+def parse_batches(tag: str | None) -> list[int]:
+    return [int(b) for b in (tag or "").split(",") if b.strip()]
+
+
+def production_model(settings: Settings) -> ProductionModel | None:
+    client = configure_mlflow(settings)
+    version = production_version(client, settings.registered_model_name, settings.production_alias)
+    if version is None:
+        return None
+    tags = version.tags or {}
+    return ProductionModel(
+        version=str(version.version),
+        run_id=version.run_id,
+        batches=parse_batches(tags.get("batches")),
+        metrics={m: float(tags[m]) for m in METRICS if m in tags},
+    )

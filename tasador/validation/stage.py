@@ -1,0 +1,32 @@
+"""The validation stage: the Great Expectations report of a RAW batch; a whole-batch failure rejects it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tasador.settings import Settings, load_config
+from tasador.store import Store
+from tasador.validation import BatchRejected, validate_batch
+
+
+def validate(store: Store, settings: Settings, batch_id: int | None) -> dict[str, Any]:
+    """Run the data report for the batch; a whole-batch failure marks it rejected with the reason."""
+    if batch_id is None:
+        return {"skipped": True}
+    if store.batch(batch_id).status.is_final:  # the same rows came again: judged the first time
+        return {"skipped": True, "redelivered": True}
+    try:
+        outcome = validate_batch(store, batch_id, settings, load_config("validation"))
+    except BatchRejected as exc:
+        store.reject(batch_id, str(exc))
+        report = store.report(batch_id) or {}
+        return {"rejected": True, "reason": str(exc), "html_path": report.get("html_path")}
+    store.mark_validated(batch_id)
+    return {
+        "rejected": False,
+        "success": outcome.success,
+        "html_path": str(outcome.html_path),
+        "json_path": str(outcome.json_path),
+        "hard_failures": {str(k): v for k, v in outcome.hard_failures.items()},
+        "summary": outcome.summary,
+    }
