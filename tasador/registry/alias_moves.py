@@ -20,6 +20,7 @@ from tasador.registry.shadow import ShadowReplay
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
+    from mlflow.entities.model_registry import ModelVersion
 
 TAG_PREFIX = "alias_move."
 MoveKind = Literal["promotion", "rollback"]
@@ -75,6 +76,21 @@ def served_periods(history: list[AliasMove]) -> list[ServedPeriod]:
     ]
 
 
+def production_version(client: MlflowClient, name: str, alias: str) -> ModelVersion | None:
+    """The version `alias` points at, or None when the model or the alias does not exist yet."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST, ErrorCode
+
+    try:
+        aliases = client.get_registered_model(name).aliases
+    except MlflowException as error:
+        if error.error_code == ErrorCode.Name(RESOURCE_DOES_NOT_EXIST):
+            return None
+        raise
+    version = aliases.get(alias)
+    return None if version is None else client.get_model_version(name, str(version))
+
+
 def move_alias(
     client: MlflowClient,
     name: str,
@@ -85,8 +101,6 @@ def move_alias(
     shadow: ShadowReplay | None = None,
 ) -> AliasMove:
     """Point `alias` at `to_version` in one registry call, then record the move."""
-    from tasador.registry.promotion import production_version
-
     current = production_version(client, name, alias)
     client.set_registered_model_alias(name, alias, str(to_version))
     return _record(client, name, alias, current and str(current.version), str(to_version), kind, reason, shadow)

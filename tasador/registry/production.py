@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tasador.registry.promotion import production_version
+from tasador.registry.alias_moves import production_version
 from tasador.registry.tracking import configure_mlflow
 from tasador.schema import METRICS
 from tasador.settings import Settings

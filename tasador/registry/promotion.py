@@ -16,9 +16,9 @@ from typing import Any, NamedTuple
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
-from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS, RESOURCE_DOES_NOT_EXIST, ErrorCode
+from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS, ErrorCode
 
-from tasador.registry.alias_moves import move_alias, record_missing_move
+from tasador.registry.alias_moves import move_alias, production_version, record_missing_move
 from tasador.registry.shadow import ShadowConfig, ShadowReplay, hold_reason, shadow_tags
 from tasador.schema import METRICS
 
@@ -44,18 +44,6 @@ def ensure_registered_model(client: MlflowClient, name: str) -> None:
     except MlflowException as error:
         if error.error_code != ErrorCode.Name(RESOURCE_ALREADY_EXISTS):
             raise
-
-
-def production_version(client: MlflowClient, name: str, alias: str) -> ModelVersion | None:
-    """The version `alias` points at, or None when the model or the alias does not exist yet."""
-    try:
-        aliases = client.get_registered_model(name).aliases
-    except MlflowException as error:
-        if error.error_code == ErrorCode.Name(RESOURCE_DOES_NOT_EXIST):
-            return None
-        raise
-    version = aliases.get(alias)
-    return None if version is None else client.get_model_version(name, str(version))
 
 
 def register(client: MlflowClient, name: str, model_uri: str, run_id: str, tags: Mapping[str, Any]) -> str:

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tasador.registry.alias_moves import AliasMove, move_alias, moves
-from tasador.registry.promotion import production_version
+from tasador.registry.alias_moves import AliasMove, move_alias, moves, production_version
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient

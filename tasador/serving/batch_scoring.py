@@ -235,7 +235,7 @@ def score_with_production(
     if (input_path is None) == (clean_where is None):
         raise ValueError("Give one input: a CSV file of listings (--input) or a condition over CLEAN (--clean-where).")
     from tasador.model.pyfunc import load_predictor
-    from tasador.registry.promotion import production_version
+    from tasador.registry.alias_moves import production_version
     from tasador.registry.tracking import configure_mlflow
 
     name, alias = settings.registered_model_name, settings.production_alias

@@ -139,7 +139,7 @@ def build_production_bento(settings: Settings, image: bool = True) -> BentoBuild
     import bentoml
     import mlflow
 
-    from tasador.registry.promotion import production_version
+    from tasador.registry.alias_moves import production_version
 
     client = mlflow.MlflowClient(settings.tracking_uri, settings.tracking_uri)
     production = production_version(client, settings.registered_model_name, settings.production_alias)

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from tasador.registry.promotion import RecentHoldout, compare, production_version, promote_or_reject, register
+from tasador.registry.alias_moves import production_version
+from tasador.registry.promotion import RecentHoldout, compare, promote_or_reject, register
 from tasador.registry.tracking import configure_mlflow
 from tasador.settings import Settings, load_config
 

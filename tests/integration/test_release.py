@@ -141,7 +141,7 @@ def follows(url: str, version: str) -> bool:
 
 
 def test_a_rollback_moves_the_alias_and_both_services_follow(release: Release) -> None:
-    from tasador.registry.promotion import production_version
+    from tasador.registry.alias_moves import production_version
     from tasador.registry.rollback import rollback
 
     v1, v2 = release.versions
