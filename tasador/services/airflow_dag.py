@@ -102,9 +102,14 @@ def step_env(
 
 
 def step_server_socket(dag_config: DagConfiguration, env: dict[str, str]) -> str:
-    """The socket of the warm server for this interpreter, ZenML store and TASADOR_HOME (short: AF_UNIX)."""
-    parts = [dag_config.python_executable, dag_config.working_dir]
-    key = "\0".join([*parts, env.get("ZENML_CONFIG_PATH", ""), env.get("TASADOR_HOME", "")])
+    """The socket of the warm server for this interpreter, ZenML configuration and TASADOR_HOME (short: AF_UNIX).
+
+    The server starts ZenML's client and store once for all its forks (step_server.py), so every ZENML_
+    variable but the run id is in the key: a DAG submitted on another stack or store meets a server of its own.
+    """
+    zenml = sorted(f"{k}={v}" for k, v in env.items() if k.startswith("ZENML_") and k != ENV_ZENML_AIRFLOW_RUN_ID)
+    parts = [dag_config.python_executable, dag_config.working_dir, env.get("TASADOR_HOME", ""), *zenml]
+    key = "\0".join(parts)
     return os.path.join(tempfile.gettempdir(), f"tasador-steps-{hashlib.sha1(key.encode()).hexdigest()[:12]}.sock")
 
 

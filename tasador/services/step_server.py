@@ -1,10 +1,10 @@
-"""A warm interpreter for Airflow's tasks: ZenML and the pipeline imported once, each step a fork of it.
+"""A warm interpreter for Airflow's tasks: ZenML, its store and the pipeline started once, each step a fork of it.
 
 A cold `python -m zenml.entrypoints.entrypoint ...` spends most of a small step's time starting Python and
-importing ZenML, MLflow, pandas, SciPy and the steps (BENCHMARKS.md, orchestrators). The first task of a DAG
-run starts this server (tasador/services/airflow_dag.py); it imports all that once, then for every task
-forks a child that runs the step's entrypoint with the task's argv, environment and working directory, its
-output on the pipe the task sent along, so the task's log is the step's. The child is a separate process,
+importing ZenML, MLflow, pandas, SciPy and the steps, and starting ZenML's store (BENCHMARKS.md, orchestrators).
+The first task of a DAG run starts this server (tasador/services/airflow_dag.py); it does all that once, then
+for every task forks a child that runs the step's entrypoint with the task's argv, environment and working
+directory, its output on the pipe the task sent along, so the task's log is the step's. The child is a separate process,
 as a cold one would be: a crash or a kill fails that task alone, and Airflow retries it. The server exits
 after `idle_exit_s` without a task, so a new DAG run (new code, new stack) starts a fresh one.
 
@@ -49,6 +49,7 @@ def serve(socket_path: str, idle_exit_s: float) -> None:
         importlib.import_module(module)
     # What every step entrypoint does first (imports only: flavors, materializers); its children find it done.
     integration_registry.activate_integrations()
+    _warm_zen_store()
     if os.path.exists(socket_path):
         os.unlink(socket_path)  # the starter holds a lock: a socket here is a dead server's
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -72,6 +73,31 @@ def serve(socket_path: str, idle_exit_s: float) -> None:
         server.close()
         if os.path.exists(socket_path):
             os.unlink(socket_path)
+
+
+def _warm_zen_store() -> None:
+    """Start ZenML's client and its SQL store here, once, rather than in every step's fork.
+
+    Starting the store (its schemas' imports, SQLAlchemy's mappers, the database's migration check and default
+    project) was most of a small step's cost outside the step (BENCHMARKS.md, orchestrators); the forks inherit
+    the started client, as `Client()` is one per process. A database connection must not
+    be shared by forked processes (SQLAlchemy, "Using Connection Pools with Multiprocessing or os.fork()"):
+    the engine's pool is emptied before the first fork, and this process does not use the store again, so
+    each fork opens connections of its own. A REST store (a ZenML server) is left to each fork: its HTTP
+    session would be shared the same way.
+    """
+    from sqlalchemy.orm import configure_mappers
+    from zenml.client import Client
+    from zenml.config.global_config import GlobalConfiguration
+    from zenml.enums import StoreType
+    from zenml.zen_stores.sql_zen_store import SqlZenStore
+
+    if GlobalConfiguration().store_configuration.type != StoreType.SQL:
+        return
+    store = Client().zen_store
+    configure_mappers()
+    if isinstance(store, SqlZenStore):
+        store.engine.dispose()
 
 
 def _start_step(server: socket.socket, conn: socket.socket, running: set[int]) -> None:

@@ -60,3 +60,24 @@ def test_steps_run_as_forks_of_one_warm_server_with_their_own_env_output_and_exi
 
     code, lines, _, _ = _step(dag_config, env, "raise")
     assert code == 1 and any("RuntimeError: the probe failed" in line for line in lines)
+
+
+def test_the_forks_inherit_a_started_zenml_store_and_each_reads_it_with_connections_of_its_own(
+    dag_config: DagConfiguration, tmp_path: Path
+) -> None:
+    env = _env(tmp_path)
+    for _ in range(2):  # the second fork's store works although the first one's connections are gone
+        code, lines, _, _ = _step(dag_config, env, "zenml")
+        assert code == 0, lines
+        assert "store started before the fork: True" in lines
+        assert "stack=default" in lines
+
+
+def test_a_dag_on_another_zenml_stack_or_store_gets_a_server_of_its_own() -> None:
+    # The server's ZenML client is started once for all its forks: it must not serve another configuration.
+    dag_config = DagConfiguration(id="t", tasks=[], schedule="@once", start_date=datetime.datetime(2026, 1, 1))
+    env = {"TASADOR_HOME": "/h", "ZENML_CONFIG_PATH": "/z", "ZENML_ACTIVE_STACK_ID": "a", "ZENML_AIRFLOW_RUN_ID": "1"}
+    socket = step_server_socket(dag_config, env)
+    assert step_server_socket(dag_config, {**env, "ZENML_AIRFLOW_RUN_ID": "2"}) == socket  # the next run: warm
+    assert step_server_socket(dag_config, {**env, "ZENML_ACTIVE_STACK_ID": "b"}) != socket
+    assert step_server_socket(dag_config, {**env, "ZENML_STORE_URL": "sqlite:////elsewhere"}) != socket
