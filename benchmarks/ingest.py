@@ -197,7 +197,9 @@ def _database(backend: str, admin_url: str, folder: Path) -> Iterator[str]:
 def run_once(backend: str, rows: int, batch_rows: int, scenario: str, admin_url: str) -> RunResult:
     from tasador.cleaning.parsed_batch import parsed_batch
     from tasador.cleaning.stage import clean
+    from tasador.ingest.batch import Batch
     from tasador.ingest.stage import store_raw_batch
+    from tasador.loop.results import FetchedBatch
     from tasador.settings import Settings, load_config
     from tasador.store import Store
     from tasador.validation.stage import validate
@@ -217,19 +219,18 @@ def run_once(backend: str, rows: int, batch_rows: int, scenario: str, admin_url:
         _timed(import_time, lambda: importlib.import_module("great_expectations"))
         for number, made, cpu in _batches(rows, batch_rows, scenario):
             generate_cpu += cpu
-            payload = {"exhausted": False, "source": "bench:ingest", "group_number": 1, "batch_number": number}
-            payload |= {"day": None, "rows": made}
-            batch_id = _timed(stages["ingest_raw"], lambda p=payload: store_raw_batch(store, p), server)
-            del made, payload
+            fetched = FetchedBatch(batch=Batch("bench:ingest", 1, number, made))
+            batch_id = _timed(stages["ingest_raw"], lambda f=fetched: store_raw_batch(store, f), server)
+            del made, fetched
             # Timed apart: `parsed_batch` finds the parse the ingest kept (or reads RAW back and parses it).
             _timed(stages["read_parse"], lambda b=batch_id: parsed_batch(store, b, cleaning), server)
             report = _timed(stages["validate"], lambda b=batch_id: validate(store, settings, b), server)
-            if report.get("rejected"):
-                raise SystemExit(f"batch {number} was rejected: {report['reason']}")
+            if report.rejected:
+                raise SystemExit(f"batch {number} was rejected: {report.rejected}")
             summary = _timed(stages["clean"], lambda b=batch_id, r=report: clean(store, settings, b, r), server)
-            clean_rows += summary["clean"]
-            quarantined += summary["quarantined"]
-            for reason, count in summary["top_reasons"].items():
+            clean_rows += summary.clean
+            quarantined += summary.quarantined
+            for reason, count in summary.top_reasons.items():
                 reasons[reason] = reasons.get(reason, 0) + count
         if clean_rows + quarantined != rows:
             raise SystemExit(f"rows lost: {rows} in, {clean_rows} clean + {quarantined} quarantined")

@@ -68,22 +68,22 @@ def one_direct_batch() -> dict[str, Any]:
     started = time.perf_counter()
     from tasador.ingest.stage import next_batch
     from tasador.loop.summary import finish_batch
-    from tasador.loop.turn import run_batch
     from tasador.settings import Settings
     from tasador.store import Store
+    from tests.support.turn import run_batch
 
     settings = Settings()
     settings.ensure_home()
     store = Store(settings.database_url)
     imported = time.perf_counter()
     turn = run_batch(store, settings, next_batch(store, settings))
-    stages = [turn[name] for name in ("report", "cleaned", "decision", "promotion", "explanation", "served")]
-    finish_batch(store, turn["batch_id"], *stages, None)
-    training = turn["training"]
+    stages = [turn.data_report, turn.clean_summary, turn.decision, turn.promotion, turn.explanation, turn.served]
+    finish_batch(store, turn.batch_id, *stages, None)
+    training = turn.training
     return {
         "imports_s": imported - started,
         "stages_s": time.perf_counter() - imported,
-        "trained": not training.get("skipped", True),
+        "trained": training.ran,
     }
 
 

@@ -20,6 +20,7 @@ from rich.progress import (
 )
 
 from tasador.console import fit
+from tasador.loop.results import BatchSummary
 from tasador.loop.summary import render
 from tasador.loop.turns import Pace, run_turns
 
@@ -61,9 +62,9 @@ def run_training(config: Path, console: Console, batches: int | None = 1) -> boo
     ):
         task = progress.add_task("training", total=batches, stage="")
 
-        def after_turn(summary: dict[str, Any]) -> None:
+        def after_turn(summary: BatchSummary) -> None:
             console.print(fit(render(summary), console), markup=False)
-            if not summary.get("exhausted"):
+            if not summary.exhausted:
                 progress.advance(task)
 
         with _stages_shown(progress, task):
@@ -144,7 +145,7 @@ def _group_number(config: Path) -> int | None:
     return ((yaml.safe_load(config.read_text()) or {}).get("parameters") or {}).get("group_number")
 
 
-def _run_once(pipeline: Any, group_number: int | None, console: Console) -> dict[str, Any] | None:
+def _run_once(pipeline: Any, group_number: int | None, console: Console) -> BatchSummary | None:
     try:
         run = pipeline()
     except Exception as exc:  # ZenML re-raises the failing step's error
@@ -152,7 +153,8 @@ def _run_once(pipeline: Any, group_number: int | None, console: Console) -> dict
         _record_failure(exc, group_number, console)
         log.debug("training run failed", exc_info=True)
         return None
-    return run.steps["summarize_batch"].output.load()
+    summary: BatchSummary = run.steps["summarize_batch"].output.load()
+    return summary
 
 
 def _record_failure(exc: Exception, group_number: int | None, console: Console) -> None:

@@ -6,7 +6,9 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import TypeVar
+
+from pydantic import BaseModel
 
 from stacks.resolve import active_settings
 from steps import stop_signal
@@ -15,10 +17,12 @@ from tasador.store import Store
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+In = TypeVar("In", bound=BaseModel)
+Out = TypeVar("Out", bound=BaseModel)
 _SAID_MAX = 400  # characters of a step's outcome line: the figures, not the frames
 
-#: A stage of tasador.loop: (store, settings, batch id or None, the upstream step's output) -> its output.
-Stage = Callable[[Store, Settings, "int | None", dict[str, Any]], dict[str, Any]]
+#: A stage (a `stage.py` function): (store, settings, batch id or None, the upstream stage's result) -> its result.
+Stage = Callable[[Store, Settings, "int | None", In], Out]
 
 #: One record per stage as it starts: the CLI's progress line shows it, ZenML's step logs keep it.
 STAGE_LOG = logging.getLogger("tasador.stage")
@@ -51,7 +55,7 @@ def batch_stage(db: Store, batch_id: int | None, stage: str) -> Iterator[None]:
         raise
 
 
-def run_stage(name: str, stage: Stage, batch_id: int | None, upstream: dict[str, Any]) -> dict[str, Any]:
+def run_stage(name: str, stage: Stage[In, Out], batch_id: int | None, upstream: In) -> Out:
     """Run one loop stage on the active stack's settings and store, marking the batch failed if it raises."""
     current = settings()
     db = store(current)
@@ -66,13 +70,24 @@ def decided(step: str, outcome: T) -> T:
     At INFO: quiet under `run.py`, which prints the batch summary instead; an Airflow task's log shows it
     (tasador/services/step_server.py), so a DAG run reads step by step in Airflow's UI.
     """
-    if isinstance(outcome, dict):
-        fields = [f"{key}={value}" for key, value in outcome.items() if isinstance(value, str | int | float | None)]
+    if isinstance(outcome, BaseModel):
+        fields = _plain_fields(outcome.model_dump(exclude_defaults=True))
         line = ", ".join(fields) or "(no plain fields)"
     else:
         line = repr(outcome)
     log.info("%s decided: %s", step, line[:_SAID_MAX])
     return outcome
+
+
+def _plain_fields(values: dict[str, object], prefix: str = "") -> list[str]:
+    """`key=value` for the text and number fields, one level into nested models (`batch.batch_number=3`)."""
+    fields = []
+    for key, value in values.items():
+        if isinstance(value, str | int | float):
+            fields.append(f"{prefix}{key}={value}")
+        elif isinstance(value, dict) and not prefix:
+            fields += _plain_fields(value, f"{key}.")
+    return fields
 
 
 def announce(stage: str) -> None:

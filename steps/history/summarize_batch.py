@@ -1,24 +1,33 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated, Any
+from typing import Annotated
 
 from zenml import step
 
 from steps import context
+from tasador.loop.results import (
+    BatchSummary,
+    CleanSummary,
+    DataReport,
+    Promotion,
+    RetrainDecision,
+    ServedCheck,
+    ShapSummary,
+)
 from tasador.loop.summary import finish_batch
 
 
 @step
 def summarize_batch(
     batch_id: int | None,
-    data_report: dict[str, Any],
-    clean_summary: dict[str, Any],
-    decision: dict[str, Any],
-    promotion: dict[str, Any],
-    explanation: dict[str, Any],
-    served: dict[str, Any],
-) -> Annotated[dict[str, Any], "batch_summary"]:
+    data_report: DataReport,
+    clean_summary: CleanSummary,
+    decision: RetrainDecision,
+    promotion: Promotion,
+    explanation: ShapSummary,
+    served: ServedCheck,
+) -> Annotated[BatchSummary, "batch_summary"]:
     """Mark the batch done, push its figures to Prometheus (when configured) and summarise the run."""
     context.announce("summarise")
     summary = finish_batch(

@@ -1,18 +1,19 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from zenml import step
 
 from steps import context
 from tasador.ingest.stage import next_batch
+from tasador.loop.results import FetchedBatch
 
 
 @step
-def fetch_batch(group_number: int | None = None) -> Annotated[dict[str, Any], "raw_batch"]:
+def fetch_batch(group_number: int | None = None) -> Annotated[FetchedBatch, "raw_batch"]:
     """The next batch of the group: an unfinished one from RAW first, else a new one from the source.
 
-    Returns {"exhausted": True} when the source has nothing left, so the run ends cleanly.
+    `exhausted` says why when the source has nothing left, so the run ends cleanly.
     """
     context.announce("fetch")
     settings = context.settings()

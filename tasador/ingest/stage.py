@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from tasador.cleaning.parsed_batch import store_and_parse
 from tasador.ingest import make_source
-from tasador.ingest.batch import Batch, SourceExhausted
+from tasador.ingest.batch import SourceExhausted
+from tasador.loop.results import FetchedBatch
 from tasador.settings import Settings, load_config
 from tasador.store import Store
 
 log = logging.getLogger(__name__)
 
 
-def next_batch(store: Store, settings: Settings, group_number: int | None = None) -> dict[str, Any]:
-    """The batch this run processes, as a JSON-safe dict.
+def next_batch(store: Store, settings: Settings, group_number: int | None = None) -> FetchedBatch:
+    """The batch this run processes.
 
     An unfinished batch (a run that failed or was killed after RAW) comes first, by its id in RAW, so a
     failed run is completed by the next one; otherwise the source's next batch, rows as received.
-    `{"exhausted": True}` when the source has no batch left.
+    `exhausted` says so, in the source's words, when the source has no batch left.
     """
     group = settings.group_number if group_number is None else group_number
     source = make_source(settings, load_config("datasource"))
@@ -28,38 +28,25 @@ def next_batch(store: Store, settings: Settings, group_number: int | None = None
         log.info("Batch %s of group %s was not finished: processing it again.", pending.batch_number, group)
         # The old reason goes: a `failed` status after this run is this run's, with this run's reason.
         store.take_up_again(pending.id)
-        return {"exhausted": False, "pending_batch_id": pending.id}
+        return FetchedBatch(pending_batch_id=pending.id)
     try:
         batch = source.next_batch(group, store.last_batch_number(source.name, group))
     except SourceExhausted as exc:
-        return {"exhausted": True, "source": source.name, "group_number": group, "message": str(exc)}
-    return {
-        "exhausted": False,
-        "source": batch.source,
-        "group_number": batch.group_number,
-        "batch_number": batch.batch_number,
-        "day": batch.day,
-        "rows": batch.rows,
-    }
+        return FetchedBatch(exhausted=str(exc))
+    return FetchedBatch(batch=batch)
 
 
-def store_raw_batch(store: Store, payload: dict[str, Any]) -> int | None:
+def store_raw_batch(store: Store, fetched: FetchedBatch) -> int | None:
     """Keep the fetched batch in RAW as received and return its id; None when the source was exhausted.
 
     Rows already in RAW under the same key (a re-delivery) change nothing: their batch's id comes back, and
     the stages after this one see that the batch was finished before (`Store.batch(...).status`).
     """
-    if payload.get("exhausted"):
+    if fetched.pending_batch_id is not None:
+        return fetched.pending_batch_id
+    batch = fetched.batch
+    if batch is None:  # the source was exhausted
         return None
-    if payload.get("pending_batch_id") is not None:
-        return int(payload["pending_batch_id"])
-    batch = Batch(
-        source=payload["source"],
-        group_number=payload["group_number"],
-        batch_number=payload["batch_number"],
-        rows=payload["rows"],
-        day=payload.get("day"),
-    )
     # Parsed while the database writes it: validate and clean, when they run in this process, take that
     # parse instead of reading the batch back from RAW.
     result = store_and_parse(store, batch, load_config("cleaning"))

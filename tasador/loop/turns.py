@@ -12,8 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from tasador.loop.results import BatchSummary
+
 #: One turn: the batch's summary (`finish_batch`), None when the turn failed.
-Turn = Callable[[], "dict[str, Any] | None"]
+Turn = Callable[[], BatchSummary | None]
 
 
 @dataclass(frozen=True)
@@ -27,13 +29,13 @@ class Pace:
     def from_config(cls, client: dict[str, Any]) -> Pace:
         return cls(float(client.get("min_interval_s", 0)), float(client.get("repeat_wait_s", 0)))
 
-    def wait_after(self, summary: dict[str, Any], seconds_since_request: float) -> tuple[float, str | None]:
+    def wait_after(self, summary: BatchSummary, seconds_since_request: float) -> tuple[float, str | None]:
         """How long to wait before the next request after this turn, and why (None: no need to say)."""
         rest_of_interval = max(0.0, self.min_interval_s - seconds_since_request)
-        if summary.get("portion", 1) > 1 or summary.get("redelivered"):
+        if summary.portion > 1 or summary.redelivered:
             wait = max(self.repeat_wait_s, rest_of_interval)
             return wait, (
-                f"batch {summary['batch_number']} again: the server has not moved on; next request in {wait:.0f} s"
+                f"batch {summary.batch_number} again: the server has not moved on; next request in {wait:.0f} s"
             )
         if rest_of_interval > 0:
             return rest_of_interval, f"next request in {rest_of_interval:.0f} s (client.min_interval_s)"
@@ -46,7 +48,7 @@ def run_turns(
     *,
     pace: Pace,
     say: Callable[[str], None],
-    after_turn: Callable[[dict[str, Any]], None] = lambda _: None,
+    after_turn: Callable[[BatchSummary], None] = lambda _: None,
     stop_requested: Callable[[], str | None] = lambda: None,
 ) -> bool:
     """Run `batches` turns (None: until the source is exhausted); True when every turn succeeded.
@@ -61,7 +63,7 @@ def run_turns(
         if summary is None:
             return False
         after_turn(summary)
-        if summary.get("exhausted"):
+        if summary.exhausted:
             return True
         done += 1
         more = batches is None or done < batches

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from tasador.loop.results import NO_BATCH, Promotion, RetrainDecision, ShapSummary, TrainingRun
 from tasador.model import (
     evaluate,
     evaluation_plots,
@@ -38,13 +39,13 @@ def training_data(store: Store, batch_ids: list[int], config: dict[str, Any]) ->
     return split_holdout(store.clean_frame(batch_ids=batch_ids), config)
 
 
-def train(store: Store, settings: Settings, batch_id: int | None, decision: dict[str, Any]) -> dict[str, Any]:
+def train(store: Store, settings: Settings, batch_id: int | None, decision: RetrainDecision) -> TrainingRun:
     """Train the challenger and the baseline in one MLflow run; log metrics, plots, data lineage and model."""
     if batch_id is None:
-        return {"skipped": True}
+        return TrainingRun(skipped=NO_BATCH)
     settle_interrupted_attempts(settings, batch_id)
-    if not decision.get("retrain"):
-        return {"skipped": True}
+    if not decision.retrain:
+        return TrainingRun(skipped=decision.skipped or f"no retraining: {decision.reason}")
     import mlflow
 
     config = load_config("model")
@@ -70,14 +71,9 @@ def train(store: Store, settings: Settings, batch_id: int | None, decision: dict
             for path in evaluation_plots(y_true, result.predictor.predict(holdout_df), Path(tmp)):
                 mlflow.log_artifact(str(path), "evaluation")
         model_uri = log_model(result.predictor, input_example=holdout_df.drop(columns=["price"]).head(5))
-    return {
-        "skipped": False,
-        "run_id": run.info.run_id,
-        "model_uri": model_uri,
-        "batches": batch_ids,
-        "metrics": metrics,
-        "baseline": baseline,
-    }
+    return TrainingRun(
+        run_id=run.info.run_id, model_uri=model_uri, batches=batch_ids, metrics=metrics, baseline=baseline
+    )
 
 
 def settle_interrupted_attempts(settings: Settings, batch_id: int) -> None:
@@ -89,24 +85,24 @@ def settle_interrupted_attempts(settings: Settings, batch_id: int) -> None:
         log.info("Batch %s: ended abandoned MLflow runs %s, settled versions %s.", batch_id, ended, settled)
 
 
-def explain(store: Store, settings: Settings, batch_id: int | None, promotion: dict[str, Any]) -> dict[str, Any]:
+def explain(store: Store, settings: Settings, batch_id: int | None, promotion: Promotion) -> ShapSummary:
     """SHAP summary (plot + mean |SHAP| per feature) of the registered version, logged to its run."""
-    if batch_id is None or promotion.get("skipped"):
-        return {"skipped": True}
+    if batch_id is None or not promotion.ran:
+        return ShapSummary(skipped=promotion.skipped)
     import mlflow
 
     configure_mlflow(settings)
     config = load_config("model")
-    predictor = load_predictor(f"models:/{settings.registered_model_name}/{promotion['version']}")
-    _, holdout_df = training_data(store, promotion["batches"], config)
+    predictor = load_predictor(f"models:/{settings.registered_model_name}/{promotion.version}")
+    _, holdout_df = training_data(store, promotion.batches, config)
     sample = holdout_df.sample(n=min(len(holdout_df), int(config["shap_sample"])), random_state=int(config["seed"]))
     with tempfile.TemporaryDirectory() as tmp:
         png, js = shap_summary(predictor, sample, Path(tmp))
-        with mlflow.start_run(run_id=promotion["run_id"]):
+        with mlflow.start_run(run_id=promotion.run_id):
             mlflow.log_artifact(str(png), "shap")
             mlflow.log_artifact(str(js), "shap")
         top = _top_features(js)
-    return {"skipped": False, "version": promotion["version"], "top_features": top}
+    return ShapSummary(version=promotion.version, top_features=top)
 
 
 def _top_features(json_path: Path, n: int = 5) -> dict[str, float]:

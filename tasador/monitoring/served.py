@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -85,14 +84,6 @@ def check_served(store: Store, settings: Settings) -> ServedWindow | None:
     figures = {"window": window.model_dump(mode="json"), "drift": drift.to_dict()}
     store.save_served_window(window.first_log_id, window.last_log_id, production.version, figures)
     return window
-
-
-def served_stage(store: Store, settings: Settings, batch_id: int | None, _: dict[str, Any]) -> dict[str, Any]:
-    """The loop's monitoring stage: check the served traffic since the last batch (any batch, or none)."""
-    window = check_served(store, settings)
-    if window is None:
-        return {"skipped": True}
-    return {"skipped": False, "window": window.model_dump(mode="json"), "drifted": len(window.drifted)}
 
 
 def _predictions(values: pd.Series) -> Predictions:

@@ -12,29 +12,31 @@ from typing import Any
 
 import pandas as pd
 
+from tasador.loop.results import CleanSummary, DecisionRecord, RetrainDecision, ServedCheck
 from tasador.model import load_predictor, split_holdout
 from tasador.monitoring.decision import Decision, LastTraining, decide, nothing_new, unseen_states
-from tasador.monitoring.drift import DriftReport, drift_report
+from tasador.monitoring.drift import drift_report
 from tasador.monitoring.production_check import ProductionScore, score_production
+from tasador.monitoring.served import check_served
 from tasador.registry.production import ProductionModel, production_model
 from tasador.registry.tracking import configure_mlflow
 from tasador.settings import Settings, load_config
 from tasador.store import Store
 
 
-def check_and_decide(store: Store, settings: Settings, batch_id: int | None, cleaned: dict[str, Any]) -> dict[str, Any]:
+def check_and_decide(store: Store, settings: Settings, batch_id: int | None, cleaned: CleanSummary) -> RetrainDecision:
     """Record, for every processed batch, whether to retrain, why, and the figures behind it."""
-    if batch_id is None or cleaned.get("skipped"):
-        return {"skipped": True, "retrain": False}
+    if batch_id is None or not cleaned.ran:
+        return RetrainDecision(skipped=cleaned.skipped)
     config = load_config("drift")
     production = production_model(settings)
     last = last_training(store, batch_id, float(config["decay"]["unseen"]["reason_min_excess"]))
     rows_since = rows_since_training(store, production, last, batch_id)
     drift = None
-    if not cleaned.get("clean"):
+    if not cleaned.clean:
         decision = nothing_new(
-            int(cleaned.get("rows_in", 0)),
-            dict(cleaned.get("top_reasons", {})),
+            cleaned.rows_in,
+            cleaned.top_reasons,
             rows_since,
             int(config["retrain"]["min_new_rows"]),
         )
@@ -48,18 +50,21 @@ def check_and_decide(store: Store, settings: Settings, batch_id: int | None, cle
             if score is not None:
                 log_production_score(settings, production, batch_id, score)
         decision = decide(production is not None, drift, rows_since, config, production=score, last_training=last)
-    figures = decision_record(decision, drift, production)
-    store.save_decision(batch_id, decision.retrain, decision.reason, figures)
-    return {"skipped": False, "retrain": decision.retrain, "reason": decision.reason, "figures": figures}
+    record = DecisionRecord(
+        drift=drift.to_dict() if drift is not None else None,
+        production_version=production.version if production else None,
+        decision=decision,
+    )
+    store.save_decision(batch_id, decision.retrain, decision.reason, record.model_dump(mode="json"))
+    return RetrainDecision(retrain=decision.retrain, reason=decision.reason, record=record)
 
 
-def decision_record(decision: Decision, drift: DriftReport | None, production: ProductionModel | None) -> dict:
-    """The decision's JSON in the store: the drift report's figures and the typed decision."""
-    return {
-        "drift": drift.to_dict() if drift is not None else None,
-        "production_version": production.version if production else None,
-        "decision": decision.model_dump(mode="json"),
-    }
+def served_stage(store: Store, settings: Settings, batch_id: int | None, _: RetrainDecision) -> ServedCheck:
+    """The loop's monitoring stage: check the served traffic since the last batch (any batch, or none)."""
+    window = check_served(store, settings)
+    if window is None:
+        return ServedCheck(skipped="no production model, or no served traffic since the last check")
+    return ServedCheck(window=window.model_dump(mode="json"), drifted=len(window.drifted))
 
 
 def price_production(

@@ -6,6 +6,7 @@ from typing import Any
 
 import pandas as pd
 
+from tasador.loop.results import Promotion, TrainingRun
 from tasador.model import evaluate, load_predictor
 from tasador.model.stage import training_data
 from tasador.monitoring.decision import Decision
@@ -19,25 +20,23 @@ from tasador.settings import Settings, load_config
 from tasador.store import Store
 
 
-def evaluate_and_promote(
-    store: Store, settings: Settings, batch_id: int | None, training: dict[str, Any]
-) -> dict[str, Any]:
+def evaluate_and_promote(store: Store, settings: Settings, batch_id: int | None, training: TrainingRun) -> Promotion:
     """Register the challenger; move `production` to it only if it beats production on the same holdout."""
-    if batch_id is None or training.get("skipped"):
-        return {"skipped": True}
+    if batch_id is None or not training.ran:
+        return Promotion(skipped=training.skipped)
     client = configure_mlflow(settings)
     config, rules = load_config("model"), load_config("promotion")
-    _, holdout_df = training_data(store, training["batches"], config)
+    _, holdout_df = training_data(store, training.batches, config)
     production = production_model(settings)
     production_metrics = recent = None
     changed, decision = _recorded_decision(store, batch_id)
     fixed: list[SegmentFix] = []
-    challenger = load_predictor(training["model_uri"])
+    challenger = load_predictor(training.model_uri)
     if production is not None:
         production_predict = load_predictor(f"models:/{settings.registered_model_name}/{production.version}").predict
         challenger_predict = challenger.predict
         production_metrics = evaluate(production_predict, holdout_df)
-        rows, label = recent_rows(store, holdout_df, training["batches"], rules["recent_holdout"])
+        rows, label = recent_rows(store, holdout_df, training.batches, rules["recent_holdout"])
         if label is not None:
             recent = RecentHoldout(label, evaluate(challenger_predict, rows), evaluate(production_predict, rows))
         if decision is not None and decision.production is not None:
@@ -47,20 +46,20 @@ def evaluate_and_promote(
             )
     tags = {
         "source_batch": str(batch_id),
-        "batches": ",".join(map(str, training["batches"])),
-        **{m: f"{training['metrics'][m]:.6g}" for m in METRICS},
+        "batches": ",".join(map(str, training.batches)),
+        **{m: f"{training.metrics[m]:.6g}" for m in METRICS},
         # What changed (the decision that retrained) and, on the segments where production's error rose most,
         # both models on the same rows: what the new model fixed.
         "changed": changed,
         "fixed": "; ".join(f.describe() for f in fixed),
     }
-    version = register(client, settings.registered_model_name, training["model_uri"], training["run_id"], tags)
+    version = register(client, settings.registered_model_name, training.model_uri, training.run_id, tags)
     shadow = replay_served(store, challenger, ShadowConfig.model_validate(rules["shadow"]))
     promoted, reason = promote_or_reject(
         client,
         settings.registered_model_name,
         version,
-        training["metrics"],
+        training.metrics,
         production_metrics,
         rules,
         alias=settings.production_alias,
@@ -69,18 +68,17 @@ def evaluate_and_promote(
     )
     outcome = "promoted" if promoted else "rejected"
     store.record_outcome(batch_id, str(version), outcome)
-    return {
-        "skipped": False,
-        "version": str(version),
-        "outcome": outcome,
-        "reason": reason,
-        "run_id": training["run_id"],
-        "challenger": training["metrics"],
-        "production": production_metrics,
-        "recent": None if recent is None else recent._asdict(),
-        "batches": training["batches"],
-        "shadow": shadow.model_dump(),
-    }
+    return Promotion(
+        version=str(version),
+        outcome=outcome,
+        reason=reason,
+        run_id=training.run_id,
+        challenger=training.metrics,
+        production=production_metrics,
+        recent=None if recent is None else recent._asdict(),
+        batches=training.batches,
+        shadow=shadow,
+    )
 
 
 def recent_rows(

@@ -2,31 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from tasador.loop.results import NO_BATCH, DataReport
 from tasador.settings import Settings, load_config
 from tasador.store import Store
 from tasador.validation import BatchRejected, validate_batch
 
 
-def validate(store: Store, settings: Settings, batch_id: int | None) -> dict[str, Any]:
+def validate(store: Store, settings: Settings, batch_id: int | None) -> DataReport:
     """Run the data report for the batch; a whole-batch failure marks it rejected with the reason."""
     if batch_id is None:
-        return {"skipped": True}
-    if store.batch(batch_id).status.is_final:  # the same rows came again: judged the first time
-        return {"skipped": True, "redelivered": True}
+        return DataReport(skipped=NO_BATCH)
+    if store.batch(batch_id).status.is_final:
+        return DataReport(skipped="the same rows came again: judged the first time", redelivered=True)
     try:
         outcome = validate_batch(store, batch_id, settings, load_config("validation"))
     except BatchRejected as exc:
         store.reject(batch_id, str(exc))
         report = store.report(batch_id) or {}
-        return {"rejected": True, "reason": str(exc), "html_path": report.get("html_path")}
+        return DataReport(rejected=str(exc), html_path=report.get("html_path"))
     store.mark_validated(batch_id)
-    return {
-        "rejected": False,
-        "success": outcome.success,
-        "html_path": str(outcome.html_path),
-        "json_path": str(outcome.json_path),
-        "hard_failures": {str(k): v for k, v in outcome.hard_failures.items()},
-        "summary": outcome.summary,
-    }
+    return DataReport(
+        success=outcome.success,
+        html_path=str(outcome.html_path),
+        json_path=str(outcome.json_path),
+        hard_failures=outcome.hard_failures,
+    )

@@ -20,6 +20,7 @@ from tasador.cleaning.stage import clean
 from tasador.ingest.batch import Batch, SourceExhausted, SourceUnavailable
 from tasador.ingest.client import HttpSource
 from tasador.ingest.stage import next_batch, store_raw_batch
+from tasador.loop.results import BatchSummary, Promotion, RetrainDecision, ServedCheck, ShapSummary
 from tasador.loop.summary import finish_batch
 from tasador.loop.turns import Pace, run_turns
 from tasador.schema import COLUMNS
@@ -61,12 +62,15 @@ def received(monkeypatch: pytest.MonkeyPatch) -> Received:
     return seen
 
 
-def one_turn(store: Store, settings: Settings) -> dict[str, Any]:
+def one_turn(store: Store, settings: Settings) -> BatchSummary:
     """Fetch, keep in RAW, validate and clean one batch, and close it (the data half of the loop)."""
     batch_id = store_raw_batch(store, next_batch(store, settings))
     report = validate(store, settings, batch_id)
     cleaned = clean(store, settings, batch_id, report)
-    return finish_batch(store, batch_id, report, cleaned, {}, {}, {}, {}, None)
+    not_run = "not run: the data half of the loop only"
+    decision, promotion = RetrainDecision(skipped=not_run), Promotion(skipped=not_run)
+    explained, served = ShapSummary(skipped=not_run), ServedCheck(skipped=not_run)
+    return finish_batch(store, batch_id, report, cleaned, decision, promotion, explained, served, None)
 
 
 def has_price(row: Any) -> bool:
@@ -98,7 +102,7 @@ def test_every_row_the_server_sends_reaches_raw_once_and_is_accounted_for(
     )
     store = Store(settings.database_url)
     said: list[str] = []
-    summaries: list[dict[str, Any]] = []
+    summaries: list[BatchSummary] = []
 
     finished = run_turns(
         lambda: one_turn(store, settings),
@@ -108,7 +112,7 @@ def test_every_row_the_server_sends_reaches_raw_once_and_is_accounted_for(
         after_turn=summaries.append,
     )
 
-    assert finished and summaries[-1]["exhausted"], "the 400 at the end is a clean end, not a failure"
+    assert finished and summaries[-1].exhausted, "the 400 at the end is a clean end, not a failure"
     batches = store.batches()
     assert len(batches) == len(received.batches), "one RAW batch per answer: no answer dropped, none merged"
     for record, sent in zip(batches, received.batches, strict=True):
@@ -159,9 +163,9 @@ def test_a_redelivered_batch_goes_through_the_loop_without_changing_anything(
 
     first, second = one_turn(store, settings), one_turn(store, settings)
 
-    assert (first["batch_id"], first["redelivered"]) == (second["batch_id"], False)
-    assert second["redelivered"] and len(store.batches()) == 1 and store.count("raw_rows") == 500
-    assert store.count("clean_rows") + store.count("quarantine") == first["clean"] + first["quarantined"] == 500
+    assert (first.batch_id, first.redelivered) == (second.batch_id, False)
+    assert second.redelivered and len(store.batches()) == 1 and store.count("raw_rows") == 500
+    assert store.count("clean_rows") + store.count("quarantine") == first.clean + first.quarantined == 500
 
 
 # A stand-in for a course deployment: /data answers STATUS with the file BODY, other paths 403 with FORBIDDEN.

@@ -14,9 +14,11 @@ import pytest
 
 from tasador.data_api.generator import generator_from_config
 from tasador.history import report_models
-from tasador.loop.turn import run_batch
+from tasador.ingest.batch import Batch
+from tasador.loop.results import FetchedBatch
 from tasador.settings import Settings, load_config
 from tasador.store import Store
+from tests.support.turn import run_batch
 
 EPISODES = {"inflation": range(6, 11), "size shift": range(11, 16), "new state": range(16, 25)}
 
@@ -35,13 +37,8 @@ def test_each_drift_episode_gets_at_most_two_trainings_and_a_promotion(tmp_path:
     for number in range(1, 25):
         frame = generator.batch(1, number, int(source["generator"]["batch_size"]))
         rows = frame.astype(object).where(pd.notna(frame), None).to_dict("records")
-        payload = {"source": "demo", "group_number": 1, "batch_number": number, "rows": rows, "day": None}
-        result = run_batch(store, settings, payload)
-        outcomes[number] = (
-            result["decision"]["retrain"],
-            result["promotion"].get("outcome"),
-            result["decision"]["reason"],
-        )
+        result = run_batch(store, settings, FetchedBatch(batch=Batch("demo", 1, number, rows)))
+        outcomes[number] = (result.decision.retrain, result.promotion.outcome, str(result.decision.reason))
         print(f"batch {number}: {outcomes[number]}")
 
     assert [n for n in range(1, 6) if outcomes[n][0]] == [1]  # stationary: only the first model

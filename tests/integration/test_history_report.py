@@ -16,9 +16,9 @@ from tasador.cleaning.clean import clean_batch
 from tasador.data_api.generator import generator_from_config
 from tasador.history import History, build_history, report_models, write_report
 from tasador.ingest.batch import Batch
-from tasador.monitoring.decision import decide
-from tasador.monitoring.drift import drift_report
-from tasador.monitoring.stage import decision_record
+from tasador.loop.results import DecisionRecord
+from tasador.monitoring.decision import Decision, decide
+from tasador.monitoring.drift import DriftReport, drift_report
 from tasador.registry.promotion import promote_or_reject, register
 from tasador.registry.tracking import configure_mlflow
 from tasador.settings import Settings, load_config
@@ -68,7 +68,7 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loop]:
         drift = drift_report(store.clean_frame(batch_ids=[trained_on]), current, drift_config) if trained_on else None
         decision = decide(production is not None, drift, len(current), drift_config)
         assert decision.retrain == (challenger is not None), decision.reason
-        store.save_decision(batch_id, decision.retrain, decision.reason, decision_record(decision, drift, None))
+        store.save_decision(batch_id, decision.retrain, decision.reason, record(decision, drift))
         if challenger is None:
             continue
         version = _train_stand_in(client, name, batch_id, challenger)
@@ -161,3 +161,8 @@ def test_empty_history_renders_a_report_that_says_so(tmp_path: Path) -> None:
     md_path, html_path = write_report(empty, tmp_path / "out")
     assert "No version serves as `production` yet." in md_path.read_text()
     assert (tmp_path / "out" / "drift_by_feature.png").exists() and html_path.exists()
+
+
+def record(decision: Decision, drift: DriftReport | None) -> dict:
+    """The decision's JSON as the loop stores it."""
+    return DecisionRecord(drift=None if drift is None else drift.to_dict(), decision=decision).model_dump(mode="json")

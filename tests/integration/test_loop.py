@@ -19,7 +19,7 @@ import yaml
 from tasador.cleaning.stage import clean
 from tasador.data_api.generator import generator_from_config
 from tasador.ingest.batch import Batch
-from tasador.loop.turn import run_batch
+from tasador.loop.results import FetchedBatch, RetrainDecision, Turn
 from tasador.model.stage import train
 from tasador.monitoring.served import check_served
 from tasador.registry.tracking import configure_mlflow
@@ -29,6 +29,7 @@ from tasador.settings import CONFIG_DIR, Settings, load_config
 from tasador.store import Store, tables
 from tasador.store.bulk import insert_rows
 from tasador.validation.stage import validate
+from tests.support.turn import run_batch
 
 ROWS = 1500
 
@@ -38,10 +39,9 @@ def batch_rows(scenario: str, number: int) -> list[dict[str, Any]]:
     return frame.astype(object).where(pd.notna(frame), None).to_dict("records")
 
 
-def process(store: Store, settings: Settings, number: int, rows: list[dict[str, Any]]) -> dict[str, Any]:
+def process(store: Store, settings: Settings, number: int, rows: list[dict[str, Any]]) -> Turn:
     """One turn of the loop, as the training pipeline runs it."""
-    payload = {"source": "scripted", "group_number": 1, "batch_number": number, "rows": rows, "day": None}
-    return run_batch(store, settings, payload)
+    return run_batch(store, settings, FetchedBatch(batch=Batch("scripted", 1, number, rows)))
 
 
 @pytest.fixture
@@ -70,45 +70,45 @@ def test_scripted_sequence(loop_env: tuple[Store, Settings, Path]) -> None:
     store, settings, configs = loop_env
 
     first = process(store, settings, 1, batch_rows("stationary", 1))
-    assert first["decision"]["retrain"] and "no production model" in first["decision"]["reason"]
-    assert first["promotion"]["outcome"] == "promoted"
-    assert production_alias(settings) == first["promotion"]["version"]
-    assert first["explanation"]["top_features"]
+    assert first.decision.retrain and "no production model" in first.decision.reason
+    assert first.promotion.outcome == "promoted"
+    assert production_alias(settings) == first.promotion.version
+    assert first.explanation.top_features
 
     calm = process(store, settings, 2, batch_rows("stationary", 2))
-    assert calm["decision"]["retrain"] is False
-    assert calm["decision"]["reason"]
-    assert calm["training"] == {"skipped": True}
+    assert calm.decision.retrain is False
+    assert calm.decision.reason
+    assert calm.training.skipped and not calm.training.ran
     recorded = store.decisions().set_index("batch_id")
-    assert not recorded.loc[calm["batch_id"], "retrain"]
-    assert recorded.loc[calm["batch_id"], "reason"] == calm["decision"]["reason"]
+    assert not recorded.loc[calm.batch_id, "retrain"]
+    assert recorded.loc[calm.batch_id, "reason"] == calm.decision.reason
 
     drifted = process(store, settings, 3, batch_rows("inflation", 12))
-    assert drifted["decision"]["retrain"], drifted["decision"]["reason"]
-    assert "price" in drifted["decision"]["reason"]
-    assert drifted["promotion"]["outcome"] in {"promoted", "rejected"}
+    assert drifted.decision.retrain, drifted.decision.reason
+    assert "price" in drifted.decision.reason
+    assert drifted.promotion.outcome in {"promoted", "rejected"}
     production_before = production_alias(settings)
 
     # A challenger crippled by config (a stump with a handful of rounds) must lose to production.
     # The same drift again, a batch later: no storm, the decision says what it waits for.
-    again = process(store, settings, 4, batch_rows("inflation", 13))["decision"]
-    assert not again["retrain"], again["reason"]
-    assert again["reason"].startswith("drift as at the last training (batch 3 of scripted, ")
-    assert ": waiting for a further change" in again["reason"]
+    again = process(store, settings, 4, batch_rows("inflation", 13)).decision
+    assert not again.retrain, again.reason
+    assert again.reason.startswith("drift as at the last training (batch 3 of scripted, ")
+    assert ": waiting for a further change" in again.reason
 
     # A further change (a quarter of the listings from a state never seen) retrains; a challenger crippled by
     # config (a stump with a handful of rounds) must lose to production.
     model_config = cripple(yaml.safe_load((configs / "model.yaml").read_text()))
     (configs / "model.yaml").write_text(yaml.safe_dump(model_config))
     worse = process(store, settings, 5, batch_rows("new_state", 8))
-    assert worse["decision"]["retrain"], worse["decision"]["reason"]
-    assert "beyond the last training (batch 3 of scripted" in worse["decision"]["reason"]
-    assert worse["promotion"]["outcome"] == "rejected"
-    assert worse["promotion"]["reason"]
+    assert worse.decision.retrain, worse.decision.reason
+    assert "beyond the last training (batch 3 of scripted" in worse.decision.reason
+    assert worse.promotion.outcome == "rejected"
+    assert worse.promotion.reason
     assert production_alias(settings) == production_before
     client = configure_mlflow(settings)
-    tags = client.get_model_version(settings.registered_model_name, worse["promotion"]["version"]).tags
-    assert tags["decision"] == "rejected" and tags["reason"] == worse["promotion"]["reason"]
+    tags = client.get_model_version(settings.registered_model_name, worse.promotion.version).tags
+    assert tags["decision"] == "rejected" and tags["reason"] == worse.promotion.reason
 
 
 def cripple(config: dict[str, Any]) -> dict[str, Any]:
@@ -125,10 +125,10 @@ def test_same_seeds_and_batches_give_the_same_metrics(loop_env: tuple[Store, Set
     rows = batch_rows("stationary", 1)
     batch_id = store.ingest_raw(Batch("scripted", 1, 1, rows)).batch_id
     clean(store, settings, batch_id, validate(store, settings, batch_id))
-    first = train(store, settings, batch_id, {"retrain": True})
-    second = train(store, settings, batch_id, {"retrain": True})
-    assert first["run_id"] != second["run_id"]
-    assert first["metrics"] == second["metrics"]
+    first = train(store, settings, batch_id, RetrainDecision(retrain=True))
+    second = train(store, settings, batch_id, RetrainDecision(retrain=True))
+    assert first.run_id != second.run_id
+    assert first.metrics == second.metrics
 
 
 @pytest.mark.slow
@@ -140,32 +140,30 @@ def test_decisions_name_what_changed(loop_env: tuple[Store, Settings, Path]) -> 
     drift_config["retrain"]["min_new_rows"] = 2 * ROWS - 100  # a few rows of each batch are quarantined
     (configs / "drift.yaml").write_text(yaml.safe_dump(drift_config))
 
-    assert process(store, settings, 1, batch_rows("stationary", 1))["promotion"]["outcome"] == "promoted"
-    assert not process(store, settings, 2, batch_rows("stationary", 2))["decision"]["retrain"]
-    calm = process(store, settings, 3, batch_rows("stationary", 3))["decision"]
-    assert not calm["retrain"], calm["reason"]
+    assert process(store, settings, 1, batch_rows("stationary", 1)).promotion.outcome == "promoted"
+    assert not process(store, settings, 2, batch_rows("stationary", 2)).decision.retrain
+    calm = process(store, settings, 3, batch_rows("stationary", 3)).decision
+    assert not calm.retrain, calm.reason
     clean_rows = store.count("clean_rows", 2) + store.count("clean_rows", 3)
-    assert calm["reason"].startswith(f"{clean_rows:,} new rows since the last training, but nothing changed (no drift")
-    assert "production's MdAPE" in calm["reason"]
+    assert calm.reason.startswith(f"{clean_rows:,} new rows since the last training, but nothing changed (no drift")
+    assert "production's MdAPE" in calm.reason
 
     # The inflation scenario draws the stationary inputs: only the prices moved (+31.6 % by batch 8).
     inflated_rows = batch_rows("inflation", 8)
     inflated = process(store, settings, 4, inflated_rows)
-    decision = inflated["decision"]
-    assert decision["retrain"], decision["reason"]
-    score = decision["figures"]["decision"]["production"]
-    assert score["decay"]["fired"] and score["decay"]["batch_bias"] < -15
-    assert "production's error rose: MdAPE" in decision["reason"]
-    assert f"median error {score['decay']['batch_bias']:+.1f}%" in decision["reason"]
-    assert ", most in " in decision["reason"] and "→" in decision["reason"]
-    assert inflated["promotion"]["outcome"] in {"promoted", "rejected"}
-    assert "recent holdout (batch" in inflated["promotion"]["reason"]
-    assert "whole holdout" in inflated["promotion"]["reason"]
+    decision = inflated.decision
+    assert decision.retrain, decision.reason
+    score = decision.record.decision.production
+    assert score.decay.fired and score.decay.batch_bias < -15
+    assert "production's error rose: MdAPE" in decision.reason
+    assert f"median error {score.decay.batch_bias:+.1f}%" in decision.reason
+    assert ", most in " in decision.reason and "→" in decision.reason
+    assert inflated.promotion.outcome in {"promoted", "rejected"}
+    assert "recent holdout (batch" in inflated.promotion.reason
+    assert "whole holdout" in inflated.promotion.reason
     # The version says what changed and, where production's error rose most, what it fixed on the same rows.
-    trained = configure_mlflow(settings).get_model_version(
-        settings.registered_model_name, inflated["promotion"]["version"]
-    )
-    assert trained.tags["changed"] == decision["reason"]
+    trained = configure_mlflow(settings).get_model_version(settings.registered_model_name, inflated.promotion.version)
+    assert trained.tags["changed"] == decision.reason
     assert "→" in trained.tags["fixed"]
     # Production's figures on the batch are on its MLflow run, one step per batch.
     client = configure_mlflow(settings)
@@ -173,12 +171,12 @@ def test_decisions_name_what_changed(loop_env: tuple[Store, Settings, Path]) -> 
         client.get_model_version(settings.registered_model_name, "1").run_id, "batch_mdape"
     )
     assert [m.step for m in history] == [2, 3, 4]
-    assert history[-1].value == pytest.approx(score["batch"]["mdape"])
+    assert history[-1].value == pytest.approx(score.batch.mdape)
 
-    duplicates = process(store, settings, 5, inflated_rows)["decision"]
-    assert not duplicates["retrain"]
-    assert duplicates["reason"].startswith("nothing new to judge: ")
-    assert f"of {len(inflated_rows):,} rows were duplicates" in duplicates["reason"]
+    duplicates = process(store, settings, 5, inflated_rows).decision
+    assert not duplicates.retrain
+    assert duplicates.reason.startswith("nothing new to judge: ")
+    assert f"of {len(inflated_rows):,} rows were duplicates" in duplicates.reason
 
 
 def log_requests(store: Store, rows: list[dict[str, Any]], request: str, version: str) -> None:
@@ -197,7 +195,7 @@ def log_requests(store: Store, rows: list[dict[str, Any]], request: str, version
 @pytest.mark.slow
 def test_requests_from_a_state_never_trained_on_flag_served_drift(loop_env: tuple[Store, Settings, Path]) -> None:
     store, settings, _ = loop_env
-    version = process(store, settings, 1, batch_rows("stationary", 1))["promotion"]["version"]
+    version = process(store, settings, 1, batch_rows("stationary", 1)).promotion.version
 
     log_requests(store, batch_rows("stationary", 2), "calm", version)
     calm = check_served(store, settings)
@@ -207,11 +205,11 @@ def test_requests_from_a_state_never_trained_on_flag_served_drift(loop_env: tupl
 
     # A quarter of the listings from Puerto Rico, held back from every batch the model trained on.
     log_requests(store, batch_rows("new_state", 8), "new", version)
-    window = process(store, settings, 2, batch_rows("stationary", 2))["served"]
-    assert not window["skipped"]
-    assert window["window"]["first_log_id"] == calm.last_log_id + 1
-    state = next(f for f in window["window"]["drifted"] if f["name"] == "state")
+    window = process(store, settings, 2, batch_rows("stationary", 2)).served
+    assert window.ran
+    assert window.window["first_log_id"] == calm.last_log_id + 1
+    state = next(f for f in window.window["drifted"] if f["name"] == "state")
     assert "never seen" in state["breaches"][0]
-    assert window["drifted"] >= 1
+    assert window.drifted >= 1
     assert len(store.served_windows()) == 2
     assert check_served(store, settings) is None  # nothing new since

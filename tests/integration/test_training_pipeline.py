@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tasador.loop.results import Turn
 from tasador.store import Store
 
 REPO = Path(__file__).resolve().parents[2]
@@ -21,6 +22,15 @@ NOTICES = (
     "Downloading artifacts",
     "Setting the global active stack",
 )
+
+#: Prints `artifact=TypeName` for every output of the last training run's steps.
+ARTIFACTS = """
+from zenml.client import Client
+run = Client().get_pipeline("training").last_run
+for step in run.steps.values():
+    for name, versions in step.outputs.items():
+        print(f"{name}={type(versions[0].load()).__name__}")
+"""
 
 
 def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -67,6 +77,26 @@ def test_each_run_takes_the_next_batch_through_the_loop(tmp_path: Path) -> None:
         report = store.report(batch.id)
         assert Path(report["html_path"]).is_file() and Path(report["json_path"]).is_file()
     assert len(store.decisions()) == 2
+
+    # Each stage's typed result is a named artifact (the dashboard shows what it decided), by the names the plain
+    # turn of the tests uses: the chain the tests exercise is the pipeline's.
+    script = tmp_path / "artifacts.py"  # a file, not `-c`: ZenML takes its source root from the main module
+    script.write_text(ARTIFACTS)
+    artifacts = subprocess.run(
+        [sys.executable, str(script)], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert artifacts.returncode == 0, artifacts.stderr[-3000:]
+    named = dict(line.split("=", 1) for line in artifacts.stdout.split())
+    assert {name: named.get(name) for name in Turn.model_fields if name != "batch_id"} == {
+        "data_report": "DataReport",
+        "clean_summary": "CleanSummary",
+        "decision": "RetrainDecision",
+        "served": "ServedCheck",
+        "training": "TrainingRun",
+        "promotion": "Promotion",
+        "explanation": "ShapSummary",
+    }
+    assert named["batch_summary"] == "BatchSummary"
 
     data_report = run("report", "data", env=env)
     assert str(home / "reports" / store.folder_name / "batch-000002" / "validation.html") in data_report.stdout
