@@ -72,8 +72,8 @@ serve: init ## the BentoML service on http://127.0.0.1:3000 (serves `production`
 data-api: install ## the data API on http://127.0.0.1:8800
 	$(BIN)/python run.py datasource serve
 
-lint: install ## ruff
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+lint: install ## ruff (lint and format) and mypy (pyproject.toml [tool.mypy])
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
 
 lock: ## refreeze constraints.txt from a fresh environment of the pins
 	rm -rf /tmp/tasador-lock && $(PYTHON) -m venv /tmp/tasador-lock

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from stacks.spec import ComponentSpec, StackSpec, load_spec
+
+if TYPE_CHECKING:  # ZenML is imported when a stack is applied, not when this module is
+    from zenml.client import Client
 
 Action = Literal["registered", "updated", "unchanged", "skipped"]
 
@@ -41,26 +44,26 @@ def apply_stack(path: Path, home: Path, *, activate: bool = False) -> list[Appli
     return applied
 
 
-def _apply_secret(client: object, name: str, values: dict[str, str]) -> Applied:
+def _apply_secret(client: Client, name: str, values: dict[str, str]) -> Applied:
     try:
-        existing = client.get_secret(name, allow_partial_name_match=False, allow_partial_id_match=False)  # type: ignore[attr-defined]
+        existing = client.get_secret(name, allow_partial_name_match=False, allow_partial_id_match=False)
     except KeyError:
-        client.create_secret(name=name, values=values)  # type: ignore[attr-defined]
+        client.create_secret(name=name, values=values)
         return Applied("secret", name, "registered")
     if existing.secret_values == values:
         return Applied("secret", name, "unchanged")
-    client.update_secret(name, add_or_update_values=values)  # type: ignore[attr-defined]
+    client.update_secret(name, add_or_update_values=values)
     return Applied("secret", name, "updated")
 
 
-def _apply_component(client: object, spec: ComponentSpec) -> Applied:
+def _apply_component(client: Client, spec: ComponentSpec) -> Applied:
     from zenml.enums import StackComponentType
 
     ctype = StackComponentType(spec.type)
     try:
-        existing = client.get_stack_component(ctype, spec.name, allow_name_prefix_match=False)  # type: ignore[attr-defined]
+        existing = client.get_stack_component(ctype, spec.name, allow_name_prefix_match=False)
     except KeyError:
-        client.create_stack_component(  # type: ignore[attr-defined]
+        client.create_stack_component(
             name=spec.name, flavor=spec.flavor, component_type=ctype, configuration=spec.configuration
         )
         return Applied(spec.type, spec.name, "registered")
@@ -72,21 +75,23 @@ def _apply_component(client: object, spec: ComponentSpec) -> Applied:
     current = {k: v for k, v in existing.configuration.items() if k in spec.configuration}
     if current == spec.configuration:
         return Applied(spec.type, spec.name, "unchanged")
-    client.update_stack_component(spec.name, ctype, configuration=spec.configuration)  # type: ignore[attr-defined]
+    client.update_stack_component(spec.name, ctype, configuration=spec.configuration)
     return Applied(spec.type, spec.name, "updated")
 
 
-def _apply_stack(client: object, spec: StackSpec) -> Applied:
-    components = {c.type: c.name for c in spec.components}
+def _apply_stack(client: Client, spec: StackSpec) -> Applied:
+    from zenml.enums import StackComponentType
+
+    components = {StackComponentType(c.type): c.name for c in spec.components}
     try:
-        existing = client.get_stack(spec.name, allow_name_prefix_match=False)  # type: ignore[attr-defined]
+        existing = client.get_stack(spec.name, allow_name_prefix_match=False)
     except KeyError:
-        client.create_stack(name=spec.name, components=components, labels=spec.labels)  # type: ignore[attr-defined]
+        client.create_stack(name=spec.name, components=components, labels=spec.labels)
         return Applied("stack", spec.name, "registered")
-    current = {str(t.value if hasattr(t, "value") else t): c[0].name for t, c in existing.components.items()}
+    current = {t: c[0].name for t, c in existing.components.items()}
     if current == components and (existing.labels or {}) == spec.labels:
         return Applied("stack", spec.name, "unchanged")
-    client.update_stack(  # type: ignore[attr-defined]
+    client.update_stack(
         spec.name, component_updates=components, labels=spec.labels, description=spec.description or None
     )
     return Applied("stack", spec.name, "updated")

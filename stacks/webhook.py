@@ -23,6 +23,7 @@ from tasador.settings import Settings
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
+    from mlflow.entities.webhook import Webhook
 
 WEBHOOK_NAME = "tasador-serving-reload"
 KIND = "registry_webhook"
@@ -86,10 +87,11 @@ def _short_requests() -> Iterator[None]:
                 os.environ[key] = value
 
 
-def _all_webhooks(client: object) -> list:  # type: ignore[type-arg]
-    found, token = [], None
+def _all_webhooks(client: MlflowClient) -> list[Webhook]:
+    found: list[Webhook] = []
+    token: str | None = None
     while True:
-        page = client.list_webhooks(max_results=100, page_token=token)  # type: ignore[attr-defined]
+        page = client.list_webhooks(max_results=100, page_token=token)
         found.extend(page)
         token = page.token
         if not token:

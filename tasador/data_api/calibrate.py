@@ -120,19 +120,20 @@ def _state_levels(state: np.ndarray, adjusted: np.ndarray, shrinkage_rows: float
     grouped = frame.groupby("state")["y"].agg(["mean", "count"])
     weight = grouped["count"] / (grouped["count"] + shrinkage_rows)
     shrunk = overall + weight * (grouped["mean"] - overall)
-    return {name: round(float(v), 4) for name, v in shrunk.items()}
+    return {str(name): round(float(v), 4) for name, v in shrunk.items()}
 
 
 def _states(df: pd.DataFrame, levels: dict[str, float], options: dict[str, Any]) -> dict[str, dict[str, float]]:
     shares = df["state"].value_counts(normalize=True)
     low, high = options["zip_range_quantiles"]
-    zips = df.groupby("state")["zip_code"].quantile([low, high]).unstack()
+    zips = df.groupby("state")["zip_code"]
+    zip_low, zip_high = zips.quantile(low), zips.quantile(high)
     return {
-        name: {
+        str(name): {
             "share": round(float(share), 5),
-            "log_price_level": levels.get(name, float(np.median(list(levels.values())))),
-            "zip_low": int(zips.loc[name, low]),
-            "zip_high": int(zips.loc[name, high]),
+            "log_price_level": levels.get(str(name), float(np.median(list(levels.values())))),
+            "zip_low": int(zip_low[str(name)]),
+            "zip_high": int(zip_high[str(name)]),
         }
         for name, share in shares.items()
     }

@@ -94,7 +94,7 @@ class ListingGenerator:
         self._state_cum = cumulative(base)
         self._missing = _missing_rates(calibration)
         # Formatting dates row by row is slow: look them up among every date the calibration allows.
-        reference = np.datetime64(calibration["prev_sold_reference_date"], "D")
+        reference: np.datetime64 = np.datetime64(calibration["prev_sold_reference_date"], "D")
         days = np.arange(int(np.ceil(self._marginals.days_before.max())) + 1).astype("timedelta64[D]")
         self._date_strings = np.datetime_as_string(reference - days, unit="D").astype(object)
 

@@ -145,9 +145,11 @@ def create_app(feed: Feed, state_dir: Path, options: dict[str, Any]) -> FastAPI:
     slow_left, slow_s = [int(options.get("slow_first", 0))], float(options.get("slow_s", 0))
     Group = Annotated[int, Query(ge=1, le=int(options["max_group_number"]), description="Your group number.")]
     app = FastAPI(title="tasador data API", description="Batches of USA real-estate listings, per group.")
-    too_large = {413: {"description": "The request is larger than `server.max_request_bytes`."}}
+    too_large: dict[int | str, dict[str, Any]] = {
+        413: {"description": "The request is larger than `server.max_request_bytes`."}
+    }
     # Documented so that clients (and the schemathesis test) know every answer the API may give.
-    data_answers = {
+    data_answers: dict[int | str, dict[str, Any]] = {
         400: {"description": "The group has no batch left: GET /restart_data_generation starts it over."},
         503: {"description": "Temporarily unavailable (injected with `--fail-first`): retry."},
         **too_large,

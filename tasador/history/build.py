@@ -136,7 +136,7 @@ def build_history(store: Store, client: MlflowClient, settings: Settings) -> His
 def _decisions(store: Store) -> dict[int, dict[str, Any]]:
     frame = store.decisions()
     frame = frame.astype(object).where(pd.notna(frame), None)
-    return {int(row["batch_id"]): row for row in frame.to_dict("records")}
+    return {int(row["batch_id"]): row for row in frame.to_dict("records", into=dict[str, Any]())}
 
 
 def _drift_features(stored: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:

@@ -37,7 +37,7 @@ class Feed(Protocol):
 def frame_to_rows(frame: pd.DataFrame) -> list[Row]:
     """Rows as plain dicts with None where a value is missing (null in JSON)."""
     tidy = frame.astype(object).where(frame.notna(), None)
-    return tidy.to_dict(orient="records")
+    return tidy.to_dict(orient="records", into=dict[str, Any]())  # an instance: pandas uses its type, mypy its keys
 
 
 class SyntheticFeed:

@@ -16,6 +16,7 @@ import pandas as pd
 import sklearn
 import xgboost as xgb
 from mlflow.models import Model, ModelSignature, infer_signature
+from mlflow.pyfunc import PythonModel, PythonModelContext  # `mlflow.pyfunc` is a lazy loader to the checker
 from mlflow.types.schema import AnyType, ColSpec, DataType, Schema
 
 from tasador.model.predictor import Predictor
@@ -29,10 +30,10 @@ _SCHEMA_TYPES = {
 }
 
 
-class TasadorPriceModel(mlflow.pyfunc.PythonModel):
+class TasadorPriceModel(PythonModel):
     """pyfunc wrapper: clean listing columns in, prices in dollars out."""
 
-    def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
+    def load_context(self, context: PythonModelContext) -> None:
         self.predictor = Predictor.load(context.artifacts[ARTIFACT_KEY])
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> np.ndarray:

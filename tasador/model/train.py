@@ -154,6 +154,8 @@ def _search(
     study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=seed))
     study.optimize(objective, n_trials=trials)
     best = study.best_trial
+    if best.value is None:  # optuna gives a completed single-objective trial a value; this is a bug if not
+        raise RuntimeError(f"Optuna's best trial {best.number} has no value: rerun training and report it.")
     return {**fixed, **best.params}, rounds_of[best.number], float(best.value)
 
 

@@ -276,23 +276,32 @@ def _segments(
     changes: list[SegmentChange] = []
     for by in ("state", "price band", "status"):
         keys_before, keys_after = _segment_keys(holdout, by, bands), _segment_keys(batch, by, bands)
-        old = pd.Series(before).groupby(keys_before.to_numpy()).agg(["median", "size"])
-        new = pd.Series(after).groupby(keys_after.to_numpy()).agg(["median", "size"])
-        for segment in old.index.intersection(new.index):
-            if min(old.at[segment, "size"], new.at[segment, "size"]) < min_rows:
+        old, new = _segment_errors(before, keys_before), _segment_errors(after, keys_after)
+        for segment, (mdape_before, rows_before) in old.items():
+            if segment not in new or min(rows_before, new[segment][1]) < min_rows:
                 continue
+            mdape_after, rows_after = new[segment]
             changes.append(
                 SegmentChange(
                     by=by,
-                    segment=str(segment),
-                    rows_before=int(old.at[segment, "size"]),
-                    rows_after=int(new.at[segment, "size"]),
-                    mdape_before=float(old.at[segment, "median"]),
-                    mdape_after=float(new.at[segment, "median"]),
+                    segment=segment,
+                    rows_before=rows_before,
+                    rows_after=rows_after,
+                    mdape_before=mdape_before,
+                    mdape_after=mdape_after,
                 )
             )
     rose = sorted((c for c in changes if c.rise > 0), key=lambda c: -c.rise)
     return rose[: int(rules["top"])]
+
+
+def _segment_errors(errors: np.ndarray, keys: pd.Series) -> dict[str, tuple[float, int]]:
+    """Median error and row count per segment, in the segments' sorted order."""
+    grouped = pd.Series(errors).groupby(keys.to_numpy()).agg(["median", "size"])
+    return {
+        str(segment): (float(median), int(size))
+        for segment, median, size in zip(grouped.index, grouped["median"], grouped["size"], strict=True)
+    }
 
 
 def _segment_keys(frame: pd.DataFrame, by: Segmenting, bands: Sequence[float]) -> pd.Series:

@@ -103,7 +103,9 @@ def move_alias(
     """Point `alias` at `to_version` in one registry call, then record the move."""
     current = production_version(client, name, alias)
     client.set_registered_model_alias(name, alias, str(to_version))
-    return _record(client, name, alias, current and str(current.version), str(to_version), kind, reason, shadow)
+    return _record(
+        client, name, alias, str(current.version) if current else None, str(to_version), kind, reason, shadow
+    )
 
 
 def record_missing_move(

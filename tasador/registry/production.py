@@ -27,6 +27,11 @@ def production_model(settings: Settings) -> ProductionModel | None:
     version = production_version(client, settings.registered_model_name, settings.production_alias)
     if version is None:
         return None
+    if version.run_id is None:
+        raise ValueError(
+            f"Version {version.version} of {settings.registered_model_name} has no MLflow run: point "
+            f"{settings.production_alias} at a version that training registered."
+        )
     tags = version.tags or {}
     return ProductionModel(
         version=str(version.version),

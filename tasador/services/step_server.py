@@ -21,7 +21,7 @@ import argparse
 import ctypes
 import ctypes.util
 import importlib
-import json
+import io
 import logging
 import os
 import runpy
@@ -29,6 +29,8 @@ import socket
 import sys
 import threading
 import traceback
+
+from pydantic import BaseModel, ConfigDict
 
 #: Imported before the first fork: what every step's process would import on its own.
 PRELOAD = (
@@ -119,7 +121,18 @@ def _start_step(server: socket.socket, conn: socket.socket, running: set[int]) -
     threading.Thread(target=_report_exit, args=(conn, pid, running), daemon=True).start()
 
 
-def _receive(conn: socket.socket) -> tuple[dict[str, object], int]:
+class StepRequest(BaseModel):
+    """The one JSON line a task sends (tasador/services/airflow_dag.py writes it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    argv: list[str]
+    env: dict[str, str]
+    cwd: str
+    name: str
+
+
+def _receive(conn: socket.socket) -> tuple[StepRequest, int]:
     data, fds, _, _ = socket.recv_fds(conn, 1 << 20, 1)
     if len(fds) != 1:
         raise ValueError("no output pipe attached")
@@ -128,23 +141,24 @@ def _receive(conn: socket.socket) -> tuple[dict[str, object], int]:
         if not more:
             raise ValueError("request cut short")
         data += more
-    return json.loads(data), fds[0]
+    return StepRequest.model_validate_json(data), fds[0]  # ValidationError is a ValueError
 
 
-def _run_child(request: dict[str, object], output: int) -> None:
+def _run_child(request: StepRequest, output: int) -> None:
     code = 1
     try:
         os.dup2(output, 1)
         os.dup2(output, 2)
         os.close(output)
-        sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-        sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-        _set_process_name(str(request["name"]))
+        for stream in (sys.stdout, sys.stderr):
+            if isinstance(stream, io.TextIOWrapper):  # the interpreter's own streams are; a replaced one may not be
+                stream.reconfigure(line_buffering=True)
+        _set_process_name(request.name)
         _log_decisions()
-        os.chdir(str(request["cwd"]))
+        os.chdir(request.cwd)
         os.environ.clear()
-        os.environ.update({str(k): str(v) for k, v in dict(request["env"]).items()})  # type: ignore[call-overload]
-        argv = [str(a) for a in request["argv"]]  # type: ignore[union-attr]
+        os.environ.update(request.env)
+        argv = request.argv
         if argv[1:2] != ["-m"]:
             raise ValueError(f"only `python -m MODULE ...` commands are served, not {argv[:3]}")
         sys.argv = [argv[2], *argv[3:]]

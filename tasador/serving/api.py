@@ -182,7 +182,7 @@ def create_app(config: ServingConfig) -> FastAPI:
         secret = runtime.settings.webhook_secret
         try:
             event = verified_event(
-                secret and secret.get_secret_value(),
+                secret.get_secret_value() if secret is not None else None,
                 request.headers,
                 await request.body(),
                 runtime.config.registry_events.max_age_s,
@@ -204,7 +204,8 @@ def _unauthorized(message: str) -> JSONResponse:
 
 
 def _runtime(request: Request) -> Runtime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
+    runtime: Runtime = request.app.state.runtime
+    return runtime
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:

@@ -164,7 +164,9 @@ def score_and_save(
     chunks = score_chunks(table, source_rows, predictor, config, cleaning)
     parts: list[pd.DataFrame] = []
     with store.engine.begin() as conn:
-        scoring_id = conn.execute(insert(t.batch_scorings).values(**record)).inserted_primary_key[0]
+        scoring_id = conn.execute(
+            insert(t.batch_scorings).values(**record).returning(t.batch_scorings.c.id)
+        ).scalar_one()
         written = 0
         while True:
             pending = parts[written:]

@@ -15,6 +15,7 @@ import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Final
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -22,7 +23,8 @@ SIGNATURE_HEADER = "X-MLflow-Signature"
 TIMESTAMP_HEADER = "X-MLflow-Timestamp"
 DELIVERY_ID_HEADER = "X-MLflow-Delivery-Id"
 SIGNATURE_VERSION = "v1"
-ALIAS_CREATED = "model_version_alias.created"  # what MLflow sends when an alias is set (new or moved)
+# What MLflow sends when an alias is set (new or moved); Final keeps it the literal MLflow's webhook API takes.
+ALIAS_CREATED: Final = "model_version_alias.created"
 ENCRYPTION_KEY_ENV = "MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY"
 _KEY_FILE = "mlflow-webhook-key"
 

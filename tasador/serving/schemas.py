@@ -158,10 +158,9 @@ class ListingBatch(BaseModel):
 
 def batch_model(name: str, max_rows: int) -> type[ListingBatch]:
     """A request body of 1..max_rows listings (the cap comes from configs/serving.yaml)."""
-    return create_model(  # type: ignore[call-overload,no-any-return]
+    return create_model(
         name,
         __base__=ListingBatch,
-        __config__=None,
         listings=(
             list[Listing],
             Field(min_length=1, max_length=max_rows, description=f"1 to {max_rows} listings."),

@@ -57,10 +57,10 @@ def _is_bound(rule: Rule) -> bool:
 def _expectation(rule: Rule, indices: list[int], mostly: float) -> Expectation:
     import great_expectations.expectations as gxe
 
-    common = {"column": rule.column, "meta": {"rules": indices}, "mostly": mostly}
+    meta = {"rules": indices}
     if rule.kind == "present":
-        return gxe.ExpectColumnValuesToNotBeNull(**common)
-    return gxe.ExpectColumnValuesToBeInSet(value_set=list(rule.limit), **common)
+        return gxe.ExpectColumnValuesToNotBeNull(column=rule.column, meta=meta, mostly=mostly)
+    return gxe.ExpectColumnValuesToBeInSet(value_set=list(rule.limit), column=rule.column, meta=meta, mostly=mostly)
 
 
 def _range(bounds: list[Rule], indices: list[int], mostly: float) -> Expectation:

@@ -84,9 +84,9 @@ def validate_rows(
     """Validate (raw_row_id, row) pairs, or rows `parse_rows` already read (`ParsedRows`, left as they are);
     writes folder/validation.json and folder/validation.html."""
     if not isinstance(raw, list | ParsedRows):
-        reason = f"the batch is not a list of rows but {type(raw).__name__}; check what the data API sends"
-        outcome = _write(folder, _summary(label, 0, {}, {}, reason, config), {}, {}, config)
-        raise BatchRejected(reason, outcome)
+        refusal = f"the batch is not a list of rows but {type(raw).__name__}; check what the data API sends"
+        outcome = _write(folder, _summary(label, 0, {}, {}, refusal, config), {}, {}, config)
+        raise BatchRejected(refusal, outcome)
     parsed = raw if isinstance(raw, ParsedRows) else parse_rows(raw, cleaning_config)
     rules = rules_from(cleaning_config, today)
     results = run_suites(_suite_runs(parsed, rules, config))
@@ -127,7 +127,7 @@ def _for_gx(frame: pd.DataFrame) -> pd.DataFrame:
     its slow path for that batch.
     """
     text = [c for c in frame.columns if pd.api.types.is_string_dtype(frame[c]) and frame[c].dtype != object]
-    changed = {column: frame[column].astype("category") for column in text}
+    changed: dict[str, pd.Series] = {column: frame[column].astype("category") for column in text}
     dates = frame["prev_sold_date"]
     if dates.dtype != "datetime64[ns]" and pd.api.types.is_datetime64_dtype(dates):
         present = dates.dropna()
