@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tasador.cleaning.clean import clean_batch
-from tasador.settings import Settings, load_config
+from tasador.settings import Settings
 from tasador.store import Store
 
 
@@ -14,7 +14,7 @@ def clean(store: Store, settings: Settings, batch_id: int | None, report: dict[s
     if batch_id is None or report.get("skipped") or report.get("rejected"):
         return {"skipped": True}
     hard_failures = {int(k): v for k, v in report.get("hard_failures", {}).items()}
-    summary = clean_batch(store, batch_id, load_config("cleaning"), validation_failures=hard_failures)
+    summary = clean_batch(store, batch_id, settings.configs.cleaning, validation_failures=hard_failures)
     return {
         "skipped": False,
         "rows_in": summary.rows_in,

@@ -12,13 +12,14 @@ from typing import Any
 
 import pandas as pd
 
+from tasador.configs import DriftConfig
 from tasador.model import load_predictor, split_holdout
 from tasador.monitoring.decision import Decision, LastTraining, decide, nothing_new, unseen_states
 from tasador.monitoring.drift import DriftReport, drift_report
 from tasador.monitoring.production_check import ProductionScore, score_production
 from tasador.registry.production import ProductionModel, production_model
 from tasador.registry.tracking import configure_mlflow
-from tasador.settings import Settings, load_config
+from tasador.settings import Settings
 from tasador.store import Store
 
 
@@ -26,9 +27,9 @@ def check_and_decide(store: Store, settings: Settings, batch_id: int | None, cle
     """Record, for every processed batch, whether to retrain, why, and the figures behind it."""
     if batch_id is None or cleaned.get("skipped"):
         return {"skipped": True, "retrain": False}
-    config = load_config("drift")
+    config = settings.configs.drift
     production = production_model(settings)
-    last = last_training(store, batch_id, float(config["decay"]["unseen"]["reason_min_excess"]))
+    last = last_training(store, batch_id, config.decay.unseen.reason_min_excess)
     rows_since = rows_since_training(store, production, last, batch_id)
     drift = None
     if not cleaned.get("clean"):
@@ -36,7 +37,7 @@ def check_and_decide(store: Store, settings: Settings, batch_id: int | None, cle
             int(cleaned.get("rows_in", 0)),
             dict(cleaned.get("top_reasons", {})),
             rows_since,
-            int(config["retrain"]["min_new_rows"]),
+            config.retrain.min_new_rows,
         )
     else:
         current = store.clean_frame(batch_ids=[batch_id])
@@ -67,10 +68,10 @@ def price_production(
     production: ProductionModel,
     known: pd.DataFrame,
     current: pd.DataFrame,
-    config: dict[str, Any],
+    config: DriftConfig,
 ) -> ProductionScore | None:
     """Production's figures on the batch against its holdout (the holdout rows of its training batches)."""
-    _, holdout = split_holdout(known, load_config("model"))
+    _, holdout = split_holdout(known, settings.configs.model)
     with tempfile.TemporaryDirectory() as tmp:
         predictor = load_predictor(f"models:/{settings.registered_model_name}/{production.version}", tmp)
     return score_production(production.version, predictor.predict, known, holdout, current, config)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tasador.settings import Settings, load_config
+from tasador.settings import Settings
 from tasador.store import Store
 from tasador.validation import BatchRejected, validate_batch
 
@@ -16,7 +16,7 @@ def validate(store: Store, settings: Settings, batch_id: int | None) -> dict[str
     if store.batch(batch_id).status.is_final:  # the same rows came again: judged the first time
         return {"skipped": True, "redelivered": True}
     try:
-        outcome = validate_batch(store, batch_id, settings, load_config("validation"))
+        outcome = validate_batch(store, batch_id, settings, settings.configs.validation)
     except BatchRejected as exc:
         store.reject(batch_id, str(exc))
         report = store.report(batch_id) or {}

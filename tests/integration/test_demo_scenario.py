@@ -15,7 +15,7 @@ import pytest
 from tasador.data_api.generator import generator_from_config
 from tasador.history import report_models
 from tasador.loop.turn import run_batch
-from tasador.settings import Settings, load_config
+from tasador.settings import Settings
 from tasador.store import Store
 
 EPISODES = {"inflation": range(6, 11), "size shift": range(11, 16), "new state": range(16, 25)}
@@ -29,11 +29,11 @@ def test_each_drift_episode_gets_at_most_two_trainings_and_a_promotion(tmp_path:
         mlflow_tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}",
     )
     store = Store(settings.database_url)
-    source = load_config("datasource")
+    source = Settings().configs.datasource
     generator = generator_from_config(source, scenario="demo")
     outcomes: dict[int, tuple[bool, str | None, str]] = {}
     for number in range(1, 25):
-        frame = generator.batch(1, number, int(source["generator"]["batch_size"]))
+        frame = generator.batch(1, number, source.generator.batch_size)
         rows = frame.astype(object).where(pd.notna(frame), None).to_dict("records")
         payload = {"source": "demo", "group_number": 1, "batch_number": number, "rows": rows, "day": None}
         result = run_batch(store, settings, payload)
