@@ -25,10 +25,10 @@ import pyarrow as pa
 from pyarrow import csv as pa_csv
 
 from benchmarks.common import run_timed, scratch_postgres
+from benchmarks.configs import ServingBenchmark, benchmark_config
 from benchmarks.serving import POSTGRES_DEFAULT, POSTGRES_ENV, register_model
 from tasador.env import QUIET_DEFAULTS
-from tasador.serving.config import load_serving_config
-from tasador.settings import Settings, load_config
+from tasador.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,7 +37,7 @@ def write_listings(path: Path, rows: int) -> None:
     """The generator's listings as a CSV file, chunk by chunk (not timed)."""
     from tasador.data_api.generator import generator_from_config
 
-    generator = generator_from_config(load_config("datasource"), scenario="demo")
+    generator = generator_from_config(Settings().configs.datasource, scenario="demo")
     with path.open("wb") as out:
         for index, chunk in enumerate(generator.iter_batch(1, 1, rows)):
             table = pa.Table.from_pandas(chunk, preserve_index=False)
@@ -69,9 +69,7 @@ def main(rows: int, pipeline: bool) -> None:
     with tempfile.TemporaryDirectory(prefix="tasador-bench-scoring-") as tmp, ExitStack() as stack:
         work = Path(tmp)
         tracking_uri = f"sqlite:///{work / 'mlflow.db'}"
-        config = load_serving_config().benchmark
-        assert config is not None, "configs/serving.yaml has no benchmark section"
-        register_model(tracking_uri, work / "artifacts", config)
+        register_model(tracking_uri, work / "artifacts", benchmark_config("serving", ServingBenchmark))
         listings = work / "listings.csv"
         write_listings(listings, rows)
         size_mib = listings.stat().st_size / 2**20

@@ -4,7 +4,7 @@
 
 For each of `groups` generator groups, the reference is stationary batches 1..N of that group (the
 production model's training data); the judged batch is batch `judged_batch` of each scenario (and of
-the stationary one). Goals and sizes live in configs/drift.yaml (`benchmark:`); the batch size is the
+the stationary one). Goals and sizes live in configs/benchmarks/drift.yaml; the batch size is the
 generator's (configs/datasource.yaml). Prints Markdown tables for BENCHMARKS.md. `--delay` adds the
 share flagged at every batch number in `delay_batches`: how soon each drift is caught.
 Batches are the generator's frames as served (feed types); both sides share those types.
@@ -18,18 +18,19 @@ from __future__ import annotations
 import argparse
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 import pandas as pd
 
+from benchmarks.configs import DetectionGoals, DriftBenchmark, benchmark_config
 from tasador.cleaning.clean import normalise
+from tasador.configs import DatasourceConfig, DriftConfig
 from tasador.data_api.generator import ListingGenerator, generator_from_config
 from tasador.model import split_holdout, train_challenger
 from tasador.monitoring.drift import drift_report
 from tasador.monitoring.production_check import score_production
-from tasador.settings import load_config
+from tasador.settings import Settings
 
 STATIONARY = "stationary"
 SCENARIOS = (STATIONARY, "inflation", "new_state", "size_shift")
@@ -47,27 +48,27 @@ class Detection:
     def share(self) -> float:
         return self.flagged / self.batches if self.batches else 0.0
 
-    def meets(self, goals: Mapping[str, float]) -> bool:
+    def meets(self, goals: DetectionGoals) -> bool:
         if self.scenario == STATIONARY:
-            return self.share <= float(goals["stationary_flagged_max"])
-        return self.share >= float(goals["drifted_flagged_min"])
+            return self.share <= goals.stationary_flagged_max
+        return self.share >= goals.drifted_flagged_min
 
 
 def detect(
     groups: Iterable[int],
     batch_numbers: Iterable[int],
-    drift_config: Mapping[str, Any],
-    source_config: Mapping[str, Any],
+    drift_config: DriftConfig,
+    source_config: DatasourceConfig,
+    bench: DriftBenchmark,
     scenarios: Iterable[str] = SCENARIOS,
 ) -> list[Detection]:
     """Judge batch k of every scenario for every group against that group's stationary reference."""
-    bench = drift_config["benchmark"]
-    size = int(source_config["generator"]["batch_size"])
-    generators = {name: generator_from_config(dict(source_config), scenario=name) for name in scenarios}
+    size = source_config.generator.batch_size
+    generators = {name: generator_from_config(source_config, scenario=name) for name in scenarios}
     numbers = list(batch_numbers)
     results = {(name, k): Detection(name, k) for name in generators for k in numbers}
     for group in groups:
-        reference = _reference(generators[STATIONARY], group, int(bench["reference_batches"]), size)
+        reference = _reference(generators[STATIONARY], group, bench.reference_batches, size)
         for (name, k), result in results.items():
             report = drift_report(reference, generators[name].batch(group, k, size), drift_config)
             result.batches += 1
@@ -80,16 +81,16 @@ def _reference(stationary: ListingGenerator, group: int, batches: int, size: int
     return pd.concat([stationary.batch(group, k, size) for k in range(1, batches + 1)], ignore_index=True)
 
 
-def goals_table(results: list[Detection], goals: Mapping[str, float]) -> str:
+def goals_table(results: list[Detection], goals: DetectionGoals) -> str:
     lines = [
         "| scenario | batch judged | batches | flagged | share flagged | goal | met | features flagged (batches) |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         goal = (
-            f"<= {float(goals['stationary_flagged_max']):.0%}"
+            f"<= {goals.stationary_flagged_max:.0%}"
             if r.scenario == STATIONARY
-            else f">= {float(goals['drifted_flagged_min']):.0%}"
+            else f">= {goals.drifted_flagged_min:.0%}"
         )
         features = ", ".join(f"{name} ({n})" for name, n in r.features.most_common()) or "-"
         lines.append(
@@ -125,19 +126,20 @@ class Retraining:
 
 
 def retrainings(
-    groups: Iterable[int], batch_numbers: list[int], drift_config: Mapping[str, Any], source_config: Mapping[str, Any]
+    groups: Iterable[int],
+    batch_numbers: list[int],
+    drift_config: DriftConfig,
+    source_config: DatasourceConfig,
+    bench: DriftBenchmark,
 ) -> list[Retraining]:
     """Judge batches of every scenario with one production model, as the loop would before its decision."""
-    bench = drift_config["benchmark"]
-    size = int(source_config["generator"]["batch_size"])
-    generators = {name: generator_from_config(dict(source_config), scenario=name) for name in SCENARIOS}
-    model_config = load_config("model")
+    size = source_config.generator.batch_size
+    generators = {name: generator_from_config(source_config, scenario=name) for name in SCENARIOS}
+    model_config = Settings().configs.model
     # The production model: stationary batches 1..N of a group no judged batch comes from.
-    known = _clean(
-        _reference(generators[STATIONARY], int(bench["decay_training_group"]), int(bench["reference_batches"]), size)
-    )
+    known = _clean(_reference(generators[STATIONARY], bench.decay_training_group, bench.reference_batches, size))
     train, holdout = split_holdout(known, model_config)
-    predict = train_challenger(train, model_config, int(model_config["seed"])).predictor.predict
+    predict = train_challenger(train, model_config, model_config.seed).predictor.predict
     results = {name: Retraining(name) for name in SCENARIOS}
     for group in groups:
         for name, result in results.items():
@@ -161,7 +163,7 @@ def retrainings(
 def _clean(frame: pd.DataFrame) -> pd.DataFrame:
     """The generator's rows through the loop's cleaning (CLEAN types, row hashes, rules), as the loop sees them."""
     rows = frame.astype(object).where(pd.notna(frame), None).to_dict("records")
-    clean, _ = normalise(list(enumerate(rows)), load_config("cleaning"))
+    clean, _ = normalise(list(enumerate(rows)), Settings().configs.cleaning)
     return clean
 
 
@@ -186,39 +188,40 @@ def _median(values: list[int]) -> str:
 
 
 def main() -> None:
-    drift_config, source_config = load_config("drift"), load_config("datasource")
-    bench = drift_config["benchmark"]
+    configs = Settings().configs
+    drift_config, source_config = configs.drift, configs.datasource
+    bench = benchmark_config("drift", DriftBenchmark)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--groups", type=int, default=int(bench["groups"]), help="batches of each kind")
+    parser.add_argument("--groups", type=int, default=bench.groups, help="batches of each kind")
     parser.add_argument("--delay", action="store_true", help="also the share flagged per batch number")
     parser.add_argument("--decay", action="store_true", help="also the retrain triggers on a production model")
     args = parser.parse_args()
 
     wall, cpu = time.perf_counter(), time.process_time()
-    judged = detect(range(1, args.groups + 1), [int(bench["judged_batch"])], drift_config, source_config)
+    judged = detect(range(1, args.groups + 1), [bench.judged_batch], drift_config, source_config, bench)
     print(
-        f"Reference: stationary batches 1-{bench['reference_batches']} of each group "
-        f"({source_config['generator']['batch_size']} rows each); {args.groups} groups.\n"
+        f"Reference: stationary batches 1-{bench.reference_batches} of each group "
+        f"({source_config.generator.batch_size} rows each); {args.groups} groups.\n"
     )
-    print(goals_table(judged, bench["goals"]))
+    print(goals_table(judged, bench.goals))
     reports = len(judged) * args.groups
     if args.delay:
-        delays = detect(range(1, args.groups + 1), bench["delay_batches"], drift_config, source_config)
+        delays = detect(range(1, args.groups + 1), bench.delay_batches, drift_config, source_config, bench)
         reports += len(delays) * args.groups
         print("\nShare of batches flagged, by batch number (drift starts at batch 2):\n")
         print(delay_table(delays))
     if args.decay:
-        decay_groups, numbers = int(bench["decay_groups"]), list(bench["delay_batches"])
-        found = retrainings(range(1, decay_groups + 1), numbers, drift_config, source_config)
+        decay_groups, numbers = bench.decay_groups, list(bench.delay_batches)
+        found = retrainings(range(1, decay_groups + 1), numbers, drift_config, source_config, bench)
         reports += len(found) * decay_groups * len(numbers)
         print(
-            f"\nRetrain triggers on one production model (stationary batches 1-{bench['reference_batches']} of group "
-            f"{bench['decay_training_group']}), batches {numbers[0]}-{numbers[-1]} of {decay_groups} other groups "
+            f"\nRetrain triggers on one production model (stationary batches 1-{bench.reference_batches} of group "
+            f"{bench.decay_training_group}), batches {numbers[0]}-{numbers[-1]} of {decay_groups} other groups "
             "(drift starts at batch 2):\n"
         )
         print(retraining_table(found, numbers))
         stationary = next(r for r in found if r.scenario == STATIONARY)
-        if stationary.any_fired / stationary.judged > float(bench["goals"]["stationary_flagged_max"]):
+        if stationary.any_fired / stationary.judged > bench.goals.stationary_flagged_max:
             raise SystemExit(
                 "Stationary batches retrain too often (see above); revisit `decay:` in configs/drift.yaml."
             )
@@ -227,7 +230,7 @@ def main() -> None:
         f"\n{reports} drift reports (with generation) in {wall:.1f} s wall, {cpu:.1f} s CPU "
         f"({1000 * cpu / reports:.0f} ms CPU each)."
     )
-    if not all(r.meets(bench["goals"]) for r in judged):
+    if not all(r.meets(bench.goals) for r in judged):
         raise SystemExit("A detection goal was missed (see the table above); revisit configs/drift.yaml thresholds.")
 
 

@@ -13,7 +13,7 @@ import time
 import click
 
 from tasador.data_api.generator import generator_from_config
-from tasador.settings import load_config
+from tasador.settings import Settings
 
 FULL_DATASET_ROWS = 2_226_382  # rows of the 2024 public dataset the sample was drawn from
 
@@ -24,7 +24,7 @@ FULL_DATASET_ROWS = 2_226_382  # rows of the 2024 public dataset the sample was 
 @click.option("--batch", "batch_number", type=int, default=20, show_default=True, help="A drifted batch of demo.")
 def main(rows: int, scenario: str, batch_number: int) -> None:
     started = time.perf_counter()
-    generator = generator_from_config(load_config("datasource"), scenario=scenario)
+    generator = generator_from_config(Settings().configs.datasource, scenario=scenario)
     setup_s = time.perf_counter() - started
     started = time.perf_counter()
     made = sum(len(chunk) for chunk in generator.iter_batch(1, batch_number, rows))

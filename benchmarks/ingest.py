@@ -157,9 +157,9 @@ def _batches(rows: int, batch_rows: int, scenario: str) -> Iterator[tuple[int, l
     """(batch number, rows as the in-process source hands them out, CPU seconds it took to make them)."""
     from tasador.data_api.generator import generator_from_config
     from tasador.ingest.feeds import frame_to_rows
-    from tasador.settings import load_config
+    from tasador.settings import Settings
 
-    generator = generator_from_config(load_config("datasource"), scenario=scenario)
+    generator = generator_from_config(Settings().configs.datasource, scenario=scenario)
     for number, start in enumerate(range(0, rows, batch_rows), start=1):
         cpu = time.process_time()
         made = frame_to_rows(generator.batch(1, number, min(batch_rows, rows - start)))
@@ -200,12 +200,12 @@ def run_once(backend: str, rows: int, batch_rows: int, scenario: str, admin_url:
     from tasador.ingest.batch import Batch
     from tasador.ingest.stage import store_raw_batch
     from tasador.loop.results import FetchedBatch
-    from tasador.settings import Settings, load_config
+    from tasador.settings import Settings
     from tasador.store import Store
     from tasador.validation.stage import validate
 
     stages = {name: StageTime() for name in STAGES}
-    cleaning = load_config("cleaning")
+    cleaning = Settings().configs.cleaning
     import_time = StageTime()
     load_before = os.getloadavg()
     clean_rows = quarantined = 0

@@ -1,6 +1,6 @@
 """A minute of load on the price service over loopback, with hey (Debian package `hey`).
 
-    python -m benchmarks.load [--write]     (numbers: configs/load.yaml)
+    python -m benchmarks.load [--write]     (numbers: configs/benchmarks/load.yaml)
 
 `bentoml serve` (configs/serving.yaml as is) logs to a fresh PostgreSQL database on 127.0.0.1:5432. hey
 first finds the service's maximum throughput (closed loop), then holds a fraction of it for the run; every
@@ -28,41 +28,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, PositiveFloat, PositiveInt
-
 from benchmarks.common import logged_rows, tree_cpu_s, write_section
-from tasador.settings import load_config
+from benchmarks.configs import LoadConfig, benchmark_config
+from tasador.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS_MD = REPO_ROOT / "BENCHMARKS.md"
 SECTION = "## Load"
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ProbeConfig(_Section):
-    duration_s: PositiveInt
-    connections: PositiveInt
-
-
-class RunConfig(_Section):
-    duration_s: PositiveInt
-    rate_fraction: PositiveFloat
-    connections: PositiveInt
-    request_timeout_s: PositiveInt
-
-
-class LoadConfig(_Section):
-    probe: ProbeConfig
-    run: RunConfig
-    listings_per_request: PositiveInt
-    flush_timeout_s: PositiveFloat
-
-
 def load_load_config() -> LoadConfig:
-    return LoadConfig.model_validate(load_config("load"))
+    return benchmark_config("load", LoadConfig)
 
 
 # --- hey ------------------------------------------------------------------------------------------
@@ -225,14 +201,14 @@ def _ms(value: float | None) -> str:
 
 def markdown(result: LoadResult, command: str) -> str:
     run, probe = result.run, result.probe
-    workers = load_config("serving")["service"]["workers"]
+    workers = Settings().configs.serving.service["workers"]
     cpu_per_request = result.service_cpu_s / run.ok * 1000 if run.ok else float("nan")
     errors = ", ".join(f"{n}× {message}" for message, n in run.errors.items()) or "none"
     non_2xx = {code: n for code, n in run.status_codes.items() if not 200 <= code < 300}
     intro = (
         f"`{command}` — hey against `POST /predict` (1 listing) of `bentoml serve` ({workers} workers, "
         "configs/serving.yaml), the small test model of `tests/integration/service_fixtures.py`, inference log "
-        "on PostgreSQL 127.0.0.1:5432; numbers in `configs/load.yaml`. "
+        "on PostgreSQL 127.0.0.1:5432; numbers in `configs/benchmarks/load.yaml`. "
         f"Taken {dt.date.today().isoformat()} on {platform.node()} ({os.cpu_count()} cores, shared), load average "
         f"{result.load_before[0]:.1f} before / {result.load_after[0]:.1f} after the run."
     )

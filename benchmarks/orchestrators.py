@@ -36,10 +36,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.common import run_timed, tree_cpu_s, write_section
-from tasador.services import ServicesConfig, load_services_config, start_services, stop_services
+from tasador.configs import ServicesConfig
+from tasador.services import start_services, stop_services
 from tasador.services.airflow_run import DAG_ID, LocalAirflow, airflow_home, default_airflow_venv, submit_pipeline
 from tasador.services.postgres import drop_database, ensure_database
 from tasador.services.processes import running_pid
+from tasador.settings import Settings
 from tasador.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,7 +81,7 @@ def _free_port() -> int:
 
 def services_config(state_dir: Path) -> ServicesConfig:
     """configs/services.yaml with free ports, its own state folder and database names of its own."""
-    base = load_services_config()
+    base = Settings().configs.services
     suffix = uuid.uuid4().hex[:8]
     return base.model_copy(
         update={

@@ -33,12 +33,12 @@ CLEANING_DAY = dt.date(2026, 11, 23)  # fixes the "sold in the future" rule so t
 def read_clean_sample(csv_path: Path) -> pd.DataFrame:
     """The CSV as CLEAN rows (typed by tasador.cleaning.clean.normalise), prices within PRICE_RANGE."""
     from tasador.cleaning.clean import normalise
-    from tasador.settings import load_config
+    from tasador.settings import Settings
 
     if not csv_path.exists():
         raise FileNotFoundError(f"No sample at {csv_path}; pass --csv with the realtor-data.csv path.")
     records = json.loads(pd.read_csv(csv_path).to_json(orient="records"))  # NaN → None, as a feed sends it
-    clean, _ = normalise(list(enumerate(records, start=1)), load_config("cleaning"), CLEANING_DAY)
+    clean, _ = normalise(list(enumerate(records, start=1)), Settings().configs.cleaning, CLEANING_DAY)
     return clean[clean["price"].between(*PRICE_RANGE)].reset_index(drop=True)
 
 
@@ -85,19 +85,19 @@ def plain_xgboost(train: pd.DataFrame, nthread: int, device: str = "cpu") -> Any
 def quality(csv_path: Path, nthread: int | None = None) -> dict[str, dict[str, float]]:
     """Holdout metrics per model (challenger, baseline, plain_xgboost), plus the challenger's training time."""
     from tasador.model import evaluate, train_baseline, train_challenger
-    from tasador.settings import load_config
+    from tasador.settings import Settings
 
-    config = load_config("model")
+    config = Settings().configs.model.model_copy(deep=True)
     if nthread is not None:
-        config["training"]["nthread"] = nthread
+        config.training.nthread = nthread
     train, test = split(read_clean_sample(csv_path))
     started = time.perf_counter()
-    challenger = train_challenger(train, config, int(config["seed"]))
+    challenger = train_challenger(train, config, config.seed)
     seconds = time.perf_counter() - started
     results = {
         "challenger": {**evaluate(challenger.predictor.predict, test), "train_seconds": seconds},
         "baseline": evaluate(train_baseline(train).predict, test),
-        "plain_xgboost": evaluate(plain_xgboost(train, int(config["training"]["nthread"])), test),
+        "plain_xgboost": evaluate(plain_xgboost(train, config.training.nthread), test),
     }
     return results
 

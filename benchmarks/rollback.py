@@ -23,9 +23,10 @@ from pathlib import Path
 import click
 import httpx
 
+from benchmarks.configs import ServingBenchmark, benchmark_config
 from benchmarks.serving import free_port, register_model, request_rows, spawn, stop
 from tasador.env import QUIET_DEFAULTS
-from tasador.serving.config import isolated_environment, load_serving_config
+from tasador.serving.config import isolated_environment
 from tasador.serving.registry_events import webhook_delivery_env
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -79,7 +80,7 @@ def main(trials: int) -> None:
     from tasador.settings import Settings
 
     os.environ.update(QUIET_DEFAULTS)
-    config = load_serving_config()
+    config = Settings().configs.serving
     started_procs = []
     with tempfile.TemporaryDirectory(prefix="tasador-bench-rollback-") as tmp:
         work = Path(tmp)
@@ -93,8 +94,7 @@ def main(trials: int) -> None:
             ]  # fmt: skip
             env = os.environ | {"HOME": str(work)} | webhook_delivery_env(work, cache_ttl_s=5)
             started_procs.append(spawn(mlflow_cmd, env, work / "mlflow.log", REPO_ROOT, tracking_uri + "/health"))
-            assert config.benchmark is not None
-            old, frame, _ = register_model(tracking_uri, work / "unused", config.benchmark)
+            old, frame, _ = register_model(tracking_uri, work / "unused", benchmark_config("serving", ServingBenchmark))
             client = MlflowClient(tracking_uri, tracking_uri)
             source = client.get_model_version(NAME, old)
             new = str(mlflow.register_model(source.source, NAME).version)  # the same model again, as a newer version

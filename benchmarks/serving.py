@@ -1,7 +1,7 @@
 """Serving benchmark on loopback: tasador's service vs `mlflow models serve` vs a minimal BentoML service
 over the same model vs in-process predict. Prints a Markdown section for BENCHMARKS.md.
 
-    python -m benchmarks.serving        (numbers: configs/serving.yaml, section `benchmark`)
+    python -m benchmarks.serving        (numbers: configs/benchmarks/serving.yaml)
 
 One model is trained and registered once; each service is started over it in turn (2 workers each, as
 configured) and measured alone. The load comes from compiled tools so that the client is not what is
@@ -44,9 +44,10 @@ import pandas as pd
 import yaml
 
 from benchmarks.common import logged_rows, scratch_postgres, tree_cpu_s
+from benchmarks.configs import ServingBenchmark, benchmark_config
 from tasador.env import QUIET_DEFAULTS
-from tasador.serving.config import BenchmarkConfig, isolated_environment, load_serving_config
-from tasador.settings import load_config
+from tasador.serving.config import isolated_environment
+from tasador.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -103,7 +104,7 @@ def clean_listings(rows: int) -> pd.DataFrame:
     from tasador.serving.frames import listings_frame
     from tasador.serving.schemas import Listing
 
-    raw = generator_from_config(load_config("datasource")).batch(1, 1, rows)
+    raw = generator_from_config(Settings().configs.datasource).batch(1, 1, rows)
     listings, prices = [], []
     for record in raw.to_dict(orient="records"):
         price = record.pop("price")
@@ -119,7 +120,7 @@ def _plain(value: Any) -> Any:
     return None if isinstance(value, float) and np.isnan(value) else value
 
 
-def register_model(tracking_uri: str, artifacts: Path, config: BenchmarkConfig) -> tuple[str, pd.DataFrame, str]:
+def register_model(tracking_uri: str, artifacts: Path, config: ServingBenchmark) -> tuple[str, pd.DataFrame, str]:
     """Train with tasador's own training (configs/model.yaml; search shortened if configured), register, alias
     `production`."""
     import mlflow
@@ -130,14 +131,14 @@ def register_model(tracking_uri: str, artifacts: Path, config: BenchmarkConfig) 
 
     frame = clean_listings(config.train_rows)
     frame = frame[frame["price"].between(1_000, 20_000_000)].reset_index(drop=True)
-    model_config = load_config("model")
+    model_config = Settings().configs.model.model_copy(deep=True)
     if config.search_trials is not None:
-        model_config["search"] = {**model_config["search"], "n_trials": config.search_trials}
+        model_config.search.n_trials = config.search_trials
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
     # Artifacts in the scratch folder: MLflow's default (./mlruns) would write into the repository.
     experiment = mlflow.create_experiment("serving-benchmark", artifact_location=artifacts.as_uri())
-    result = train_challenger(frame, model_config, seed=int(model_config["seed"]))
+    result = train_challenger(frame, model_config, seed=model_config.seed)
     with mlflow.start_run(experiment_id=experiment):
         uri = log_model(result.predictor, input_example=frame[list(FEATURE_COLUMNS)].head(3))
     version = mlflow.register_model(uri, "tasador-price").version
@@ -338,7 +339,7 @@ def warm_up(url: str, body: Path, requests: int) -> None:
 
 
 def measure(
-    target: Target, pid: int, rows: list[dict[str, Any]], config: BenchmarkConfig, workdir: Path
+    target: Target, pid: int, rows: list[dict[str, Any]], config: ServingBenchmark, workdir: Path
 ) -> dict[str, Any]:
     """Fixed rates, then maximum throughput (with the service's CPU per request), then the batch."""
     single = workdir / "single.json"
@@ -398,7 +399,7 @@ def summary(result: dict[str, Any]) -> str:
     )
 
 
-def in_process(model_uri: str, rows: list[dict[str, Any]], config: BenchmarkConfig) -> dict[str, tuple[float, float]]:
+def in_process(model_uri: str, rows: list[dict[str, Any]], config: ServingBenchmark) -> dict[str, tuple[float, float]]:
     """The service's own path without HTTP (validation, encoding, prediction): median wall and CPU ms."""
     from tasador.model.pyfunc import load_predictor
     from tasador.serving.schemas import batch_model
@@ -423,7 +424,7 @@ def in_process(model_uri: str, rows: list[dict[str, Any]], config: BenchmarkConf
 def markdown(
     results: list[dict[str, Any]],
     inproc: dict[str, tuple[float, float]],
-    config: BenchmarkConfig,
+    config: ServingBenchmark,
     workers: int,
     model: str,
     logged: tuple[int, int, str],
@@ -480,10 +481,8 @@ def markdown(
 def main() -> None:
     for key, value in QUIET_DEFAULTS.items():
         os.environ.setdefault(key, value)
-    serving = load_serving_config()
-    config = serving.benchmark
-    if config is None:
-        raise SystemExit("configs/serving.yaml has no `benchmark` section; add one (see the repository's copy).")
+    serving = Settings().configs.serving
+    config = benchmark_config("serving", ServingBenchmark)
     workers = int(serving.service.get("workers", 1))
     load_start, cpu_start, wall_start = os.getloadavg(), time.process_time(), time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="tasador-bench-") as tmp, inference_log_database(Path(tmp)) as db_url:

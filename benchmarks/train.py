@@ -19,7 +19,6 @@ all of them into BENCHMARKS.md's "Training time" section.
 from __future__ import annotations
 
 import argparse
-import copy
 import datetime as dt
 import json
 import os
@@ -33,11 +32,12 @@ import pandas as pd
 
 from benchmarks.quality import plain_xgboost
 from tasador.cleaning.clean import row_hashes
+from tasador.configs import ModelConfig
 from tasador.data_api.generator import generator_from_config
 from tasador.model import evaluate, split_holdout, train_challenger
-from tasador.settings import load_config
+from tasador.settings import Settings
 
-Variant = Callable[[dict[str, Any]], dict[str, Any]]
+Variant = Callable[[dict[str, Any]], dict[str, Any]]  # configs/model.yaml as a dict, changed
 UNCAPPED = 10**9
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks/results/train.json"
@@ -104,7 +104,7 @@ VARIANTS: dict[str, Variant] = {
 
 def synthetic_clean(rows: int, seed: int) -> pd.DataFrame:
     """Stationary synthetic listings in CLEAN types, with row hashes (a vectorised stand-in for cleaning)."""
-    frame = generator_from_config(load_config("datasource"), scenario="stationary", seed=seed).batch(1, 1, rows)
+    frame = generator_from_config(Settings().configs.datasource, scenario="stationary", seed=seed).batch(1, 1, rows)
     for column in ("brokered_by", "street"):
         frame[column] = _id_text(frame[column])
     frame["zip_code"] = _id_text(frame["zip_code"]).str.zfill(5)
@@ -119,7 +119,7 @@ def _id_text(values: pd.Series) -> pd.Series:
 
 def run(train: pd.DataFrame, holdout: pd.DataFrame, variant: str, device: str, nthread: int) -> dict[str, Any]:
     """Train one variant; its times, rounds, search trials, CPU per phase and holdout metrics."""
-    config = copy.deepcopy(load_config("model"))
+    config = Settings().configs.model.model_dump()
     config["training"]["nthread"] = nthread
     config["training"]["booster"]["device"] = device
     wall, cpu = time.perf_counter(), time.process_time()
@@ -128,7 +128,7 @@ def run(train: pd.DataFrame, holdout: pd.DataFrame, variant: str, device: str, n
         predict = plain_xgboost(train, nthread, device)
         rounds, trials = 500, 0
     else:
-        result = train_challenger(train, VARIANTS[variant](config), int(config["seed"]))
+        result = train_challenger(train, ModelConfig.model_validate(VARIANTS[variant](config)), config["seed"])
         predict, rounds = result.predictor.predict, int(result.params["num_boost_round"])
         trials, phases = int(result.params["search_trials"]), result.phase_cpu_seconds
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -220,7 +220,7 @@ def main() -> None:
 
     print(TABLE_HEAD, flush=True)
     for rows in args.rows:
-        train, holdout = split_holdout(synthetic_clean(rows, args.seed), load_config("model"))
+        train, holdout = split_holdout(synthetic_clean(rows, args.seed), Settings().configs.model)
         for variant in args.variants:
             load_before = os.getloadavg()[0]
             r = run(train, holdout, variant, args.device, args.nthread)

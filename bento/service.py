@@ -12,10 +12,11 @@ import logging
 import bentoml
 
 from tasador.serving.api import create_app
-from tasador.serving.config import load_serving_config, resolve_settings
+from tasador.serving.config import resolve_settings
 from tasador.serving.runtime import Runtime
+from tasador.settings import Settings
 
-CONFIG = load_serving_config()
+CONFIG = Settings().configs.serving  # configs/serving.yaml, or the file TASADOR_SERVING_CONFIG names
 APP = create_app(CONFIG)
 
 

@@ -10,13 +10,14 @@ processes the batches still missing.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from pipelines.runner import run_training
+from tasador.configs import DemoConfig
 from tasador.console import fit, short_path
-from tasador.settings import Settings, load_config
+from tasador.settings import Settings
 
 if TYPE_CHECKING:
     from tasador.history import History
@@ -31,18 +32,18 @@ def run_demo(config: Path, console: Console) -> bool:
     from tasador.history import build_history, write_report
     from tasador.store import Store
 
-    demo = load_config("demo")
     settings = active_settings()
+    demo = settings.configs.demo
     store = Store(settings.database_url)
     try:
         done = sum(batch.status == "done" for batch in store.batches())
-        missing = max(0, int(demo["batches"]) - done)
+        missing = max(0, demo.batches - done)
         if missing:
-            console.print(f"The demo: {missing} of its {demo['batches']} batches on the active stack.")
+            console.print(f"The demo: {missing} of its {demo.batches} batches on the active stack.")
             if not run_training(config, console, batches=missing):
                 return False
         else:
-            console.print(f"The demo's {demo['batches']} batches are processed already (`make clean` starts over).")
+            console.print(f"The demo's {demo.batches} batches are processed already (`make clean` starts over).")
         history = build_history(store, MlflowClient(settings.tracking_uri, settings.tracking_uri), settings)
         reports = settings.reports_dir / store.folder_name / "models"  # where `report models` writes it
     finally:
@@ -65,8 +66,8 @@ def _story(history: History) -> list[str]:
     return lines
 
 
-def _where_to_look(settings: Settings, report: Path, demo: dict[str, Any]) -> list[str]:
-    port = demo["mlflow_ui_port"]
+def _where_to_look(settings: Settings, report: Path, demo: DemoConfig) -> list[str]:
+    port = demo.mlflow_ui_port
     return [
         "",
         "Now look at it:",

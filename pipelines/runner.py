@@ -81,11 +81,11 @@ def run_training(config: Path, console: Console, batches: int | None = 1) -> boo
 def _pace() -> Pace:
     """How the run paces itself between batches: only a data API has a clock to wait for."""
     from stacks.resolve import active_settings
-    from tasador.settings import load_config
 
-    if active_settings().source != "http":
+    settings = active_settings()
+    if settings.source != "http":
         return Pace()
-    return Pace.from_config(load_config("datasource")["client"])
+    return Pace.from_config(settings.configs.datasource.client)
 
 
 @contextmanager

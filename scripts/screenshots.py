@@ -15,9 +15,9 @@ from pathlib import Path
 
 import httpx
 
+from tasador.configs import REPO_ROOT as ROOT
 from tasador.env import quiet_environment
 from tasador.services.processes import start_process, stop_process, wait_until
-from tasador.settings import REPO_ROOT as ROOT
 from ui.screens import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, open_page, wait_rendered
 
 OUT = ROOT / "docs" / "screenshots"

@@ -8,7 +8,6 @@ without ZenML the embedded defaults apply.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,10 +26,10 @@ def active_settings(base: Settings | None = None) -> Settings:
         log.debug("No active ZenML stack (%s); using settings from the environment.", exc)
         return settings
     label = stack.labels.get(DB_URL_LABEL)
-    if label and not os.environ.get("TASADOR_DB_URL"):
+    if label and settings.db_url is None:  # TASADOR_DB_URL (or an explicit value) wins over the stack
         overrides["db_url"] = expand(label, settings.home_dir)
     tracker = stack.experiment_tracker
-    if tracker is not None and not os.environ.get("MLFLOW_TRACKING_URI"):
+    if tracker is not None and settings.mlflow_tracking_uri is None:
         overrides["mlflow_tracking_uri"] = tracker.get_tracking_uri()
     return settings.model_copy(update=overrides) if overrides else settings
 

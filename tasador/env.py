@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 #: Telemetry off everywhere (users of a test suite or a closed network expect none), quiet imports.
 QUIET_DEFAULTS: dict[str, str] = {
@@ -28,5 +27,6 @@ def quiet_environment() -> None:
     """Set the defaults above, and keep ZenML's store under TASADOR_HOME, unless already set."""
     for key, value in QUIET_DEFAULTS.items():
         os.environ.setdefault(key, value)
-    home = Path(os.environ.get("TASADOR_HOME", ".tasador")).expanduser().resolve()
-    os.environ.setdefault("ZENML_CONFIG_PATH", str(home / "zenml"))
+    from tasador.settings import Settings  # pydantic only: cheap, and after the quiet defaults are set
+
+    os.environ.setdefault("ZENML_CONFIG_PATH", str(Settings().home_dir / "zenml"))

@@ -3,28 +3,28 @@
 Precedence, highest first: explicit overrides (e.g. the active ZenML stack's values, resolved by
 `stacks.resolve`), environment variables `TASADOR_*` (plus the standard `MLFLOW_TRACKING_URI`),
 then the embedded defaults under `.tasador/` in the working directory. Tunable numbers of the
-pipelines live in `configs/*.yaml`, loaded through `load_config`.
+pipelines live in `configs/*.yaml`, typed by `tasador.configs` and read through `settings.configs`.
+Every `TASADOR_*` variable tasador reads is a field here; nothing else reads them.
 """
 
 from __future__ import annotations
 
-import os
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import yaml
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CONFIG_DIR = REPO_ROOT / "configs"
+from tasador.configs import CONFIG_DIR, Configs
 
 
 class Settings(BaseSettings):
     """Where tasador keeps its state and which services it talks to."""
 
-    model_config = SettingsConfigDict(env_prefix="TASADOR_", extra="ignore")
+    # An empty variable (compose's `${X:-}`) means unset, as it did when each was read on its own: an empty
+    # TASADOR_MODEL_DIR must not serve the working directory as a model.
+    model_config = SettingsConfigDict(env_prefix="TASADOR_", extra="ignore", env_ignore_empty=True)
 
     home: Path = Field(default=Path(".tasador"), description="Folder of the embedded defaults.")
     db_url: str | None = Field(default=None, description="SQLAlchemy URL of RAW/CLEAN; SQLite under `home` when unset.")
@@ -57,6 +57,25 @@ class Settings(BaseSettings):
         description="HMAC secret of the registry's webhook (stack apply registers it; the service checks it).",
     )
 
+    config_dir: Path = Field(
+        default=CONFIG_DIR, description="Folder of the configs/*.yaml files; a copy runs the loop with other rules."
+    )
+    serving_config: Path | None = Field(
+        default=None, description="A serving.yaml used instead of the one in `config_dir` (a deployment's own)."
+    )
+    ui_config: Path | None = Field(default=None, description="A ui.yaml used instead of the one in `config_dir`.")
+    model_dir: Path | None = Field(
+        default=None, description="A model folder bundled in the image: the service serves it as is, without MLflow."
+    )
+    pushgateway_url: str | None = Field(
+        default=None, description="Prometheus Pushgateway the pipelines push the loop's metrics to; unset: none."
+    )
+
+    @cached_property
+    def configs(self) -> Configs:
+        """The typed configs/*.yaml of `config_dir`, each file read once per Settings instance."""
+        return Configs(self.config_dir, serving_file=self.serving_config, ui_file=self.ui_config)
+
     @cached_property
     def home_dir(self) -> Path:
         return self.home.expanduser().resolve()
@@ -81,16 +100,3 @@ class Settings(BaseSettings):
     def ensure_home(self) -> Path:
         self.home_dir.mkdir(parents=True, exist_ok=True)
         return self.home_dir
-
-
-def load_config(name: str, config_dir: Path | None = None) -> dict[str, Any]:
-    """Load `<name>.yaml` from `configs/` (or `TASADOR_CONFIG_DIR`) as a plain dict.
-
-    Every tunable number lives there; pointing TASADOR_CONFIG_DIR at a copy runs the loop with other rules.
-    """
-    folder = config_dir or Path(os.environ.get("TASADOR_CONFIG_DIR") or CONFIG_DIR)
-    path = folder / f"{name}.yaml"
-    if not path.exists():
-        raise FileNotFoundError(f"Config {path} is missing; every pipeline reads its numbers from configs/.")
-    with path.open() as fh:
-        return yaml.safe_load(fh) or {}

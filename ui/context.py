@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import streamlit as st
 
+from tasador.configs import UiConfig
 from tasador.console import short_path
-from tasador.settings import Settings, load_config
+from tasador.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -25,7 +25,7 @@ RUN_MORE = "Run `make run` to process the next batch."
 @dataclass(frozen=True)
 class AppContext:
     settings: Settings
-    config: dict[str, Any]
+    config: UiConfig
 
     def cached(self, func: F, ttl_key: str) -> F:
         """`func` behind Streamlit's data cache, kept for `cache.<ttl_key>` seconds of configs/ui.yaml.
@@ -33,25 +33,20 @@ class AppContext:
         Wrapping at run time rather than at import keeps the TTL in YAML; Streamlit keys its cache by the
         function's module, name and source, so every rerun shares the same entries.
         """
-        ttl = self.config["cache"][ttl_key]
+        ttl = getattr(self.config.cache, ttl_key)
         return st.cache_data(ttl=ttl, show_spinner=False)(func)  # type: ignore[return-value]
 
 
 def load_context() -> AppContext:
     """Settings from the environment (`TASADOR_*`) and the app's numbers (`TASADOR_UI_CONFIG` overrides)."""
-    override = os.environ.get("TASADOR_UI_CONFIG")
-    if override:
-        path = Path(override)
-        config = load_config(path.stem, path.parent)
-    else:
-        config = load_config("ui")
-    return AppContext(settings=Settings(), config=config)
+    settings = Settings()
+    return AppContext(settings=settings, config=settings.configs.ui)
 
 
-def limit_mlflow_http(config: dict[str, Any]) -> None:
+def limit_mlflow_http(config: UiConfig) -> None:
     """Keep a slow or absent MLflow server from stalling a page (MLflow reads these at each call)."""
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(config["mlflow"]["http_timeout_s"]))
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(config["mlflow"]["http_max_retries"]))
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(config.mlflow.http_timeout_s))
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(config.mlflow.http_max_retries))
 
 
 def display_uri(uri: str) -> str:

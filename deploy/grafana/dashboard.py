@@ -19,7 +19,8 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import DataSourceRef
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
-from tasador.settings import load_config
+from tasador.configs import DashboardOptions
+from tasador.settings import Settings
 
 OUTPUT = Path(__file__).with_name("tasador.json")
 UID = "tasador"
@@ -157,20 +158,18 @@ def loop_row() -> list[Any]:
     ]
 
 
-def build_dashboard(config: dict[str, Any]) -> dict[str, Any]:
+def build_dashboard(config: DashboardOptions) -> dict[str, Any]:
     """The dashboard as Grafana's JSON model."""
     builder = (
         dashboard.Dashboard("tasador")
         .uid(UID)
         .description("House-price service and its continuous-training loop.")
         .tags(["tasador"])
-        .refresh(config["refresh"])
-        .time(config["time_from"], "now")
+        .refresh(config.refresh)
+        .time(config.time_from, "now")
         .timezone("browser")
     )
-    panels = (
-        service_row(config["rate_window"], config["latency_quantiles"]) + model_row(config["rate_window"]) + loop_row()
-    )
+    panels = service_row(config.rate_window, config.latency_quantiles) + model_row(config.rate_window) + loop_row()
     # Grafana keys panel state (links, edits) by id: give each a stable one.
     for panel_id, panel in enumerate(panels, start=1):
         panel.id(panel_id)
@@ -179,7 +178,7 @@ def build_dashboard(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_dashboard(output: Path = OUTPUT) -> Path:
-    model = build_dashboard(load_config("observability")["dashboard"])
+    model = build_dashboard(Settings().configs.observability.dashboard)
     output.write_text(json.dumps(model, indent=2, sort_keys=True) + "\n")
     return output
 

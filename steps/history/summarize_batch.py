@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 from typing import Annotated
 
 from zenml import step
@@ -39,6 +38,6 @@ def summarize_batch(
         promotion,
         explanation,
         served,
-        os.environ.get("TASADOR_PUSHGATEWAY_URL"),
+        context.settings().pushgateway_url,
     )
     return context.decided("summarize", summary)

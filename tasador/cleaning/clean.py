@@ -14,7 +14,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -24,8 +24,9 @@ import pyarrow.compute as pc
 from tasador.cleaning.parsed_batch import forget, parsed_batch
 from tasador.cleaning.parsing import ParsedRows, RawRows, parse_rows
 from tasador.cleaning.rules import rule_violations, rules_from
+from tasador.configs import CleaningConfig
 from tasador.schema import COLUMNS
-from tasador.settings import load_config
+from tasador.settings import Settings
 
 if TYPE_CHECKING:
     from tasador.store import Store
@@ -59,7 +60,7 @@ def _hash_text(values: pd.Series) -> pa.Array:
 
 
 def normalise(
-    raw: RawRows, config: Mapping[str, Any] | None = None, today: dt.date | None = None
+    raw: RawRows, config: CleaningConfig | None = None, today: dt.date | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(clean frame, quarantined) for rows as received; every raw row ends up in exactly one of them.
 
@@ -67,12 +68,12 @@ def normalise(
     prev_sold_date. The clean frame has CLEAN_FRAME_COLUMNS; quarantined has raw_row_id, stage ("cleaning"), reason.
     Duplicates within the batch keep their first row; duplicates of CLEAN are `clean_batch`'s job.
     """
-    config = config if config is not None else load_config("cleaning")
+    config = config if config is not None else Settings().configs.cleaning
     return normalise_parsed(parse_rows(raw, config), config, today)
 
 
 def normalise_parsed(
-    parsed: ParsedRows, config: Mapping[str, Any], today: dt.date | None = None
+    parsed: ParsedRows, config: CleaningConfig, today: dt.date | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """`normalise` for rows already parsed (`parse_rows`); `parsed` is left as it is."""
     reasons = parsed.unreadable.where(
@@ -111,7 +112,7 @@ class CleanSummary:
 def clean_batch(
     store: Store,
     batch_id: int,
-    config: Mapping[str, Any],
+    config: CleaningConfig,
     validation_failures: Mapping[int, str] | None = None,
     today: dt.date | None = None,
 ) -> CleanSummary:
@@ -134,7 +135,7 @@ def clean_batch(
     clean = clean[~seen].reset_index(drop=True)
     store.save_clean(batch_id, clean, quarantined)
     forget()  # clean is the last stage to read the batch's rows: their memory goes back before training
-    top = Counter(quarantined["reason"]).most_common(int(config["top_reasons"]))
+    top = Counter(quarantined["reason"]).most_common(config.top_reasons)
     return CleanSummary(len(parsed.frame), len(clean), len(quarantined), dict(top))
 
 

@@ -16,13 +16,12 @@ keeps that parse. It is the parse a read of RAW would give, since it reads the v
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from tasador.cleaning.parsing import ParsedRows, parse_texts
+from tasador.configs import CleaningConfig
 
 if TYPE_CHECKING:
     from tasador.ingest.batch import Batch
@@ -58,7 +57,7 @@ class _LastBatch:
 _last = _LastBatch()
 
 
-def parsed_batch(store: Store, batch_id: int, config: Mapping[str, Any]) -> ParsedRows:
+def parsed_batch(store: Store, batch_id: int, config: CleaningConfig) -> ParsedRows:
     """The batch's RAW rows parsed with `config` (configs/cleaning.yaml); read from RAW unless just parsed.
 
     The result is shared: callers must not modify its frame or series.
@@ -71,7 +70,7 @@ def parsed_batch(store: Store, batch_id: int, config: Mapping[str, Any]) -> Pars
     return parsed
 
 
-def store_and_parse(store: Store, batch: Batch, config: Mapping[str, Any]) -> IngestResult:
+def store_and_parse(store: Store, batch: Batch, config: CleaningConfig) -> IngestResult:
     """`Store.ingest_raw`, parsing the rows' texts while the database writes them; the parse is kept for
     `parsed_batch`, so validate and clean need not read the batch back from RAW."""
     parses: list[ParsedRows] = []
@@ -95,9 +94,9 @@ def store_and_parse(store: Store, batch: Batch, config: Mapping[str, Any]) -> In
     return result
 
 
-def _key(store: Store, batch_id: int, config: Mapping[str, Any]) -> tuple[Any, ...]:
+def _key(store: Store, batch_id: int, config: CleaningConfig) -> tuple[Any, ...]:
     record = store.batch(batch_id)
-    settings = json.dumps({k: config[k] for k in _PARSING_KEYS}, sort_keys=True, default=str)
+    settings = config.model_dump_json(include=set(_PARSING_KEYS))
     return (store.url, batch_id, record.checksum, record.received_at, record.row_count, settings)
 
 

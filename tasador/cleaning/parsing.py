@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from tasador.configs import CleaningConfig
 from tasador.schema import COLUMNS, NUMERIC_COLUMNS, STATES
 from tasador.store import rows_json
 
@@ -48,7 +49,7 @@ def field_name(key: object) -> str:
     return _SEPARATORS.sub("_", str(key).strip()).lower()
 
 
-def parse_rows(raw: RawRows, config: Mapping[str, Any]) -> ParsedRows:
+def parse_rows(raw: RawRows, config: CleaningConfig) -> ParsedRows:
     """Read rows as received (any casing, numbers as text, extra or missing fields, non-objects)."""
     ids = pd.Series([row_id for row_id, _ in raw], dtype="int64")
     rows = [row for _, row in raw]
@@ -58,7 +59,7 @@ def parse_rows(raw: RawRows, config: Mapping[str, Any]) -> ParsedRows:
     return _read_columns(ids, values, fields_received, unreadable, config)
 
 
-def parse_texts(raw_row_ids: Sequence[int], texts: Sequence[str], config: Mapping[str, Any]) -> ParsedRows:
+def parse_texts(raw_row_ids: Sequence[int], texts: Sequence[str], config: CleaningConfig) -> ParsedRows:
     """`parse_rows` for rows as RAW keeps them, JSON texts: the same result, read faster.
 
     A batch of objects with exactly the canonical fields, each holding numbers or text (what feeds almost
@@ -74,7 +75,7 @@ def parse_texts(raw_row_ids: Sequence[int], texts: Sequence[str], config: Mappin
     return _read_columns(ids, values, frozenset(COLUMNS), unreadable, config)
 
 
-def parse_columns(ids: Sequence[int], values: Mapping[str, pd.Series], config: Mapping[str, Any]) -> ParsedRows:
+def parse_columns(ids: Sequence[int], values: Mapping[str, pd.Series], config: CleaningConfig) -> ParsedRows:
     """`parse_rows` for rows given by column (a CSV read by Arrow): the same reading, column by column.
 
     `values` maps field names as sent (any casing and separators) to aligned Series; a column it lacks
@@ -100,9 +101,9 @@ def _read_columns(
     values: Mapping[str, pd.Series],
     fields_received: frozenset[str],
     unreadable: pd.Series,
-    config: Mapping[str, Any],
+    config: CleaningConfig,
 ) -> ParsedRows:
-    reader = _Reader(frozenset(config["missing_tokens"]), int(config["reason_value_chars"]))
+    reader = _Reader(frozenset(config.missing_tokens), config.reason_value_chars)
     frame = pd.DataFrame({"raw_row_id": ids})
     for column in COLUMNS:
         typed, reasons = reader.read(column, values[column])
@@ -322,13 +323,13 @@ def _quote(value: Any, chars: int) -> str:
     return shown if len(shown) <= chars else shown[: chars - 1] + "…"
 
 
-def read_field(column: str, value: Any, config: Mapping[str, Any]) -> Any:
+def read_field(column: str, value: Any, config: CleaningConfig) -> Any:
     """One field of one listing read as `parse_rows` reads a batch (the service reads requests with it).
 
     Returns the clean value (None when missing); raises ValueError with the reason cleaning would quarantine
     the row for ("zip_code not a zip code: 'abc'").
     """
-    reader = _Reader(frozenset(config["missing_tokens"]), int(config["reason_value_chars"]))
+    reader = _Reader(frozenset(config.missing_tokens), config.reason_value_chars)
     typed, reasons = reader.read(column, pd.Series([value], dtype=object))
     if isinstance(reasons.iloc[0], str):
         raise ValueError(reasons.iloc[0])

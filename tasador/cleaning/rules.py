@@ -8,12 +8,13 @@ reads the same wherever it is applied.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import pandas as pd
 
+from tasador.configs import CleaningConfig
 from tasador.schema import STATES
 
 
@@ -50,16 +51,19 @@ class Rule:
         }[self.kind]
 
 
-def rules_from(config: Mapping[str, Any], today: dt.date | None = None) -> list[Rule]:
+def rules_from(config: CleaningConfig, today: dt.date | None = None) -> list[Rule]:
     """The rules of configs/cleaning.yaml in the order they are applied (the first broken one is the reason)."""
-    rules = [Rule(column, "present") for column in config["required"]]
-    for column, bounds in config["numbers"].items():
-        rules += [Rule(column, kind, float(bounds[kind])) for kind in ("min", "above", "max") if kind in bounds]
-    rules.append(Rule("status", "one_of", tuple(config["statuses"])))
+    rules = [Rule(column, "present") for column in config.required]
+    for column, bounds in config.numbers.items():
+        limits = {"min": bounds.min, "above": bounds.above, "max": bounds.max}
+        rules += [Rule(column, kind, limit) for kind, limit in limits.items() if limit is not None]
+    rules.append(Rule("status", "one_of", tuple(config.statuses)))
     rules.append(Rule("state", "one_of", STATES))
-    for kind, day in config["prev_sold_date"].items():
-        when = (today or dt.datetime.now(dt.UTC).date()) if day == "today" else dt.date.fromisoformat(str(day))
-        rules.append(Rule("prev_sold_date", kind, pd.Timestamp(when)))
+    dates = config.prev_sold_date
+    for kind, day in (("not_before", dates.not_before), ("not_after", dates.not_after)):
+        if day is not None:
+            when = (today or dt.datetime.now(dt.UTC).date()) if day == "today" else day
+            rules.append(Rule("prev_sold_date", kind, pd.Timestamp(when)))
     return rules
 
 

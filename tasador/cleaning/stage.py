@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tasador.cleaning.clean import clean_batch
 from tasador.loop.results import CleanSummary, DataReport
-from tasador.settings import Settings, load_config
+from tasador.settings import Settings
 from tasador.store import Store
 
 
@@ -12,7 +12,7 @@ def clean(store: Store, settings: Settings, batch_id: int | None, report: DataRe
     """Typed, deduplicated rows to CLEAN; every other row quarantined with its reason."""
     if batch_id is None or not report.ran or report.rejected:
         return CleanSummary(skipped=report.skipped or f"the batch was rejected: {report.rejected}")
-    summary = clean_batch(store, batch_id, load_config("cleaning"), validation_failures=report.hard_failures)
+    summary = clean_batch(store, batch_id, settings.configs.cleaning, validation_failures=report.hard_failures)
     return CleanSummary(
         rows_in=summary.rows_in,
         clean=summary.clean,

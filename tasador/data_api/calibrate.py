@@ -16,16 +16,17 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from tasador.configs import CalibrationOptions
 from tasador.data_api.generator import CALIBRATION_PATH, COPULA_FEATURES, HOUSE_FIELDS
 
 
-def calibrate(csv_path: Path, options: dict[str, Any]) -> dict[str, Any]:
+def calibrate(csv_path: Path, options: CalibrationOptions) -> dict[str, Any]:
     """Statistics of `csv_path`; `options` is the `calibration` section of configs/datasource.yaml."""
     df = pd.read_csv(csv_path)
-    probs = np.linspace(0.0, 1.0, int(options["quantile_count"]))
-    probs = np.clip(probs, options["quantile_tail"], 1 - options["quantile_tail"])
+    probs = np.linspace(0.0, 1.0, int(options.quantile_count))
+    probs = np.clip(probs, options.quantile_tail, 1 - options.quantile_tail)
     land = df[list(HOUSE_FIELDS)].isna().all(axis=1)
-    priced = df["price"].notna() & (df["price"] >= options["low_price_below"])
+    priced = df["price"].notna() & (df["price"] >= options.low_price_below)
     houses = df[~land & priced]
     complete = houses.dropna(subset=list(COPULA_FEATURES))
     log_price = np.log(complete["price"].to_numpy())
@@ -57,8 +58,8 @@ def calibrate(csv_path: Path, options: dict[str, Any]) -> dict[str, Any]:
             "residual_sd": round(float(fit.residual.std()), 5),
             "residual_kurtosis": round(float(stats.kurtosis(fit.residual)), 3),
             "r2": round(1 - float(fit.residual.var() / log_price.var()), 4),
-            "low_price_share": round(float((df["price"] < options["low_price_below"]).mean()), 5),
-            "low_price_quantiles": _quantiles(df.loc[df["price"] < options["low_price_below"], "price"], probs),
+            "low_price_share": round(float((df["price"] < options.low_price_below).mean()), 5),
+            "low_price_quantiles": _quantiles(df.loc[df["price"] < options.low_price_below, "price"], probs),
         },
         "id_ranges": {col: [int(df[col].min()), int(df[col].max())] for col in ("brokered_by", "street")},
         "log_price": {
@@ -88,7 +89,7 @@ class _PriceFit:
 
 
 def _fit_price(
-    scores: np.ndarray, log_price: np.ndarray, state: pd.Series, status: pd.Series, options: dict[str, Any]
+    scores: np.ndarray, log_price: np.ndarray, state: pd.Series, status: pd.Series, options: CalibrationOptions
 ) -> _PriceFit:
     """Log price on the normal scores and status, with a fixed effect per state (OLS after demeaning by state)."""
     statuses = sorted(status.unique())
@@ -97,7 +98,7 @@ def _fit_price(
     by_state = state.to_numpy()
     coef, *_ = np.linalg.lstsq(_demean(design, by_state), _demean(log_price, by_state), rcond=None)
     adjusted = log_price - design @ coef
-    levels = _state_levels(by_state, adjusted, options["state_shrinkage_rows"])
+    levels = _state_levels(by_state, adjusted, options.state_shrinkage_rows)
     residual = adjusted - pd.Series(by_state).map(levels).to_numpy()
     return _PriceFit(
         coefficients={n: round(float(b), 5) for n, b in zip(COPULA_FEATURES, coef, strict=False)},
@@ -123,9 +124,9 @@ def _state_levels(state: np.ndarray, adjusted: np.ndarray, shrinkage_rows: float
     return {str(name): round(float(v), 4) for name, v in shrunk.items()}
 
 
-def _states(df: pd.DataFrame, levels: dict[str, float], options: dict[str, Any]) -> dict[str, dict[str, float]]:
+def _states(df: pd.DataFrame, levels: dict[str, float], options: CalibrationOptions) -> dict[str, dict[str, float]]:
     shares = df["state"].value_counts(normalize=True)
-    low, high = options["zip_range_quantiles"]
+    low, high = options.zip_range_quantiles
     zips = df.groupby("state")["zip_code"]
     zip_low, zip_high = zips.quantile(low), zips.quantile(high)
     return {

@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
-
-def _config(path: Path | None) -> dict[str, Any]:
-    from tasador.settings import load_config
-
-    if path is None:
-        return load_config("datasource")
-    return load_config(path.stem, path.parent)
+if TYPE_CHECKING:
+    from tasador.configs import DatasourceConfig, ServerOptions
 
 
-def _default_state_dir(options: dict[str, Any]) -> Path:
+def _config(path: Path | None) -> DatasourceConfig:
+    from tasador.configs import DatasourceConfig, read_config
     from tasador.settings import Settings
 
-    return Path(options["state_dir"]) if options.get("state_dir") else Settings().home_dir / "data_api"
+    return Settings().configs.datasource if path is None else read_config(path, DatasourceConfig)
+
+
+def _default_state_dir(options: ServerOptions) -> Path:
+    from tasador.settings import Settings
+
+    return options.state_dir or Settings().home_dir / "data_api"
 
 
 @click.group()
@@ -93,7 +95,6 @@ def serve(
     from tasador.ingest.feeds import build_feed
 
     config = _config(config_path)
-    options = dict(config["server"])
     overrides = {
         "fail_first": fail_first,
         "slow_first": slow_first,
@@ -102,22 +103,20 @@ def serve(
         "window_s": window_s,
         "rows_as_lists": rows_as_lists,
     }
-    for key, value in overrides.items():
-        if value is not None:
-            options[key] = value
+    options = config.server.model_copy(update={key: value for key, value in overrides.items() if value is not None})
     try:
         feed = build_feed(
             config, scenario=scenario, seed=seed, batch_size=batch_size, batches=batches, csv=csv_path, messy=messy
         )
     except ValueError as exc:  # an unknown scenario or state, named in the message
         raise click.ClickException(str(exc)) from exc
-    host = host or options["host"]
-    port = port or int(options["port"])
+    host = host or options.host
+    port = port or options.port
     state_dir = state_dir or _default_state_dir(options)
     click.echo(
-        f"Serving {feed.name} ({feed.batch_count} batches per group, numbered from {options['first_batch']}"
-        + (f", each for {options['window_s']:g} s" if float(options["window_s"]) > 0 else "")
-        + (", rows as lists" if options["rows_as_lists"] else "")
+        f"Serving {feed.name} ({feed.batch_count} batches per group, numbered from {options.first_batch}"
+        + (f", each for {options.window_s:g} s" if options.window_s > 0 else "")
+        + (", rows as lists" if options.rows_as_lists else "")
         + f") on http://{host}:{port}; positions kept in {state_dir}"
     )
     run_server(host, port, feed, state_dir, options)
@@ -137,7 +136,7 @@ def calibrate(csv_path: Path, config_path: Path | None) -> None:
     from tasador.data_api.calibrate import calibrate as summarise
     from tasador.data_api.calibrate import write_calibration
 
-    path = write_calibration(summarise(csv_path, _config(config_path)["calibration"]))
+    path = write_calibration(summarise(csv_path, _config(config_path).calibration))
     click.echo(f"Calibration written to {path}")
 
 

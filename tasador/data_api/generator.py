@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr
 
+from tasador.configs import DatasourceConfig, WorldOptions
 from tasador.data_api.geography import World, build_world, cumulative, pick
 from tasador.data_api.scenarios import Drift, Scenario, load_scenario
 from tasador.schema import COLUMNS
@@ -58,7 +59,7 @@ class ListingGenerator:
         self,
         calibration: dict[str, Any],
         world: World,
-        world_options: dict[str, Any],
+        world_options: WorldOptions,
         scenario: Scenario,
         held_back_states: tuple[str, ...],
         seed: int,
@@ -70,20 +71,20 @@ class ListingGenerator:
         self._world = world
         self._options = world_options
         self._cal = calibration
-        self._marginals = _marginals(calibration, int(world_options["acre_lot_decimals"]))
+        self._marginals = _marginals(calibration, int(world_options.acre_lot_decimals))
         correlation = np.array(calibration["copula_correlation"])
         self._copula = np.linalg.cholesky(correlation)
         # Shifting the size score moves bed, bath and lot along with it, by their correlation with size.
         self._size_direction = correlation[_SIZE]
         model = calibration["price_model"]
         self._coef = np.array([model["coefficients"][f] for f in COPULA_FEATURES])
-        df = float(world_options["residual_t_df"])
+        df = float(world_options.residual_t_df)
         # Student-t noise scaled to the calibrated variance, less the part the zip codes' location carries.
-        unexplained = 1 - world_options["location_share_of_residual"]
+        unexplained = 1 - world_options.location_share_of_residual
         self._house_noise_sd = np.sqrt(model["residual_sd"] ** 2 * unexplained * (df - 2) / df)
         land_model = calibration["land_price_model"]
-        location_var = model["residual_sd"] ** 2 * world_options["location_share_of_residual"]
-        lot_var = (land_model["residual_sd"] * world_options["lot_residual_scale"]) ** 2
+        location_var = model["residual_sd"] ** 2 * world_options.location_share_of_residual
+        lot_var = (land_model["residual_sd"] * world_options.lot_residual_scale) ** 2
         self._land_noise_sd = np.sqrt(max(0.0, lot_var - location_var))
         self._statuses = np.array(list(calibration["status_shares"]), dtype=object)
         self._status_cum = cumulative(np.array(list(calibration["status_shares"].values())))
@@ -115,7 +116,7 @@ class ListingGenerator:
         # Every draw happens in every scenario, in this order, so the scenarios share their randomness.
         u = rng.random((n, 9))
         scores = rng.standard_normal((n, len(COPULA_FEATURES))) @ self._copula.T
-        house_noise = rng.standard_t(self._options["residual_t_df"], n) * self._house_noise_sd
+        house_noise = rng.standard_t(self._options.residual_t_df, n) * self._house_noise_sd
         lot_noise = rng.standard_normal(n) * self._land_noise_sd  # lot prices are wide already, not heavy-tailed
         absent = rng.random((n, len(COLUMNS)))
         street_low, street_high = cal["id_ranges"]["street"]
@@ -137,7 +138,7 @@ class ListingGenerator:
             np.interp(quantile[:, _ACRE], m.probs, m.log_land_acre),
             np.interp(quantile[:, _ACRE], m.probs, m.log_acre),
         )
-        acre_lot = np.round(np.exp(lot), int(self._options["acre_lot_decimals"]))
+        acre_lot = np.round(np.exp(lot), int(self._options.acre_lot_decimals))
 
         lots = cal["land_price_model"]
         log_price = (
@@ -178,7 +179,7 @@ class ListingGenerator:
         return state
 
     def _prices(self, log_price: np.ndarray, uniform: np.ndarray) -> np.ndarray:
-        step = float(self._options["price_round_to"])
+        step = float(self._options.price_round_to)
         listed = np.maximum(step, np.rint(np.exp(log_price) / step) * step)
         # Placeholder prices (1, 500, 3,500 ...) are drawn from their own calibrated distribution; `uniform`
         # is reused, rescaled, because the placeholder rows are exactly those where it fell under the share.
@@ -193,19 +194,19 @@ class ListingGenerator:
 
 
 def generator_from_config(
-    config: dict[str, Any], *, scenario: str | None = None, seed: int | None = None
+    config: DatasourceConfig, *, scenario: str | None = None, seed: int | None = None
 ) -> ListingGenerator:
     """A generator for configs/datasource.yaml, with the scenario and seed optionally overridden."""
-    gen = config["generator"]
+    gen = config.generator
     calibration = load_calibration()
     return ListingGenerator(
         calibration=calibration,
-        world=build_world(calibration, config["world"]),
-        world_options=config["world"],
-        scenario=load_scenario(scenario or gen["scenario"], config["scenarios"]),
-        held_back_states=tuple(config.get("held_back_states") or ()),
-        seed=int(gen["seed"] if seed is None else seed),
-        chunk_rows=int(gen["chunk_rows"]),
+        world=build_world(calibration, config.world),
+        world_options=config.world,
+        scenario=load_scenario(scenario or gen.scenario, config.scenarios),
+        held_back_states=tuple(config.held_back_states),
+        seed=gen.seed if seed is None else seed,
+        chunk_rows=gen.chunk_rows,
     )
 
 

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from tasador.configs import WorldOptions
+
 # Place names are made up from these parts ("Cedarbrook", "Port Millford"): no real city list is shipped.
 _NAME_STARTS = (
     "Ash",
@@ -110,16 +112,16 @@ class World:
         return np.array([self.states.index(n) for n in names], dtype=np.int64)
 
 
-def build_world(calibration: dict[str, Any], options: dict[str, Any]) -> World:
+def build_world(calibration: dict[str, Any], options: WorldOptions) -> World:
     """The map for `calibration` and the `world` options (its seed fixes every place and effect)."""
-    rng = np.random.default_rng(int(options["seed"]))
+    rng = np.random.default_rng(int(options.seed))
     states = tuple(calibration["states"])
     info = [calibration["states"][s] for s in states]
     share = np.array([s["share"] for s in info])
-    zip_counts = np.maximum(int(options["min_zips_per_state"]), np.rint(share * options["zip_codes"]).astype(int))
-    location_var = calibration["price_model"]["residual_sd"] ** 2 * options["location_share_of_residual"]
-    area_sd = np.sqrt(location_var * options["zip3_share_of_location"])
-    zip_sd = np.sqrt(location_var * (1 - options["zip3_share_of_location"]))
+    zip_counts = np.maximum(int(options.min_zips_per_state), np.rint(share * options.zip_codes).astype(int))
+    location_var = calibration["price_model"]["residual_sd"] ** 2 * options.location_share_of_residual
+    area_sd = np.sqrt(location_var * options.zip3_share_of_location)
+    zip_sd = np.sqrt(location_var * (1 - options.zip3_share_of_location))
 
     codes_by_state = _zip_codes(rng, info, zip_counts)
     zip_state, zip_code, zip_city, zip_effect, zip_pick = [], [], [], [], []
@@ -128,15 +130,15 @@ def build_world(calibration: dict[str, Any], options: dict[str, Any]) -> World:
         effects = rng.normal(0, area_sd, len(areas))[area_of_zip] + rng.normal(0, zip_sd, len(codes))
         zip_state.append(np.full(len(codes), index))
         zip_code.append(codes.astype(float))
-        zip_city.append(_cities(rng, len(codes), int(options["zips_per_city"])))
+        zip_city.append(_cities(rng, len(codes), int(options.zips_per_city)))
         zip_effect.append(effects - effects.mean())  # the state's level stays its calibrated mean
-        zip_pick.append(index + cumulative(rng.dirichlet(np.full(len(codes), options["zip_popularity_concentration"]))))
+        zip_pick.append(index + cumulative(rng.dirichlet(np.full(len(codes), options.zip_popularity_concentration))))
 
-    broker_counts = np.maximum(1, np.rint(share * options["brokers"]).astype(int))
+    broker_counts = np.maximum(1, np.rint(share * options.brokers).astype(int))
     low, high = calibration["id_ranges"]["brokered_by"]
     broker_ids = rng.choice(np.arange(low, high + 1), size=int(broker_counts.sum()), replace=False).astype(float)
     ranks = np.concatenate([np.arange(1, c + 1) for c in broker_counts])
-    weights = ranks ** -float(options["broker_popularity_exponent"])
+    weights = ranks ** -float(options.broker_popularity_exponent)
     bounds = np.concatenate([[0], np.cumsum(broker_counts)])
     broker_pick = np.concatenate([i + cumulative(weights[bounds[i] : bounds[i + 1]]) for i in range(len(states))])
     return World(

@@ -9,8 +9,10 @@ until then).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+
+from tasador.configs import Effect
 
 EFFECTS = ("inflation", "size_shift", "new_state")
 
@@ -28,35 +30,28 @@ class Drift:
 @dataclass(frozen=True)
 class Scenario:
     name: str
-    effects: tuple[dict[str, Any], ...]
+    effects: tuple[Effect, ...]
 
     def drift(self, batch_number: int) -> Drift:
         log_price_shift = size_shift = new_share = 0.0
         new_states: tuple[str, ...] = ()
         for effect in self.effects:
-            steps = batch_number - int(effect["start_batch"]) + 1  # the start batch is the first drifted one
+            steps = batch_number - int(effect.start_batch) + 1  # the start batch is the first drifted one
             if steps <= 0:
                 continue
-            kind = effect["effect"]
+            kind = effect.effect
             if kind == "inflation":
-                log_price_shift += steps * math.log1p(float(effect["rate_per_batch"]))
+                log_price_shift += steps * math.log1p(float(effect.rate_per_batch))
             elif kind == "size_shift":
-                size_shift += min(steps * float(effect["shift_per_batch"]), float(effect["max_shift"]))
+                size_shift += min(steps * float(effect.shift_per_batch), float(effect.max_shift))
             else:
-                new_share = float(effect["share"])
-                new_states = tuple(effect["states"])
+                new_share = float(effect.share)
+                new_states = tuple(effect.states)
         return Drift(log_price_shift, size_shift, new_share, new_states)
 
 
-def load_scenario(name: str, scenarios: dict[str, list[dict[str, Any]]]) -> Scenario:
-    """The scenario `name` from the `scenarios` section of configs/datasource.yaml, checked."""
+def load_scenario(name: str, scenarios: Mapping[str, Sequence[Effect]]) -> Scenario:
+    """The scenario `name` from the `scenarios` section of configs/datasource.yaml (its effects checked there)."""
     if name not in scenarios:
         raise ValueError(f"Unknown scenario {name!r}: choose one of {', '.join(scenarios)} (configs/datasource.yaml).")
-    effects = tuple(scenarios[name] or ())
-    for effect in effects:
-        if effect.get("effect") not in EFFECTS or "start_batch" not in effect:
-            raise ValueError(
-                f"Scenario {name!r} has an effect {effect!r}: each needs `effect` (one of {', '.join(EFFECTS)}) "
-                "and `start_batch`; fix it in configs/datasource.yaml."
-            )
-    return Scenario(name, effects)
+    return Scenario(name, tuple(scenarios[name]))

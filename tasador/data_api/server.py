@@ -26,6 +26,7 @@ from fastapi import FastAPI, HTTPException, Query
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from tasador.configs import ServerOptions
 from tasador.ingest.feeds import Feed, Row
 from tasador.schema import COLUMNS
 
@@ -134,16 +135,16 @@ class RequestSizeLimit:
         await self.app(scope, receive, send)
 
 
-def create_app(feed: Feed, state_dir: Path, options: dict[str, Any]) -> FastAPI:
+def create_app(feed: Feed, state_dir: Path, options: ServerOptions) -> FastAPI:
     """The API for `feed`; `options` is the `server` section of configs/datasource.yaml."""
     positions = Positions(state_dir, feed.name)
-    first_batch = int(options["first_batch"])
-    window_s, portion_share = float(options["window_s"]), float(options["window_portion_share"])
-    rows_as_lists = bool(options["rows_as_lists"])
+    first_batch = int(options.first_batch)
+    window_s, portion_share = float(options.window_s), float(options.window_portion_share)
+    rows_as_lists = bool(options.rows_as_lists)
     seed = zlib.crc32(feed.name.encode())  # portions differ between feeds, and repeat for the same one
-    failures_left = [int(options.get("fail_first", 0))]
-    slow_left, slow_s = [int(options.get("slow_first", 0))], float(options.get("slow_s", 0))
-    Group = Annotated[int, Query(ge=1, le=int(options["max_group_number"]), description="Your group number.")]
+    failures_left = [options.fail_first]
+    slow_left, slow_s = [options.slow_first], options.slow_s
+    Group = Annotated[int, Query(ge=1, le=int(options.max_group_number), description="Your group number.")]
     app = FastAPI(title="tasador data API", description="Batches of USA real-estate listings, per group.")
     too_large: dict[int | str, dict[str, Any]] = {
         413: {"description": "The request is larger than `server.max_request_bytes`."}
@@ -199,11 +200,11 @@ def create_app(feed: Feed, state_dir: Path, options: dict[str, Any]) -> FastAPI:
     def health() -> dict[str, Any]:
         return {"status": "ok", "feed": feed.name, "batches": feed.batch_count}
 
-    app.add_middleware(RequestSizeLimit, max_bytes=int(options["max_request_bytes"]))
+    app.add_middleware(RequestSizeLimit, max_bytes=int(options.max_request_bytes))
     return app
 
 
-def serve(host: str, port: int, feed: Feed, state_dir: Path, options: dict[str, Any]) -> None:
+def serve(host: str, port: int, feed: Feed, state_dir: Path, options: ServerOptions) -> None:
     """Run the data API for `feed` until interrupted."""
     import uvicorn
 
@@ -212,6 +213,6 @@ def serve(host: str, port: int, feed: Feed, state_dir: Path, options: dict[str, 
         host=host,
         port=port,
         log_level="warning",
-        h11_max_incomplete_event_size=int(options["max_request_bytes"]),
+        h11_max_incomplete_event_size=int(options.max_request_bytes),
     )
     uvicorn.Server(config).run()

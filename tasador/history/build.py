@@ -16,7 +16,7 @@ from mlflow.entities.model_registry import ModelVersion
 
 from tasador.monitoring.stage import stored_decision
 from tasador.registry.promotion import METRICS
-from tasador.settings import Settings, load_config
+from tasador.settings import Settings
 from tasador.store import Store
 
 SHAP_ARTIFACT = "shap/mean_abs_shap.json"
@@ -86,7 +86,7 @@ class History:
 
 
 def build_history(store: Store, client: MlflowClient, settings: Settings) -> History:
-    top_n = int(load_config("promotion")["report"]["top_shap_features"])
+    top_n = settings.configs.promotion.report.top_shap_features
     models = _models(client, settings.registered_model_name, settings.production_alias, top_n)
     by_version = {m.version: m for m in models}
     trained_for = {m.source_batch: m for m in models if m.source_batch is not None}

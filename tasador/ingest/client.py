@@ -20,19 +20,20 @@ from tenacity import (
     wait_exponential,
 )
 
+from tasador.configs import ClientOptions
 from tasador.ingest.batch import Batch, SourceExhausted, SourceUnavailable
 
 
 class HttpSource:
     """A BatchSource over HTTP; `options` is the `client` section of configs/datasource.yaml."""
 
-    def __init__(self, base_url: str, options: dict[str, Any], day: str | None = None) -> None:
+    def __init__(self, base_url: str, options: ClientOptions, day: str | None = None) -> None:
         self._base_url = base_url.rstrip("/")
         self._options = options
-        self._day = day if day is not None else options.get("day")
+        self._day = day if day is not None else options.day
         self._client = httpx.Client(
             base_url=self._base_url,
-            timeout=httpx.Timeout(float(options["read_timeout_s"]), connect=float(options["connect_timeout_s"])),
+            timeout=httpx.Timeout(float(options.read_timeout_s), connect=float(options.connect_timeout_s)),
         )
 
     @property
@@ -114,7 +115,7 @@ class HttpSource:
     def _get_with_retries(self, path: str, params: dict[str, Any]) -> httpx.Response:
         """The answer below 500; connection errors, timeouts and 5xx are retried, pauses growing by
         `backoff_factor` from `backoff_initial_s` up to `backoff_max_s`."""
-        attempts = int(self._options["retries"]) + 1
+        attempts = int(self._options.retries) + 1
 
         def give_up(state: RetryCallState) -> httpx.Response:
             assert state.outcome is not None  # called after a failed attempt
@@ -134,9 +135,9 @@ class HttpSource:
             retry=retry_if_exception_type(httpx.TransportError) | retry_if_result(lambda r: r.status_code >= 500),
             stop=stop_after_attempt(attempts),
             wait=wait_exponential(
-                multiplier=float(self._options["backoff_initial_s"]),
-                exp_base=float(self._options["backoff_factor"]),
-                max=float(self._options["backoff_max_s"]),
+                multiplier=float(self._options.backoff_initial_s),
+                exp_base=float(self._options.backoff_factor),
+                max=float(self._options.backoff_max_s),
             ),
             retry_error_callback=give_up,
         )

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from tasador.configs import DatasourceConfig, MessyOptions
 from tasador.data_api.generator import ListingGenerator, generator_from_config
 from tasador.schema import NUMERIC_COLUMNS
 
@@ -62,7 +63,7 @@ class MessyFeed:
     """Another feed's rows with the mess real feeds carry: lower-cased states, numbers as strings, zip
     codes with their leading zeros back ("02127"), unexpected fields. Seeded per batch like the rows."""
 
-    def __init__(self, feed: Feed, options: dict[str, float], seed: int) -> None:
+    def __init__(self, feed: Feed, options: MessyOptions, seed: int) -> None:
         self._feed = feed
         self._options = options
         self._seed = seed
@@ -79,10 +80,10 @@ class MessyFeed:
         rows = self._feed.rows(group_number, batch_number)
         rng = np.random.default_rng([self._seed, group_number, batch_number, _MESSY_STREAM])
         draws = rng.random((len(rows), 4)) < [
-            self._options["lowercase_state_share"],
-            self._options["numbers_as_strings_share"],
-            self._options["zip_with_leading_zeros_share"],
-            self._options["extra_field_share"],
+            self._options.lowercase_state_share,
+            self._options.numbers_as_strings_share,
+            self._options.zip_with_leading_zeros_share,
+            self._options.extra_field_share,
         ]
         for row, (lower, strings, zeros, extra) in zip(rows, draws, strict=True):
             if lower and isinstance(row.get("state"), str):
@@ -97,7 +98,7 @@ class MessyFeed:
 
 
 def build_feed(
-    config: dict[str, Any],
+    config: DatasourceConfig,
     *,
     scenario: str | None = None,
     seed: int | None = None,
@@ -112,17 +113,17 @@ def build_feed(
     """
     from tasador.ingest.csv_source import CsvFeed  # imported here: csv_source builds on this module
 
-    gen = config["generator"]
-    csv_path = csv or (Path(config["csv"]["path"]) if config.get("csv", {}).get("path") else None)
+    gen = config.generator
+    csv_path = csv or config.csv.path
     feed: Feed
     if csv_path is not None:
-        feed = CsvFeed(csv_path, int(batch_size or config["csv"]["batch_size"]))
+        feed = CsvFeed(csv_path, batch_size or config.csv.batch_size)
     else:
         feed = SyntheticFeed(
             generator_from_config(config, scenario=scenario, seed=seed),
-            batch_size=int(batch_size or gen["batch_size"]),
-            batches=int(batches or gen["batches"]),
+            batch_size=batch_size or gen.batch_size,
+            batches=batches or gen.batches,
         )
-    if gen["messy"] if messy is None else messy:
-        feed = MessyFeed(feed, config["messy"], int(gen["seed"] if seed is None else seed))
+    if gen.messy if messy is None else messy:
+        feed = MessyFeed(feed, config.messy, gen.seed if seed is None else seed)
     return feed

@@ -8,7 +8,7 @@ from tasador.cleaning.parsed_batch import store_and_parse
 from tasador.ingest import make_source
 from tasador.ingest.batch import SourceExhausted
 from tasador.loop.results import FetchedBatch
-from tasador.settings import Settings, load_config
+from tasador.settings import Settings
 from tasador.store import Store
 
 log = logging.getLogger(__name__)
@@ -22,7 +22,7 @@ def next_batch(store: Store, settings: Settings, group_number: int | None = None
     `exhausted` says so, in the source's words, when the source has no batch left.
     """
     group = settings.group_number if group_number is None else group_number
-    source = make_source(settings, load_config("datasource"))
+    source = make_source(settings, settings.configs.datasource)
     pending = store.pending_batch(source.name, group)
     if pending is not None:
         log.info("Batch %s of group %s was not finished: processing it again.", pending.batch_number, group)
@@ -49,7 +49,7 @@ def store_raw_batch(store: Store, fetched: FetchedBatch) -> int | None:
         return None
     # Parsed while the database writes it: validate and clean, when they run in this process, take that
     # parse instead of reading the batch back from RAW.
-    result = store_and_parse(store, batch, load_config("cleaning"))
+    result = store_and_parse(store, batch, Settings().configs.cleaning)
     if not result.created:
         log.info(
             "Batch %s came again with the rows RAW holds as id %s: nothing changes.",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tasador.ingest import make_source
 from tasador.schema import BatchStatus
-from tasador.settings import Settings, load_config
+from tasador.settings import Settings
 from tasador.store import BatchRecord, Store
 
 
@@ -22,7 +22,7 @@ def record_failed_run(
     `next_batch` takes that one first.
     """
     group = settings.group_number if group_number is None else group_number
-    pending = store.pending_batch(make_source(settings, load_config("datasource")).name, group)
+    pending = store.pending_batch(make_source(settings, settings.configs.datasource).name, group)
     if pending is None:  # it failed before the batch reached RAW (e.g. the data API is down)
         return None
     failed = pending.status is BatchStatus.FAILED

@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
+from tasador.configs import ClientOptions
 from tasador.loop.results import BatchSummary
 
 #: One turn: the batch's summary (`finish_batch`), None when the turn failed.
@@ -26,8 +26,8 @@ class Pace:
     repeat_wait_s: float = 0.0  # after an answer that repeats the last batch number
 
     @classmethod
-    def from_config(cls, client: dict[str, Any]) -> Pace:
-        return cls(float(client.get("min_interval_s", 0)), float(client.get("repeat_wait_s", 0)))
+    def from_config(cls, client: ClientOptions) -> Pace:
+        return cls(client.min_interval_s, client.repeat_wait_s)
 
     def wait_after(self, summary: BatchSummary, seconds_since_request: float) -> tuple[float, str | None]:
         """How long to wait before the next request after this turn, and why (None: no need to say)."""

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import numpy as np
 import pandas as pd
+
+from tasador.configs import ModelConfig
 
 HASH_PREFIX_CHARS = 8
 
@@ -22,9 +21,9 @@ def in_holdout(row_hashes: pd.Series, holdout_percent: int) -> np.ndarray:
     return buckets < holdout_percent
 
 
-def split_holdout(clean_df: pd.DataFrame, config: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def split_holdout(clean_df: pd.DataFrame, config: ModelConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(train, holdout) of a CLEAN frame (with `row_hash`), by `holdout_percent` in configs/model.yaml."""
     if "row_hash" not in clean_df.columns:
         raise ValueError("split_holdout needs the CLEAN frame's row_hash column; read it with Store.clean_frame.")
-    holdout = in_holdout(clean_df["row_hash"], int(config["holdout_percent"]))
+    holdout = in_holdout(clean_df["row_hash"], config.holdout_percent)
     return clean_df[~holdout].reset_index(drop=True), clean_df[holdout].reset_index(drop=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
+from tasador.configs import ModelConfig
 from tasador.loop.results import NO_BATCH, Promotion, RetrainDecision, ShapSummary, TrainingRun
 from tasador.model import (
     evaluate,
@@ -23,7 +23,7 @@ from tasador.model import (
 from tasador.registry.promotion import settle_unjudged_versions
 from tasador.registry.tracking import configure_mlflow, end_abandoned_runs
 from tasador.schema import BatchStatus
-from tasador.settings import Settings, load_config
+from tasador.settings import Settings
 from tasador.store import Store
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def training_batches(store: Store, batch_id: int, window: int | None) -> list[in
     return ids[-window:] if window else ids
 
 
-def training_data(store: Store, batch_ids: list[int], config: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def training_data(store: Store, batch_ids: list[int], config: ModelConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
     return split_holdout(store.clean_frame(batch_ids=batch_ids), config)
 
 
@@ -48,9 +48,9 @@ def train(store: Store, settings: Settings, batch_id: int | None, decision: Retr
         return TrainingRun(skipped=decision.skipped or f"no retraining: {decision.reason}")
     import mlflow
 
-    config = load_config("model")
+    config = settings.configs.model
     configure_mlflow(settings)
-    batch_ids = training_batches(store, batch_id, config.get("window_batches"))
+    batch_ids = training_batches(store, batch_id, config.window_batches)
     train_df, holdout_df = training_data(store, batch_ids, config)
     # Tagged as it is created: a run killed at any later point can be found by its batch.
     tags = {"source_batch": str(batch_id), "batches": ",".join(map(str, batch_ids))}
@@ -59,7 +59,7 @@ def train(store: Store, settings: Settings, batch_id: int | None, decision: Retr
             mlflow.data.from_pandas(train_df, name=f"clean-batches-{batch_ids[0]}-{batch_ids[-1]}", targets="price"),
             context="training",
         )
-        result = train_challenger(train_df, config, int(config["seed"]))
+        result = train_challenger(train_df, config, config.seed)
         metrics = evaluate(result.predictor.predict, holdout_df)
         baseline = evaluate(train_baseline(train_df).predict, holdout_df)
         mlflow.log_params(result.params)
@@ -92,10 +92,10 @@ def explain(store: Store, settings: Settings, batch_id: int | None, promotion: P
     import mlflow
 
     configure_mlflow(settings)
-    config = load_config("model")
+    config = settings.configs.model
     predictor = load_predictor(f"models:/{settings.registered_model_name}/{promotion.version}")
     _, holdout_df = training_data(store, promotion.batches, config)
-    sample = holdout_df.sample(n=min(len(holdout_df), int(config["shap_sample"])), random_state=int(config["seed"]))
+    sample = holdout_df.sample(n=min(len(holdout_df), config.shap_sample), random_state=config.seed)
     with tempfile.TemporaryDirectory() as tmp:
         png, js = shap_summary(predictor, sample, Path(tmp))
         with mlflow.start_run(run_id=promotion.run_id):

@@ -14,6 +14,7 @@ import optuna
 import pandas as pd
 import xgboost as xgb
 
+from tasador.configs import ModelConfig, SearchRange, Training
 from tasador.model.features import FeatureEncoder
 from tasador.model.predictor import Predictor
 from tasador.schema import TARGET
@@ -34,7 +35,7 @@ class _Split:
     validation: pd.DataFrame
 
 
-def train_challenger(train_df: pd.DataFrame, config: Mapping[str, Any], seed: int) -> TrainResult:
+def train_challenger(train_df: pd.DataFrame, config: ModelConfig, seed: int) -> TrainResult:
     """Search on a seeded sample, then fit the final model; same data and seed give the same model.
 
     The encodings always use every training row (they are cheap); the trees see at most
@@ -45,7 +46,7 @@ def train_challenger(train_df: pd.DataFrame, config: Mapping[str, Any], seed: in
     `search.large_data.above_rows` rows the search may run `search.large_data.n_trials` trials (a trial
     costs the same at any data size). `phase_cpu_seconds` says where the time went.
     """
-    training, search = config["training"], config["search"]
+    training, search = config.training, config.search
     cpu: dict[str, float] = {}
     with _cpu_seconds(cpu, "encode"):
         rows = trainable_rows(train_df, config)
@@ -55,18 +56,18 @@ def train_challenger(train_df: pd.DataFrame, config: Mapping[str, Any], seed: in
         validation = xgb.DMatrix(encoder.transform(split.validation), label=np.log(split.validation[TARGET]))
 
     with _cpu_seconds(cpu, "search"):
-        searched = fit.sample(int(search["max_rows"]), seed)
+        searched = fit.sample(search.max_rows, seed)
         trials = search_trials(config, len(rows))
         best_params, best_rounds, best_score = _search((searched, validation), config, trials, seed)
 
     with _cpu_seconds(cpu, "fit"):
-        if len(rows) < int(training["refit_below_rows"]):
-            rounds = max(1, round(best_rounds * float(training["refit_rounds_factor"])))
+        if len(rows) < training.refit_below_rows:
+            rounds = max(1, round(best_rounds * training.refit_rounds_factor))
             encoder = _encoder(config, seed)
             everything = xgb.DMatrix(encoder.fit_transform(rows), label=np.log(rows[TARGET]))
             booster = xgb.train(best_params, everything, num_boost_round=rounds)
         else:
-            final = fit.sample(int(training["max_rows"]), seed)
+            final = fit.sample(training.max_rows, seed)
             booster, rounds, _ = _fit(best_params, final, validation, training)
 
     params = {**best_params, "num_boost_round": rounds, "train_rows": len(rows), "search_trials": trials}
@@ -74,13 +75,12 @@ def train_challenger(train_df: pd.DataFrame, config: Mapping[str, Any], seed: in
     return TrainResult(Predictor(encoder, booster), params, metrics, cpu)
 
 
-def search_trials(config: Mapping[str, Any], rows: int) -> int:
+def search_trials(config: ModelConfig, rows: int) -> int:
     """Trials of the search for `rows` trainable rows (`search.n_trials`, fewer on large data)."""
-    search = config["search"]
-    large = search.get("large_data")
-    if large and rows >= int(large["above_rows"]):
-        return int(large["n_trials"])
-    return int(search["n_trials"])
+    large = config.search.large_data
+    if large is not None and rows >= large.above_rows:
+        return large.n_trials
+    return config.search.n_trials
 
 
 @contextmanager
@@ -105,14 +105,14 @@ class _Matrix:
         return xgb.DMatrix(self.features[keep], label=self.label[keep])
 
 
-def validation_metric(config: Mapping[str, Any]) -> str:
+def validation_metric(config: ModelConfig) -> str:
     """Name of the logged validation metric, e.g. val_mae_log (the booster's eval_metric on log price)."""
-    return f"val_{config['training']['booster']['eval_metric']}_log"
+    return f"val_{config.training.booster['eval_metric']}_log"
 
 
-def trainable_rows(train_df: pd.DataFrame, config: Mapping[str, Any]) -> pd.DataFrame:
+def trainable_rows(train_df: pd.DataFrame, config: ModelConfig) -> pd.DataFrame:
     """Rows with a price inside `price_range`: $1 lots and price typos would teach the model noise."""
-    low, high = float(config["price_range"]["min"]), float(config["price_range"]["max"])
+    low, high = config.price_range.min, config.price_range.max
     rows = train_df[train_df[TARGET].between(low, high)].reset_index(drop=True)
     if len(rows) < 20:
         raise ValueError(
@@ -122,29 +122,28 @@ def trainable_rows(train_df: pd.DataFrame, config: Mapping[str, Any]) -> pd.Data
     return rows
 
 
-def _encoder(config: Mapping[str, Any], seed: int) -> FeatureEncoder:
-    encoding = config["encoding"]
-    return FeatureEncoder(smoothing=float(encoding["smoothing"]), folds=int(encoding["folds"]), seed=seed)
+def _encoder(config: ModelConfig, seed: int) -> FeatureEncoder:
+    return FeatureEncoder(smoothing=config.encoding.smoothing, folds=config.encoding.folds, seed=seed)
 
 
-def _inner_split(rows: pd.DataFrame, training: Mapping[str, Any], seed: int) -> _Split:
+def _inner_split(rows: pd.DataFrame, training: Training, seed: int) -> _Split:
     """Validation rows for early stopping: `validation_fraction` of the rows, at most `max_validation_rows`."""
-    size = min(round(len(rows) * float(training["validation_fraction"])), int(training["max_validation_rows"]))
+    size = min(round(len(rows) * training.validation_fraction), training.max_validation_rows)
     validation = np.zeros(len(rows), dtype=bool)
     validation[np.random.default_rng(seed).choice(len(rows), max(size, 1), replace=False)] = True
     return _Split(rows[~validation].reset_index(drop=True), rows[validation].reset_index(drop=True))
 
 
 def _search(
-    data: tuple[xgb.DMatrix, xgb.DMatrix], config: Mapping[str, Any], trials: int, seed: int
+    data: tuple[xgb.DMatrix, xgb.DMatrix], config: ModelConfig, trials: int, seed: int
 ) -> tuple[dict[str, Any], int, float]:
     """(best booster params, their early-stopped rounds, their validation metric on log price)."""
-    training = config["training"]
-    fixed = {**training["booster"], "nthread": int(training["nthread"]), "seed": seed}
+    training = config.training
+    fixed = {**training.booster, "nthread": training.nthread, "seed": seed}
     rounds_of: dict[int, int] = {}
 
     def objective(trial: optuna.Trial) -> float:
-        params = {**fixed, **_suggest(trial, config["search"]["space"])}
+        params = {**fixed, **_suggest(trial, config.search.space)}
         _, rounds, score = _fit(params, *data, training)
         rounds_of[trial.number] = rounds
         _log_trial(trial.number, params, rounds, validation_metric(config), score)
@@ -159,28 +158,26 @@ def _search(
     return {**fixed, **best.params}, rounds_of[best.number], float(best.value)
 
 
-def _suggest(trial: optuna.Trial, space: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+def _suggest(trial: optuna.Trial, space: Mapping[str, SearchRange]) -> dict[str, Any]:
     params: dict[str, Any] = {}
     for name, spec in space.items():
-        if spec["type"] == "int":
-            params[name] = trial.suggest_int(name, int(spec["low"]), int(spec["high"]))
+        if spec.type == "int":
+            params[name] = trial.suggest_int(name, int(spec.low), int(spec.high))
         else:
-            params[name] = trial.suggest_float(
-                name, float(spec["low"]), float(spec["high"]), log=bool(spec.get("log", False))
-            )
+            params[name] = trial.suggest_float(name, spec.low, spec.high, log=spec.log)
     return params
 
 
 def _fit(
-    params: Mapping[str, Any], fit: xgb.DMatrix, validation: xgb.DMatrix, training: Mapping[str, Any]
+    params: Mapping[str, Any], fit: xgb.DMatrix, validation: xgb.DMatrix, training: Training
 ) -> tuple[xgb.Booster, int, float]:
     """Early-stopped booster cut at its best round, that round count, and its validation metric."""
     booster = xgb.train(
         dict(params),
         fit,
-        num_boost_round=int(training["max_rounds"]),
+        num_boost_round=training.max_rounds,
         evals=[(validation, "validation")],
-        early_stopping_rounds=int(training["early_stopping_rounds"]),
+        early_stopping_rounds=training.early_stopping_rounds,
         verbose_eval=False,
     )
     rounds = booster.best_iteration + 1

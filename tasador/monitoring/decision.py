@@ -12,10 +12,11 @@ volume is still possible behind `retrain.scheduled_refresh` (configs/drift.yaml)
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from tasador.configs import DriftConfig
 from tasador.monitoring.drift import DriftReport, FeatureDrift
 from tasador.monitoring.production_check import ProductionScore
 
@@ -79,18 +80,17 @@ def decide(
     has_production: bool,
     drift: DriftReport | None,
     rows_since_training: int,
-    config: Mapping[str, Any],
+    config: DriftConfig,
     *,
     production: ProductionScore | None = None,
     last_training: LastTraining | None = None,
 ) -> Decision:
     """Retrain for the first model, or on a change (drift, decay) beyond what the last training saw.
 
-    `config` is `load_config("drift")`; `drift` is None when there was nothing to compare with, and
+    `config` is configs/drift.yaml; `drift` is None when there was nothing to compare with, and
     `production` when production was not priced on the batch (no model, or no priced row).
     """
-    retrain_rules = config["retrain"]
-    min_new_rows = int(retrain_rules["min_new_rows"])
+    min_new_rows = config.retrain.min_new_rows
     drifted = [] if drift is None else [DriftedFeature.of(f) for f in drift.flagged]
     base = {
         "has_production": has_production,
@@ -105,7 +105,7 @@ def decide(
 
     decayed = production is not None and production.decay.fired
     changes = _changes(drifted, production if decayed else None)
-    min_excess = float(config["decay"]["unseen"]["reason_min_excess"])
+    min_excess = config.decay.unseen.reason_min_excess
     context = _context(production, min_excess)
     volume = f"{rows_since_training:,} new rows since the last training"
     if rows_since_training >= min_new_rows:
@@ -114,7 +114,7 @@ def decide(
         trigger: Trigger = "drift" if drifted else "decay"
         if last_training is None:
             return Decision(retrain=True, trigger=trigger, reason=_join(changes, context), **base)
-        growth = float(config["storm"]["growth"])
+        growth = config.storm.growth
         beyond = _beyond(drifted, production, decayed, last_training, growth, min_excess)
         if beyond:
             words = f"beyond the last training ({last_training.label()}): {', '.join(beyond)}"
@@ -125,7 +125,7 @@ def decide(
                 changes_beyond_last=beyond,
                 **base,
             )
-        patience = int(config["storm"]["patience_batches"])
+        patience = config.storm.patience_batches
         left = patience - last_training.batches_waited - 1
         what = "drift" if drifted else "production's error"
         if last_training.outcome == "rejected" and left <= 0:
@@ -144,7 +144,7 @@ def decide(
     if rows_since_training < min_new_rows:
         reason = f"{drift_words} and only {volume} (< {min_new_rows:,})"
         return Decision(retrain=False, trigger="none", reason=_join([reason], context), **base)
-    if retrain_rules.get("scheduled_refresh"):
+    if config.retrain.scheduled_refresh:
         reason = (
             f"scheduled refresh: {volume} (>= {min_new_rows:,}, retrain.scheduled_refresh is on); "
             f"nothing else changed ({'; '.join([drift_words, *context[1:]])})"

@@ -10,7 +10,6 @@ whatever the size of the training set. Thresholds live in `configs/drift.yaml`.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -18,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from tasador.configs import DriftConfig, ReferenceSample
 from tasador.schema import TARGET
 
 Kind = Literal["numeric", "categorical"]
@@ -86,22 +86,22 @@ class DriftReport:
         }
 
 
-def drift_report(reference: pd.DataFrame, current: pd.DataFrame, config: Mapping[str, Any]) -> DriftReport:
+def drift_report(reference: pd.DataFrame, current: pd.DataFrame, config: DriftConfig) -> DriftReport:
     """Compare `current` (a batch) with `reference` (the production model's training rows).
 
-    `config` is `load_config("drift")`. Features missing from `current` are skipped (a request log
+    `config` is configs/drift.yaml. Features missing from `current` are skipped (a request log
     has no price), and so is the target when none of its values are present.
     """
     if reference.empty:
         raise ValueError("The drift reference is empty: train a model first, or compare against a stored batch.")
-    reference = _subsample(reference, config["reference"])
+    reference = _subsample(reference, config.reference)
     rules = _Rules.from_config(config)
     results: list[FeatureDrift] = []
-    for name in config["numeric"]["features"]:
+    for name in config.numeric.features:
         if _present(name, reference, current):
-            log_scale = name in config["numeric"].get("log_scale", ())
+            log_scale = name in config.numeric.log_scale
             results.append(_numeric_drift(name, reference[name], current[name], log_scale, rules))
-    for name in config["categorical"]["features"]:
+    for name in config.categorical.features:
         if _present(name, reference, current):
             results.append(_categorical_drift(name, reference[name], current[name], rules))
     return DriftReport(reference_rows=len(reference), current_rows=len(current), features=tuple(results))
@@ -122,28 +122,27 @@ class _Rules:
     unseen_excess: float
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> _Rules:
-        numeric, categorical = config["numeric"], config["categorical"]
+    def from_config(cls, config: DriftConfig) -> _Rules:
+        numeric, categorical = config.numeric, config.categorical
         return cls(
-            significance=float(config["significance"]),
-            min_rows=int(config["min_rows"]),
-            missing_change=float(config["missing_rate"]["change"]),
-            bins=int(numeric["bins"]),
-            epsilon=float(config["psi_epsilon"]),
-            numeric_psi=float(numeric["psi"]),
-            ks=float(numeric["ks"]),
-            top_k=int(categorical["top_k"]),
-            min_category_rows=int(categorical["min_category_rows"]),
-            categorical_psi=float(categorical["psi"]),
-            unseen_excess=float(categorical["unseen_excess"]),
+            significance=config.significance,
+            min_rows=config.min_rows,
+            missing_change=config.missing_rate.change,
+            bins=numeric.bins,
+            epsilon=config.psi_epsilon,
+            numeric_psi=numeric.psi,
+            ks=numeric.ks,
+            top_k=categorical.top_k,
+            min_category_rows=categorical.min_category_rows,
+            categorical_psi=categorical.psi,
+            unseen_excess=categorical.unseen_excess,
         )
 
 
-def _subsample(reference: pd.DataFrame, settings: Mapping[str, Any]) -> pd.DataFrame:
-    size = int(settings["sample_size"])
-    if len(reference) <= size:
+def _subsample(reference: pd.DataFrame, settings: ReferenceSample) -> pd.DataFrame:
+    if len(reference) <= settings.sample_size:
         return reference
-    return reference.sample(n=size, random_state=int(settings["seed"]))
+    return reference.sample(n=settings.sample_size, random_state=settings.seed)
 
 
 def _present(name: str, reference: pd.DataFrame, current: pd.DataFrame) -> bool:

@@ -8,7 +8,6 @@ here are the contract of docs/CONTRACTS.md; the dashboard and the alert rules qu
 from __future__ import annotations
 
 import logging
-import os
 import time
 import urllib.request
 from collections.abc import Iterator, Mapping
@@ -20,7 +19,7 @@ from prometheus_client.core import CounterMetricFamily
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 
-from tasador.settings import load_config
+from tasador.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +71,8 @@ _FAILURES: Final = "tasador_training_failures_total"
 
 
 def resolve_gateway(gateway_url: str | None) -> str | None:
-    """The Pushgateway to use: the argument, else TASADOR_PUSHGATEWAY_URL, else none."""
-    return gateway_url or os.environ.get(GATEWAY_ENV) or None
+    """The Pushgateway to use: the argument, else TASADOR_PUSHGATEWAY_URL (Settings.pushgateway_url), else none."""
+    return gateway_url or Settings().pushgateway_url or None
 
 
 def push_batch_metrics(summary: Mapping[str, Any], gateway_url: str | None) -> bool:
@@ -188,4 +187,4 @@ def _push(gateway: str, registry: CollectorRegistry, group: Mapping[str, str]) -
 
 
 def _timeout() -> float:
-    return float(load_config("observability")["pushgateway"]["timeout_s"])
+    return Settings().configs.observability.pushgateway.timeout_s

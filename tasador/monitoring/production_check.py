@@ -13,14 +13,15 @@ the categories production never saw. Thresholds live in configs/drift.yaml (`dec
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from itertools import pairwise
-from typing import Any, Literal, NamedTuple
+from typing import Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 
+from tasador.configs import DecaySegments, DriftConfig, UnseenCategoriesRule
 from tasador.model.evaluation import price_metrics
 from tasador.schema import TARGET
 
@@ -125,19 +126,19 @@ def segment_fixes(
     rows: pd.DataFrame,
     production: PredictFn,
     challenger: PredictFn,
-    config: Mapping[str, Any],
+    config: DriftConfig,
 ) -> list[SegmentFix]:
     """What a challenger fixed: both models' MdAPE, on the same `rows`, in the segments where production's rose.
 
-    `config` is `load_config("drift")`; segments with fewer than `segments.min_rows` rows in `rows` are left out.
+    `config` is configs/drift.yaml; segments with fewer than `segments.min_rows` rows in `rows` are left out.
     """
-    rules = config["decay"]["segments"]
+    rules = config.decay.segments
     rows = _priced(rows)
-    bands = [float(edge) for edge in rules["price_bands"]]
+    bands = rules.price_bands
     fixes = []
     for change in segments:
         chosen = rows[(_segment_keys(rows, change.by, bands) == change.segment).to_numpy()]
-        if len(chosen) < int(rules["min_rows"]):
+        if len(chosen) < rules.min_rows:
             continue
         fixes.append(
             SegmentFix(
@@ -195,33 +196,33 @@ def score_production(
     known: pd.DataFrame,
     holdout: pd.DataFrame,
     batch: pd.DataFrame,
-    config: Mapping[str, Any],
+    config: DriftConfig,
 ) -> ProductionScore | None:
     """Production's error on `batch` against `holdout`; None when either has no priced row.
 
     `known` is the data production was trained on (its batches' clean rows: what it has seen), `holdout`
-    their holdout rows; `config` is `load_config("drift")`. Rows without a positive price are left out.
+    their holdout rows; `config` is configs/drift.yaml. Rows without a positive price are left out.
     """
-    rules = config["decay"]
+    rules = config.decay
     holdout, batch = _priced(holdout), _priced(batch)
     if holdout.empty or batch.empty:
         return None
     before = _errors(predict, holdout)
     after = _errors(predict, batch)
-    confidence, draws = float(rules["confidence"]), int(rules["bootstrap"])
-    rng = np.random.default_rng(int(rules["seed"]))
+    confidence, draws = rules.confidence, rules.bootstrap
+    rng = np.random.default_rng(rules.seed)
     # Both sides are samples: the holdout of an early model has a few hundred rows, its median moves too.
     batch_abs, batch_signed = _bootstrap_medians([np.abs(after.pe), after.pe], draws, rng)
     holdout_abs, holdout_signed = _bootstrap_medians([np.abs(before.pe), before.pe], draws, rng)
     holdout_metrics = PriceMetrics.of(before.y_true, before.y_pred)
     batch_metrics = PriceMetrics.of(after.y_true, after.y_pred)
-    max_rise, max_bias = float(rules["max_rise"]), float(rules["max_bias"])
+    max_rise, max_bias = rules.max_rise, rules.max_bias
     tail = (1 - confidence) / 2
     risen = np.quantile(batch_abs - holdout_abs * (1 + max_rise), tail) > 0
     shift_low, shift_high = np.quantile(batch_signed - holdout_signed, [tail, 1 - tail])
     biased = shift_low > max_bias or shift_high < -max_bias
     # Too few rows for a median to mean much: figures kept, trigger not judged.
-    judged = len(batch) >= int(rules["min_rows"])
+    judged = len(batch) >= rules.min_rows
     decay = DecayCheck(
         fired=bool(judged and (risen or biased)),
         confidence=confidence,
@@ -241,8 +242,8 @@ def score_production(
         batch=batch_metrics,
         holdout=holdout_metrics,
         decay=decay,
-        segments=_segments(holdout, np.abs(before.pe), batch, np.abs(after.pe), rules["segments"]),
-        unseen=_unseen(known, batch, rules["unseen"]),
+        segments=_segments(holdout, np.abs(before.pe), batch, np.abs(after.pe), rules.segments),
+        unseen=_unseen(known, batch, rules.unseen),
     )
 
 
@@ -269,10 +270,10 @@ def _bootstrap_medians(samples: Sequence[np.ndarray], draws: int, rng: np.random
 
 
 def _segments(
-    holdout: pd.DataFrame, before: np.ndarray, batch: pd.DataFrame, after: np.ndarray, rules: Mapping[str, Any]
+    holdout: pd.DataFrame, before: np.ndarray, batch: pd.DataFrame, after: np.ndarray, rules: DecaySegments
 ) -> list[SegmentChange]:
-    bands = [float(edge) for edge in rules["price_bands"]]
-    min_rows = int(rules["min_rows"])
+    bands = rules.price_bands
+    min_rows = rules.min_rows
     changes: list[SegmentChange] = []
     for by in ("state", "price band", "status"):
         keys_before, keys_after = _segment_keys(holdout, by, bands), _segment_keys(batch, by, bands)
@@ -292,7 +293,7 @@ def _segments(
                 )
             )
     rose = sorted((c for c in changes if c.rise > 0), key=lambda c: -c.rise)
-    return rose[: int(rules["top"])]
+    return rose[: rules.top]
 
 
 def _segment_errors(errors: np.ndarray, keys: pd.Series) -> dict[str, tuple[float, int]]:
@@ -320,10 +321,10 @@ def _dollars(value: float) -> str:
     return f"${value / 1e6:g}M" if value >= 1e6 else f"${value / 1e3:g}k"
 
 
-def _unseen(reference: pd.DataFrame, batch: pd.DataFrame, rules: Mapping[str, Any]) -> list[UnseenCategories]:
+def _unseen(reference: pd.DataFrame, batch: pd.DataFrame, rules: UnseenCategoriesRule) -> list[UnseenCategories]:
     """Per column (states, cities, zip areas): the batch's values the reference never had."""
     found = []
-    for column in rules["columns"]:
+    for column in rules.columns:
         ref, cur = _category(reference, column).dropna(), _category(batch, column)
         new = cur[~cur.isin(set(ref))].dropna()
         if new.empty:
@@ -335,7 +336,7 @@ def _unseen(reference: pd.DataFrame, batch: pd.DataFrame, rules: Mapping[str, An
                 count=int(counts.size),
                 share=float(new.size / len(batch)),
                 expected_share=float((ref_counts == 1).sum() / max(ref_counts.sum(), 1)),
-                examples=[str(v) for v in counts.index[: int(rules["examples"])]],
+                examples=[str(v) for v in counts.index[: rules.examples]],
             )
         )
     return found

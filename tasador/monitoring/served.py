@@ -19,7 +19,7 @@ from tasador.cleaning.parsing import parse_rows
 from tasador.monitoring.decision import DriftedFeature
 from tasador.monitoring.drift import drift_report
 from tasador.registry.production import production_model
-from tasador.settings import Settings, load_config
+from tasador.settings import Settings
 from tasador.store import Store
 
 
@@ -62,12 +62,12 @@ def check_served(store: Store, settings: Settings) -> ServedWindow | None:
         return None
     windows = store.served_windows()
     after = int(windows["last_log_id"].max()) if not windows.empty else 0
-    config = load_config("drift")
-    rows = store.inference_rows(after, int(config["served"]["max_rows"]))
+    config = settings.configs.drift
+    rows = store.inference_rows(after, config.served.max_rows)
     if rows.empty:
         return None
     inputs = [(int(i), json.loads(text)) for i, text in zip(rows["id"], rows["inputs"], strict=True)]
-    served = parse_rows(inputs, load_config("cleaning")).frame
+    served = parse_rows(inputs, settings.configs.cleaning).frame
     drift = drift_report(store.clean_frame(batch_ids=production.batches), served, config)
     window = ServedWindow(
         first_log_id=int(rows["id"].iloc[0]),

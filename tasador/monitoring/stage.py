@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from tasador.configs import DriftConfig
 from tasador.loop.results import CleanSummary, DecisionRecord, RetrainDecision, ServedCheck
 from tasador.model import load_predictor, split_holdout
 from tasador.monitoring.decision import Decision, LastTraining, decide, nothing_new, unseen_states
@@ -20,7 +21,7 @@ from tasador.monitoring.production_check import ProductionScore, score_productio
 from tasador.monitoring.served import check_served
 from tasador.registry.production import ProductionModel, production_model
 from tasador.registry.tracking import configure_mlflow
-from tasador.settings import Settings, load_config
+from tasador.settings import Settings
 from tasador.store import Store
 
 
@@ -28,9 +29,9 @@ def check_and_decide(store: Store, settings: Settings, batch_id: int | None, cle
     """Record, for every processed batch, whether to retrain, why, and the figures behind it."""
     if batch_id is None or not cleaned.ran:
         return RetrainDecision(skipped=cleaned.skipped)
-    config = load_config("drift")
+    config = settings.configs.drift
     production = production_model(settings)
-    last = last_training(store, batch_id, float(config["decay"]["unseen"]["reason_min_excess"]))
+    last = last_training(store, batch_id, config.decay.unseen.reason_min_excess)
     rows_since = rows_since_training(store, production, last, batch_id)
     drift = None
     if not cleaned.clean:
@@ -38,7 +39,7 @@ def check_and_decide(store: Store, settings: Settings, batch_id: int | None, cle
             cleaned.rows_in,
             cleaned.top_reasons,
             rows_since,
-            int(config["retrain"]["min_new_rows"]),
+            config.retrain.min_new_rows,
         )
     else:
         current = store.clean_frame(batch_ids=[batch_id])
@@ -72,10 +73,10 @@ def price_production(
     production: ProductionModel,
     known: pd.DataFrame,
     current: pd.DataFrame,
-    config: dict[str, Any],
+    config: DriftConfig,
 ) -> ProductionScore | None:
     """Production's figures on the batch against its holdout (the holdout rows of its training batches)."""
-    _, holdout = split_holdout(known, load_config("model"))
+    _, holdout = split_holdout(known, settings.configs.model)
     with tempfile.TemporaryDirectory() as tmp:
         predictor = load_predictor(f"models:/{settings.registered_model_name}/{production.version}", tmp)
     return score_production(production.version, predictor.predict, known, holdout, current, config)

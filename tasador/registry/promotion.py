@@ -18,8 +18,9 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS, ErrorCode
 
+from tasador.configs import PromotionConfig
 from tasador.registry.alias_moves import move_alias, production_version, record_missing_move
-from tasador.registry.shadow import ShadowConfig, ShadowReplay, hold_reason, shadow_tags
+from tasador.registry.shadow import ShadowReplay, hold_reason, shadow_tags
 from tasador.schema import METRICS
 
 PROMOTED, REJECTED = "promoted", "rejected"
@@ -90,7 +91,7 @@ def settle_unjudged_versions(client: MlflowClient, name: str, alias: str, source
 def compare(
     challenger: Mapping[str, float],
     production: Mapping[str, float] | None,
-    config: Mapping[str, Any],
+    config: PromotionConfig,
     recent: RecentHoldout | None = None,
 ) -> Outcome:
     """Promote or not, with the reason: both metric sets must come from the SAME holdout.
@@ -98,11 +99,11 @@ def compare(
     The primary metric must improve by a relative margin; every guard metric may worsen by at most
     its relative tolerance. With `recent`, that is judged on the recent holdout, and the whole holdout
     (`challenger`, `production`) guards against forgetting: its primary metric may worsen by at most
-    `recent_holdout.whole_tolerance`. `config` is `load_config("promotion")`.
+    `recent_holdout.whole_tolerance`. `config` is configs/promotion.yaml.
     """
-    primary = config["primary"]
-    metric, margin = primary["metric"], float(primary["min_improvement"])
-    percent = set(config.get("percent_metrics", ()))
+    primary = config.primary
+    metric, margin = primary.metric, primary.min_improvement
+    percent = set(config.percent_metrics)
     _require(metric, challenger, "challenger")
     if production is None:
         return Outcome(
@@ -113,7 +114,7 @@ def compare(
     if recent is not None:
         challenger, production = recent.challenger, recent.production
 
-    gain = _relative_gain(challenger[metric], production[metric], bool(primary["higher_is_better"]))
+    gain = _relative_gain(challenger[metric], production[metric], primary.higher_is_better)
     head = (
         f"challenger {metric} {_show(metric, challenger[metric], percent)} vs production "
         f"{_show(metric, production[metric], percent)} ({_signed_change(challenger[metric], production[metric])}, "
@@ -125,14 +126,14 @@ def compare(
         return Outcome(False, f"{head}: not better by the margin")
 
     broken = []
-    for guard, rule in config.get("guards", {}).items():
+    for guard, rule in config.guards.items():
         if guard not in challenger or guard not in production:
             continue
-        loss = -_relative_gain(challenger[guard], production[guard], bool(rule["higher_is_better"]))
-        if loss > float(rule["tolerance"]):
+        loss = -_relative_gain(challenger[guard], production[guard], rule.higher_is_better)
+        if loss > rule.tolerance:
             broken.append(
                 f"{guard} {_show(guard, challenger[guard], percent)} vs {_show(guard, production[guard], percent)} "
-                f"({_signed_change(challenger[guard], production[guard])}, tolerance {float(rule['tolerance']):.0%})"
+                f"({_signed_change(challenger[guard], production[guard])}, tolerance {rule.tolerance:.0%})"
             )
     if recent is not None and _forgets(metric, *whole, config):
         broken.append(f"the whole holdout's {metric} (the older data would be forgotten)")
@@ -141,19 +142,23 @@ def compare(
     return Outcome(True, head)
 
 
-def _whole(metric: str, challenger: Mapping[str, float], production: Mapping[str, float], config: Mapping) -> str:
+def _whole(
+    metric: str, challenger: Mapping[str, float], production: Mapping[str, float], config: PromotionConfig
+) -> str:
     """`24.3% vs 24.1% (+0.8%, tolerance 5%)`: the whole holdout's primary figures as a guard."""
-    percent = set(config.get("percent_metrics", ()))
-    tolerance = float(config["recent_holdout"]["whole_tolerance"])
+    percent = set(config.percent_metrics)
+    tolerance = config.recent_holdout.whole_tolerance
     return (
         f"{_show(metric, challenger[metric], percent)} vs {_show(metric, production[metric], percent)} "
         f"({_signed_change(challenger[metric], production[metric])}, tolerance {tolerance:.0%})"
     )
 
 
-def _forgets(metric: str, challenger: Mapping[str, float], production: Mapping[str, float], config: Mapping) -> bool:
-    loss = -_relative_gain(challenger[metric], production[metric], bool(config["primary"]["higher_is_better"]))
-    return loss > float(config["recent_holdout"]["whole_tolerance"])
+def _forgets(
+    metric: str, challenger: Mapping[str, float], production: Mapping[str, float], config: PromotionConfig
+) -> bool:
+    loss = -_relative_gain(challenger[metric], production[metric], config.primary.higher_is_better)
+    return loss > config.recent_holdout.whole_tolerance
 
 
 def promote_or_reject(
@@ -162,7 +167,7 @@ def promote_or_reject(
     version: str,
     challenger_metrics: Mapping[str, float],
     production_metrics: Mapping[str, float] | None,
-    config: Mapping[str, Any],
+    config: PromotionConfig,
     alias: str = "production",
     shadow: ShadowReplay | None = None,
     recent: RecentHoldout | None = None,
@@ -195,11 +200,11 @@ def promote_or_reject(
         challenger_metrics, production_metrics if current else None, config, recent if current else None
     )
     if promote and shadow is not None and current is not None and production_metrics is not None:
-        primary = config["primary"]
+        primary = config.primary
         gain = _relative_gain(
-            challenger_metrics[primary["metric"]], production_metrics[primary["metric"]], primary["higher_is_better"]
+            challenger_metrics[primary.metric], production_metrics[primary.metric], primary.higher_is_better
         )
-        held = hold_reason(shadow, gain, ShadowConfig.model_validate(config["shadow"]).guard)
+        held = hold_reason(shadow, gain, config.shadow.guard)
         if held is not None:
             promote, reason = False, f"{reason}, but {held}"
     previous = str(current.version) if current is not None else ""

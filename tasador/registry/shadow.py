@@ -14,9 +14,10 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, NonNegativeFloat, PositiveFloat, PositiveInt, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import select
 
+from tasador.configs import ShadowConfig, ShadowGuard
 from tasador.store import tables as t
 
 if TYPE_CHECKING:
@@ -46,23 +47,6 @@ class ShadowReplay(BaseModel):
             f"median {self.median_abs_change_pct:.1f}%, p95 {self.p95_abs_change_pct:.1f}%, "
             f"{self.share_moved:.0%} moved > {self.moved_threshold_pct:g}% ({self.rows} rows)"
         )
-
-
-class ShadowGuard(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    max_p95_change_pct: PositiveFloat  # served prices moving more than this at the 95th percentile...
-    min_gain: NonNegativeFloat  # ...need at least this relative gain of the primary metric
-
-
-class ShadowConfig(BaseModel):
-    """configs/promotion.yaml `shadow`."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    requests: PositiveInt
-    moved_threshold_pct: PositiveFloat
-    guard: ShadowGuard | None = None
 
 
 def served_rows(store: Store, last: int) -> list[tuple[dict[str, Any], float]]:

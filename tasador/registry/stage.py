@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 
+from tasador.configs import RecentHoldoutRule
 from tasador.loop.results import Promotion, TrainingRun
 from tasador.model import evaluate, load_predictor
 from tasador.model.stage import training_data
@@ -14,9 +13,9 @@ from tasador.monitoring.production_check import SegmentFix, segment_fixes
 from tasador.monitoring.stage import stored_decision
 from tasador.registry.production import METRICS, production_model
 from tasador.registry.promotion import RecentHoldout, promote_or_reject, register
-from tasador.registry.shadow import ShadowConfig, replay_served
+from tasador.registry.shadow import replay_served
 from tasador.registry.tracking import configure_mlflow
-from tasador.settings import Settings, load_config
+from tasador.settings import Settings
 from tasador.store import Store
 
 
@@ -25,7 +24,7 @@ def evaluate_and_promote(store: Store, settings: Settings, batch_id: int | None,
     if batch_id is None or not training.ran:
         return Promotion(skipped=training.skipped)
     client = configure_mlflow(settings)
-    config, rules = load_config("model"), load_config("promotion")
+    config, rules = settings.configs.model, settings.configs.promotion
     _, holdout_df = training_data(store, training.batches, config)
     production = production_model(settings)
     production_metrics = recent = None
@@ -36,11 +35,11 @@ def evaluate_and_promote(store: Store, settings: Settings, batch_id: int | None,
         production_predict = load_predictor(f"models:/{settings.registered_model_name}/{production.version}").predict
         challenger_predict = challenger.predict
         production_metrics = evaluate(production_predict, holdout_df)
-        rows, label = recent_rows(store, holdout_df, training.batches, rules["recent_holdout"])
+        rows, label = recent_rows(store, holdout_df, training.batches, rules.recent_holdout)
         if label is not None:
             recent = RecentHoldout(label, evaluate(challenger_predict, rows), evaluate(production_predict, rows))
         if decision is not None and decision.production is not None:
-            drift_config = load_config("drift")
+            drift_config = settings.configs.drift
             fixed = segment_fixes(
                 decision.production.segments, rows, production_predict, challenger_predict, drift_config
             )
@@ -54,7 +53,7 @@ def evaluate_and_promote(store: Store, settings: Settings, batch_id: int | None,
         "fixed": "; ".join(f.describe() for f in fixed),
     }
     version = register(client, settings.registered_model_name, training.model_uri, training.run_id, tags)
-    shadow = replay_served(store, challenger, ShadowConfig.model_validate(rules["shadow"]))
+    shadow = replay_served(store, challenger, rules.shadow)
     promoted, reason = promote_or_reject(
         client,
         settings.registered_model_name,
@@ -82,16 +81,16 @@ def evaluate_and_promote(store: Store, settings: Settings, batch_id: int | None,
 
 
 def recent_rows(
-    store: Store, holdout_df: pd.DataFrame, batches: list[int], rules: dict[str, Any]
+    store: Store, holdout_df: pd.DataFrame, batches: list[int], rules: RecentHoldoutRule
 ) -> tuple[pd.DataFrame, str | None]:
     """The holdout rows of the last K training batches and their label; the whole holdout (None) if too few.
 
     Promotion is judged there first: a challenger trained on drifted data must win on the data the service
     prices now, not on a holdout dominated by the older batches (the whole holdout stays a guard).
     """
-    batches = batches[-int(rules["batches"]) :]
+    batches = batches[-rules.batches :]
     rows = holdout_df[holdout_df["batch_id"].isin(batches)]
-    if len(rows) < int(rules["min_rows"]):
+    if len(rows) < rules.min_rows:
         return holdout_df, None
     numbers = [store.batch(b).batch_number for b in (batches[0], batches[-1])]
     span = f"batch {numbers[0]}" if len(batches) == 1 else f"batches {numbers[0]}-{numbers[1]}"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 from sqlalchemy.engine import make_url
 
-from tasador.services.config import load_services_config
 from tasador.services.lifecycle import start_services, status, stop_services
 from tasador.services.processes import ServiceStartError
+from tasador.settings import Settings
 
 
 @click.group("services")
@@ -18,7 +18,7 @@ def services() -> None:
 @services.command("up")
 def up() -> None:
     """Start the services that are not running yet and print their URLs."""
-    config = load_services_config()
+    config = Settings().configs.services
     try:
         urls = start_services(config)
     except ServiceStartError as exc:
@@ -31,14 +31,14 @@ def up() -> None:
 @services.command("down")
 def down() -> None:
     """Stop the services started by `services up` (databases are kept)."""
-    stopped = stop_services(load_services_config())
+    stopped = stop_services(Settings().configs.services)
     click.echo(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
 
 
 @services.command("status")
 def show_status() -> None:
     """Which services run, with their pid and URL."""
-    for service in status(load_services_config()):
+    for service in status(Settings().configs.services):
         state = f"running (pid {service.pid})" if service.running else "stopped"
         click.echo(f"{service.name:8} {state:22} {service.url}")
 

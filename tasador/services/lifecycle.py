@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from tasador.services.config import ServicesConfig, s3_credentials
+from tasador.configs import ServicesConfig
+from tasador.services.config import s3_credentials
 from tasador.services.postgres import ensure_database
 from tasador.services.processes import (
     ServiceStartError,

@@ -14,7 +14,6 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from tasador.services.config import load_services_config
 from tasador.settings import Settings
 
 
@@ -38,7 +37,7 @@ def check_stack_services(
     keys are named before any step runs. `stack_file` is what the fixes tell to apply again. Local paths and
     SQLite need no check.
     """
-    timeout = timeout_s if timeout_s is not None else load_services_config().timeouts.preflight_s
+    timeout = timeout_s if timeout_s is not None else Settings().configs.services.timeouts.preflight_s
     problems = [
         problem
         for problem in (

@@ -18,7 +18,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException
 
-from tasador.serving.config import ServingConfig
+from tasador.configs import ServingConfig
 from tasador.serving.frames import listings_frame
 from tasador.serving.limits import RequestGuard
 from tasador.serving.registry_events import EventRefused, verified_event

@@ -17,21 +17,21 @@ import hashlib
 import itertools
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 from pyarrow import csv as pa_csv
-from pydantic import BaseModel, ConfigDict, PositiveInt
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import insert, select, text, update
 
 from tasador.cleaning.parsing import field_name, parse_columns
 from tasador.cleaning.rules import Rule, rule_violations, rules_from
+from tasador.configs import CleaningConfig, ScoringConfig
 from tasador.schema import COLUMNS
-from tasador.settings import load_config
 from tasador.store import tables as t
 from tasador.store.bulk import insert_frame, write_alongside
 
@@ -46,15 +46,6 @@ PREDICTION_COLUMNS: tuple[str, ...] = ("source_row", "price", "reason")
 # Read as text whatever they look like: Arrow would read "02127" as 2127 and dates as dates.
 _TEXT_FIELDS = frozenset({"status", "city", "state", "zip_code", "prev_sold_date"})
 Progress = Callable[[int, int], None]  # (rows done, rows in all)
-
-
-class ScoringConfig(BaseModel):
-    """configs/scoring.yaml."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    chunk_rows: PositiveInt  # rows read, checked and priced at a time (the progress step; memory stays bounded)
-    top_reasons: PositiveInt  # most frequent refusal reasons the summary lists
 
 
 class InputLineage(BaseModel):
@@ -84,11 +75,7 @@ class BatchScoring(BaseModel):
     table: str = t.batch_predictions.name
 
 
-def load_scoring_config() -> ScoringConfig:
-    return ScoringConfig.model_validate(load_config("scoring"))
-
-
-def scoring_rules(cleaning: Mapping[str, Any], today: dt.date | None = None) -> list[Rule]:
+def scoring_rules(cleaning: CleaningConfig, today: dt.date | None = None) -> list[Rule]:
     """Cleaning's rules less those about the price (the target): what a listing to be priced must satisfy."""
     return [rule for rule in rules_from(cleaning, today) if rule.column != "price"]
 
@@ -117,7 +104,7 @@ def clean_input(store: Store, where: str) -> tuple[pa.Table, np.ndarray, InputLi
 
 
 def score_chunks(
-    table: pa.Table, source_rows: np.ndarray, predictor: Predictor, config: ScoringConfig, cleaning: Mapping[str, Any]
+    table: pa.Table, source_rows: np.ndarray, predictor: Predictor, config: ScoringConfig, cleaning: CleaningConfig
 ) -> Iterator[pd.DataFrame]:
     """PREDICTION_COLUMNS for the rows of `table`, `config.chunk_rows` at a time (scored as they are asked for)."""
     rules = scoring_rules(cleaning)
@@ -141,7 +128,7 @@ def score_and_save(
     predictor: Predictor,
     model: tuple[str, str],
     config: ScoringConfig,
-    cleaning: Mapping[str, Any],
+    cleaning: CleaningConfig,
     progress: Progress,
 ) -> tuple[pd.DataFrame, BatchScoring]:
     """Score `source` with `model` (name, version) and save the record and its rows in one transaction.
@@ -250,4 +237,6 @@ def score_with_production(
         raise FileNotFoundError(f"No file of listings at {input_path}; give a CSV with the schema's header.")
     source = csv_input(input_path) if input_path is not None else clean_input(store, str(clean_where))
     model = (name, str(version.version))
-    return score_and_save(store, source, predictor, model, load_scoring_config(), load_config("cleaning"), progress)
+    return score_and_save(
+        store, source, predictor, model, settings.configs.scoring, settings.configs.cleaning, progress
+    )

@@ -19,8 +19,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
+from tasador.configs import REPO_ROOT
 from tasador.serving.model_watcher import BUNDLE_INFO_FILE, registry_info
-from tasador.settings import REPO_ROOT, Settings
+from tasador.settings import Settings
 
 BENTOFILE = REPO_ROOT / "bentofile.yaml"
 #: Where the bento's files land inside BentoML's image (its build context is copied to src/).

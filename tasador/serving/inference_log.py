@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 import orjson
 from tenacity import Retrying, retry_if_result, wait_exponential
 
-from tasador.serving.config import InferenceLogConfig
+from tasador.configs import InferenceLogConfig
 from tasador.store import Store
 from tasador.store import tables as t
 from tasador.store.bulk import insert_rows

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tasador.serving.config import MetricsConfig
+from tasador.configs import MetricsConfig
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry, Histogram

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from tasador.configs import RegistryEventsConfig, WatchConfig
 from tasador.model.features import ROW_BY_ROW_MAX_ROWS
 from tasador.model.predictor import Predictor
 from tasador.model.pyfunc import load_predictor
 from tasador.schema import METRICS
-from tasador.serving.config import RegistryEventsConfig, WatchConfig
 from tasador.serving.reload_signal import ReloadSignal
 from tasador.serving.schemas import ModelInfo
 from tasador.settings import Settings

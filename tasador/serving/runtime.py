@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tasador.serving.config import ServingConfig, bundled_model_dir
+from tasador.configs import ServingConfig
 from tasador.serving.inference_log import InferenceLog
 from tasador.serving.metrics import ServiceMetrics
 from tasador.serving.model_watcher import ModelWatcher, ServedModel
@@ -26,7 +26,7 @@ class Runtime:
         self.watcher = ModelWatcher(
             settings,
             config.model_watch,
-            bundled_model_dir(),
+            settings.model_dir,
             on_change=self.metrics.model_changed,
             events=config.registry_events,
         )

@@ -20,8 +20,9 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from tasador.cleaning.parsing import read_field
 from tasador.cleaning.rules import Rule
+from tasador.configs import CleaningConfig
 from tasador.schema import NUMERIC_COLUMNS, STATES, STATUSES
-from tasador.settings import load_config
+from tasador.settings import Settings
 
 EXAMPLE_LISTING: dict[str, Any] = {
     "brokered_by": "103378",
@@ -39,8 +40,8 @@ EXAMPLE_LISTING: dict[str, Any] = {
 
 
 @lru_cache(maxsize=1)
-def _cleaning_config() -> dict[str, Any]:
-    return load_config("cleaning")
+def _cleaning_config() -> CleaningConfig:
+    return Settings().configs.cleaning
 
 
 @lru_cache(maxsize=65536, typed=True)  # a feed repeats its cities, zips and states: each is read once

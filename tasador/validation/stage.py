@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tasador.loop.results import NO_BATCH, DataReport
-from tasador.settings import Settings, load_config
+from tasador.settings import Settings
 from tasador.store import Store
 from tasador.validation import BatchRejected, validate_batch
 
@@ -15,7 +15,7 @@ def validate(store: Store, settings: Settings, batch_id: int | None) -> DataRepo
     if store.batch(batch_id).status.is_final:
         return DataReport(skipped="the same rows came again: judged the first time", redelivered=True)
     try:
-        outcome = validate_batch(store, batch_id, settings, load_config("validation"))
+        outcome = validate_batch(store, batch_id, settings, settings.configs.validation)
     except BatchRejected as exc:
         store.reject(batch_id, str(exc))
         report = store.report(batch_id) or {}

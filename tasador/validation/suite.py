@@ -5,12 +5,13 @@ Great Expectations takes seconds to import, so it is imported inside the functio
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from tasador.cleaning.rules import Rule
+from tasador.configs import BatchChecks, FeedChecks
 
 if TYPE_CHECKING:
     from great_expectations.expectations import Expectation
@@ -19,14 +20,14 @@ if TYPE_CHECKING:
 BATCH, ROWS, FEED = "batch", "rows", "feed"
 
 
-def batch_expectations(config: Mapping[str, Any]) -> list[Expectation]:
+def batch_expectations(config: BatchChecks) -> list[Expectation]:
     """Whole-batch checks on the fields as received; failing one rejects the batch."""
     import great_expectations.expectations as gxe
 
     return [
-        gxe.ExpectTableRowCountToBeBetween(min_value=int(config["min_rows"])),
+        gxe.ExpectTableRowCountToBeBetween(min_value=config.min_rows),
         # exact_match=False: extra fields are fine, missing ones are not.
-        gxe.ExpectTableColumnsToMatchSet(column_set=list(config["required_columns"]), exact_match=False),
+        gxe.ExpectTableColumnsToMatchSet(column_set=list(config.required_columns), exact_match=False),
     ]
 
 
@@ -83,19 +84,18 @@ def _gx_limit(limit: Any) -> Any:
     return limit.to_pydatetime() if isinstance(limit, pd.Timestamp) else limit
 
 
-def feed_expectations(config: Mapping[str, Any]) -> list[Expectation]:
+def feed_expectations(config: FeedChecks) -> list[Expectation]:
     """Soft checks of completeness and plausibility: reported, never quarantining."""
     import great_expectations.expectations as gxe
 
     expectations: list[Expectation] = [
-        gxe.ExpectColumnValuesToNotBeNull(column=column, mostly=float(share))
-        for column, share in config["completeness"].items()
+        gxe.ExpectColumnValuesToNotBeNull(column=column, mostly=share) for column, share in config.completeness.items()
     ]
     expectations += [
         gxe.ExpectColumnValuesToBeBetween(
-            column=column, min_value=bounds["min"], max_value=bounds["max"], mostly=float(bounds["mostly"])
+            column=column, min_value=bounds.min, max_value=bounds.max, mostly=bounds.mostly
         )
-        for column, bounds in config["plausible"].items()
+        for column, bounds in config.plausible.items()
     ]
-    expectations.append(gxe.ExpectColumnValuesToMatchRegex(column="zip_code", regex=config["zip_code_pattern"]))
+    expectations.append(gxe.ExpectColumnValuesToMatchRegex(column="zip_code", regex=config.zip_code_pattern))
     return expectations

@@ -15,7 +15,8 @@ import pandas as pd
 from tasador.cleaning.parsed_batch import parsed_batch
 from tasador.cleaning.parsing import ParsedRows, parse_rows
 from tasador.cleaning.rules import Rule, rule_violations, rules_from
-from tasador.settings import Settings, load_config
+from tasador.configs import BatchChecks, CleaningConfig, ValidationConfig
+from tasador.settings import Settings
 from tasador.validation import suite as suites
 from tasador.validation.report import render_html
 from tasador.validation.runner import SuiteRun, run_suites
@@ -46,8 +47,8 @@ def validate_batch(
     store: Store,
     batch_id: int,
     settings: Settings,
-    config: Mapping[str, Any],
-    cleaning_config: Mapping[str, Any] | None = None,
+    config: ValidationConfig,
+    cleaning_config: CleaningConfig | None = None,
     today: dt.date | None = None,
 ) -> ValidationOutcome:
     """Validate a batch in RAW, write its reports under the store's folder of settings.reports_dir and record
@@ -57,7 +58,7 @@ def validate_batch(
     `cleaning_config` (default configs/cleaning.yaml) supplies the row rules.
     """
     folder = settings.reports_dir / store.folder_name / f"batch-{batch_id:06d}"
-    rules = cleaning_config if cleaning_config is not None else load_config("cleaning")
+    rules = cleaning_config if cleaning_config is not None else settings.configs.cleaning
     try:
         # Kept parsed for the clean stage, which then does not read and parse RAW again.
         parsed = parsed_batch(store, batch_id, rules)
@@ -76,8 +77,8 @@ def _record(store: Store, batch_id: int, outcome: ValidationOutcome) -> None:
 def validate_rows(
     raw: Any,
     folder: Path,
-    config: Mapping[str, Any],
-    cleaning_config: Mapping[str, Any],
+    config: ValidationConfig,
+    cleaning_config: CleaningConfig,
     label: str = "batch",
     today: dt.date | None = None,
 ) -> ValidationOutcome:
@@ -91,7 +92,7 @@ def validate_rows(
     rules = rules_from(cleaning_config, today)
     results = run_suites(_suite_runs(parsed, rules, config))
     documents = {name: result.to_json_dict() for name, result in results.items()}
-    reason = _rejection(parsed, config["batch"])
+    reason = _rejection(parsed, config.batch)
     failures = {} if reason else _hard_failures(parsed, documents[suites.ROWS], rules)
     summary = _summary(label, len(parsed.frame), documents, failures, reason, config)
     outcome = _write(folder, summary, documents, failures, config)
@@ -100,19 +101,19 @@ def validate_rows(
     return outcome
 
 
-def _suite_runs(parsed: ParsedRows, rules: list[Rule], config: Mapping[str, Any]) -> dict[str, SuiteRun]:
+def _suite_runs(parsed: ParsedRows, rules: list[Rule], config: ValidationConfig) -> dict[str, SuiteRun]:
     # The batch suite sees which fields arrived; the others see the values read into their clean types.
     received = pd.DataFrame(index=parsed.frame.index, columns=sorted(parsed.fields_received))
-    examples = int(config["report"]["examples"])
+    examples = config.report.examples
     # BASIC gives what the report shows (counts, observed value, a few unexpected values); SUMMARY would add
     # value counts and pandas index lists of the unexpected values, 0.35 s more per 100k rows that nobody read.
     summary_format = {"result_format": "BASIC", "partial_unexpected_count": examples}
     every_row = {"result_format": "COMPLETE", "unexpected_index_column_names": ["raw_row_id"]}
     values = _for_gx(parsed.frame)
     return {
-        suites.BATCH: SuiteRun(received, suites.batch_expectations(config["batch"]), summary_format),
-        suites.ROWS: SuiteRun(values, suites.row_expectations(rules, float(config["rows"]["mostly"])), every_row),
-        suites.FEED: SuiteRun(values, suites.feed_expectations(config["feed"]), summary_format),
+        suites.BATCH: SuiteRun(received, suites.batch_expectations(config.batch), summary_format),
+        suites.ROWS: SuiteRun(values, suites.row_expectations(rules, config.rows.mostly), every_row),
+        suites.FEED: SuiteRun(values, suites.feed_expectations(config.feed), summary_format),
     }
 
 
@@ -136,11 +137,11 @@ def _for_gx(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**changed)
 
 
-def _rejection(parsed: ParsedRows, config: Mapping[str, Any]) -> str | None:
-    rows, needed = len(parsed.frame), int(config["min_rows"])
+def _rejection(parsed: ParsedRows, config: BatchChecks) -> str | None:
+    rows, needed = len(parsed.frame), config.min_rows
     if rows < needed:
         return f"the batch has {rows} rows, at least {needed} needed; ask the data API for the next batch"
-    missing = [c for c in config["required_columns"] if c not in parsed.fields_received]
+    missing = [c for c in config.required_columns if c not in parsed.fields_received]
     if missing:
         return (
             f"required columns missing from every row: {', '.join(missing)}; "
@@ -175,7 +176,7 @@ def _summary(
     documents: Mapping[str, Mapping[str, Any]],
     failures: Mapping[int, str],
     rejected: str | None,
-    config: Mapping[str, Any],
+    config: ValidationConfig,
 ) -> dict[str, Any]:
     results = [r for document in documents.values() for r in document["results"]]
     failed = [
@@ -191,7 +192,7 @@ def _summary(
         "expectations": {"evaluated": len(results), "failed": len(failed)},
         "failed_expectations": failed,
         "hard_failures": len(failures),
-        "top_reasons": dict(Counter(failures.values()).most_common(int(config["report"]["top_reasons"]))),
+        "top_reasons": dict(Counter(failures.values()).most_common(config.report.top_reasons)),
     }
 
 
@@ -200,11 +201,11 @@ def _write(
     summary: dict[str, Any],
     documents: Mapping[str, Any],
     failures: Mapping[int, str],
-    config: Mapping[str, Any],
+    config: ValidationConfig,
 ) -> ValidationOutcome:
     folder.mkdir(parents=True, exist_ok=True)
     json_path, html_path = folder / "validation.json", folder / "validation.html"
     document = {"summary": summary, "suites": documents, "hard_failures": {str(k): v for k, v in failures.items()}}
     json_path.write_text(json.dumps(document, indent=1, default=str))
-    html_path.write_text(render_html(summary, documents, int(config["report"]["examples"])))
+    html_path.write_text(render_html(summary, documents, config.report.examples))
     return ValidationOutcome(summary["success"], json_path, html_path, summary, dict(failures))

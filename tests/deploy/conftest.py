@@ -22,7 +22,7 @@ import httpx
 import pytest
 import yaml
 
-from tasador.settings import load_config
+from tasador.settings import Settings
 from tests.conftest import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -38,7 +38,7 @@ def require_tool(name: str, install_hint: str) -> str:
 
 
 def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + load_config("observability")["local_services"]["startup_timeout_s"]
+    deadline = time.monotonic() + Settings().configs.observability.local_services.startup_timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"{process.args[0]} exited with {process.returncode}:\n{log.read_text()[-2000:]}")
@@ -163,7 +163,7 @@ class Webhook:
 
     def next_with(self, alertname: str) -> dict[str, Any]:
         """The first payload carrying `alertname`, waiting for it as long as the live tests wait for a query."""
-        deadline = time.monotonic() + load_config("observability")["local_services"]["query_timeout_s"]
+        deadline = time.monotonic() + Settings().configs.observability.local_services.query_timeout_s
         while (left := deadline - time.monotonic()) > 0:
             try:
                 payload = self._received.get(timeout=left)
@@ -207,7 +207,7 @@ def query(prometheus: str, expr: str) -> list[dict[str, Any]]:
 
 def eventually(prometheus: str, expr: str) -> list[dict[str, Any]]:
     """The query's result once it has one (Prometheus needs a scrape or two)."""
-    deadline = time.monotonic() + load_config("observability")["local_services"]["query_timeout_s"]
+    deadline = time.monotonic() + Settings().configs.observability.local_services.query_timeout_s
     while time.monotonic() < deadline:
         if result := query(prometheus, expr):
             return result
@@ -219,7 +219,7 @@ def prometheus_config(
     pushgateway_url: str | None = None, *, service_url: str | None = None, alertmanager_url: str | None = None
 ) -> dict[str, Any]:
     """Prometheus on tasador's rules, scraping the Pushgateway and the service given, alerting to an Alertmanager."""
-    interval = f"{load_config('observability')['local_services']['scrape_interval_s']}s"
+    interval = f"{Settings().configs.observability.local_services.scrape_interval_s}s"
     jobs = {
         name: url for name, url in (("tasador-pushgateway", pushgateway_url), ("tasador-serving", service_url)) if url
     }

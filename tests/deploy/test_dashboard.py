@@ -10,7 +10,7 @@ import pytest
 
 from deploy.grafana.dashboard import OUTPUT, build_dashboard
 from tasador.monitoring.loop_metrics import LOOP_METRICS, SERVICE_METRICS
-from tasador.settings import load_config
+from tasador.settings import Settings
 
 KNOWN = set(SERVICE_METRICS) | set(LOOP_METRICS)
 # Series Prometheus derives from a histogram or counter name.
@@ -31,7 +31,7 @@ def metrics_in(expr: str) -> set[str]:
 
 
 def test_the_committed_json_is_what_the_code_generates(dashboard: dict[str, Any]) -> None:
-    expected = build_dashboard(load_config("observability")["dashboard"])
+    expected = build_dashboard(Settings().configs.observability.dashboard)
     assert dashboard == expected, "deploy/grafana/tasador.json is stale: run python -m deploy.grafana.dashboard"
 
 

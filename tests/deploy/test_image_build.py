@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tasador.settings import load_config
+from tasador.settings import Settings
 
 from .conftest import DEPLOY, REPO_ROOT, free_port, require_tool
 
@@ -27,9 +27,9 @@ PODMAN_RUN = ["run", "--rm", "--runtime", "runc", "--cgroup-manager", "cgroupfs"
 
 
 def rlimits() -> list[str]:
-    limits = load_config("observability")["local_services"]
-    nofile = min(limits["container_nofile"], resource.getrlimit(resource.RLIMIT_NOFILE)[0])
-    nproc = limits["container_nproc"]
+    limits = Settings().configs.observability.local_services
+    nofile = min(limits.container_nofile, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+    nproc = limits.container_nproc
     return ["--ulimit", f"nofile={nofile}:{nofile}", "--ulimit", f"nproc={nproc}:{nproc}"]
 
 
@@ -73,7 +73,7 @@ def data_api(image: str, tmp_path: Path) -> Iterator[str]:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + load_config("observability")["local_services"]["startup_timeout_s"]
+        deadline = time.monotonic() + Settings().configs.observability.local_services.startup_timeout_s
         while time.monotonic() < deadline and process.poll() is None:
             try:
                 httpx.get(url + "/health", timeout=2)

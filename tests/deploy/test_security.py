@@ -158,7 +158,7 @@ def test_code_holds_no_credential_literals() -> None:
 
 
 def test_database_mlflow_and_s3_credentials_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tasador.services.config import load_services_config, s3_credentials
+    from tasador.services.config import s3_credentials
     from tasador.settings import Settings
 
     password = "".join(["from-the-", "environment"])
@@ -172,7 +172,7 @@ def test_database_mlflow_and_s3_credentials_come_from_the_environment(monkeypatc
 
     settings = Settings()
     assert (settings.database_url, settings.tracking_uri) == (app_db, "https://mlflow.internal")
-    assert f"://tasador:{password}@" in load_services_config().database_url
+    assert f"://tasador:{password}@" in Settings().configs.services.database_url
     assert s3_credentials() == {"AWS_ACCESS_KEY_ID": "key-" + password, "AWS_SECRET_ACCESS_KEY": "secret-" + password}
 
 
@@ -184,11 +184,11 @@ def test_the_data_api_refuses_oversized_requests(tmp_path: Path) -> None:
 
     from tasador.data_api.server import create_app
     from tasador.ingest.feeds import build_feed
-    from tasador.settings import load_config
+    from tasador.settings import Settings
 
-    config = load_config("datasource")
-    limit = int(config["server"]["max_request_bytes"])
-    app = create_app(build_feed(config, batch_size=10, batches=1), tmp_path, config["server"])
+    config = Settings().configs.datasource
+    limit = config.server.max_request_bytes
+    app = create_app(build_feed(config, batch_size=10, batches=1), tmp_path, config.server)
 
     async def statuses() -> list[int]:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://data-api") as client:
@@ -202,17 +202,17 @@ def test_the_data_api_refuses_oversized_requests(tmp_path: Path) -> None:
 
 
 def test_every_service_config_bounds_its_requests() -> None:
-    from tasador.settings import load_config
+    from tasador.settings import Settings
 
     # The price service: tests/integration/test_service.py and test_service_faults.py send the bodies.
-    assert 0 < load_config("serving")["api"]["max_body_bytes"] <= 10_000_000
-    assert 0 < load_config("datasource")["server"]["max_request_bytes"] <= 1_000_000
+    assert 0 < Settings().configs.serving.api.max_body_bytes <= 10_000_000
+    assert 0 < Settings().configs.datasource.server.max_request_bytes <= 1_000_000
 
 
 # --- models only through the registry alias ------------------------------------------------------------
 @pytest.mark.slow  # trains and registers a small model
 def test_the_service_serves_only_what_the_alias_points_at(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tasador.serving.config import WatchConfig
+    from tasador.configs import WatchConfig
     from tasador.serving.model_watcher import ModelWatcher
     from tasador.settings import Settings
     from tests.integration.service_fixtures import (
@@ -238,7 +238,7 @@ def test_the_service_serves_only_what_the_alias_points_at(tmp_path: Path, monkey
 
 
 def test_a_model_folder_is_served_only_as_bundled_from_the_registry(tmp_path: Path) -> None:
-    from tasador.serving.config import WatchConfig
+    from tasador.configs import WatchConfig
     from tasador.serving.model_watcher import BUNDLE_INFO_FILE, ModelWatcher
     from tasador.settings import Settings
 

@@ -20,9 +20,11 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, text
 
-from tasador.services import ServicesConfig, load_services_config, start_services, stop_services
+from tasador.configs import ServicesConfig
+from tasador.services import start_services, stop_services
 from tasador.services.config import s3_credentials
 from tasador.services.postgres import drop_database, ensure_database
+from tasador.settings import Settings
 from tests.conftest import free_port, postgres_available
 
 REPO = Path(__file__).resolve().parents[2]
@@ -59,7 +61,7 @@ def running_services(state_dir: Path, prefix: str) -> Iterator[ServicesConfig]:
     stopped by their pids and their databases dropped at the end."""
     if not postgres_available():
         pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
-    base = load_services_config()
+    base = Settings().configs.services
     suffix = uuid.uuid4().hex[:8]
     config = base.model_copy(
         update={

@@ -15,7 +15,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tasador.services import ServicesConfig
+from tasador.configs import ServicesConfig
 from tasador.services.airflow_run import DAG_ID, LocalAirflow, airflow_home, default_airflow_venv, submit_pipeline
 from tasador.store import Store
 from tests.integration.prod_fixtures import *  # noqa: F403 - the fixtures

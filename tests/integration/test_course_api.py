@@ -24,7 +24,7 @@ from tasador.loop.results import BatchSummary, Promotion, RetrainDecision, Serve
 from tasador.loop.summary import finish_batch
 from tasador.loop.turns import Pace, run_turns
 from tasador.schema import COLUMNS
-from tasador.settings import Settings, load_config
+from tasador.settings import Settings
 from tasador.store import Store
 from tasador.validation.stage import validate
 from tests.integration.datasource_fixtures import (  # noqa: F401 - fixtures are found by their names
@@ -149,7 +149,7 @@ def test_a_redelivered_batch_goes_through_the_loop_without_changing_anything(
     data_api, received: Received, sample_csv: Path, tmp_path: Path
 ) -> None:
     # A window far longer than the test, and each portion the whole batch: every call gets the same rows.
-    config = load_config("datasource")
+    config = Settings().configs.datasource.model_dump(mode="json")
     config["server"]["window_portion_share"] = 1.0
     config_file = tmp_path / "datasource.yaml"
     config_file.write_text(json.dumps(config))
@@ -196,7 +196,7 @@ def test_http_400_ends_the_group_whatever_its_detail_and_other_4xx_say_what_they
     start_server, tmp_path: Path
 ) -> None:
     server = stand_in(start_server, tmp_path, 400, {"detail": COURSE_EXHAUSTED})
-    with HttpSource(server.url, load_config("datasource")["client"]) as source:
+    with HttpSource(server.url, Settings().configs.datasource.client) as source:
         with pytest.raises(SourceExhausted, match=COURSE_EXHAUSTED):
             source.next_batch(1, 0)
         with pytest.raises(SourceUnavailable, match=r"HTTP 403 \(group 7 is not yours\)"):
@@ -205,14 +205,14 @@ def test_http_400_ends_the_group_whatever_its_detail_and_other_4xx_say_what_they
 
 def test_a_server_that_sends_no_batch_number_gets_one_counted(start_server, tmp_path: Path) -> None:
     server = stand_in(start_server, tmp_path, 200, {"group_number": 1, "data": [{"price": 1}]})
-    with HttpSource(server.url, load_config("datasource")["client"]) as source:
+    with HttpSource(server.url, Settings().configs.datasource.client) as source:
         assert source.next_batch(1, 0).batch_number == 1
         assert source.next_batch(1, 4).batch_number == 5
 
 
 def test_a_windowed_server_hands_out_portions_of_the_batch_then_moves_on(data_api, sample_csv: Path) -> None:
     server = data_api("--csv", str(sample_csv), "--batch-size", "100", "--window-s", "1")
-    with HttpSource(server.url, load_config("datasource")["client"]) as source:
+    with HttpSource(server.url, Settings().configs.datasource.client) as source:
         first, second = source.next_batch(1, 0), source.next_batch(1, 0)
         time.sleep(1.1)
         moved_on = source.next_batch(1, 0)

@@ -12,13 +12,14 @@ import httpx
 import pandas as pd
 import pytest
 
+from tasador.configs import ClientOptions, DatasourceConfig
 from tasador.ingest import make_source
 from tasador.ingest.batch import SourceExhausted, SourceUnavailable
 from tasador.ingest.client import HttpSource
 from tasador.ingest.csv_source import CsvFeed
 from tasador.ingest.feeds import build_feed
 from tasador.ingest.inprocess import InProcessSource
-from tasador.settings import Settings, load_config
+from tasador.settings import Settings
 from tests.integration.datasource_fixtures import (  # noqa: F401 - fixtures are found by their names
     RunningServer,
     data_api,
@@ -32,14 +33,15 @@ SMALL = ("--scenario", "inflation", "--seed", "7", "--batch-size", "50", "--batc
 
 
 @pytest.fixture
-def config() -> dict[str, Any]:
-    return load_config("datasource")
+def config() -> DatasourceConfig:
+    return Settings().configs.datasource
 
 
 @pytest.fixture
-def client_options(config: dict[str, Any]) -> dict[str, Any]:
+def client_options(config: DatasourceConfig) -> ClientOptions:
     # Same retry logic as configured, with delays short enough for a test.
-    return config["client"] | {"retries": 2, "backoff_initial_s": 0.05, "backoff_max_s": 0.2, "connect_timeout_s": 2}
+    changed = {"retries": 2, "backoff_initial_s": 0.05, "backoff_max_s": 0.2, "connect_timeout_s": 2}
+    return config.client.model_copy(update=changed)
 
 
 @pytest.fixture(scope="module")
@@ -131,19 +133,21 @@ def test_messy_feed_reaches_the_client_as_sent_and_in_process_alike(data_api, cl
 def test_client_retries_through_transient_failures(data_api, client_options) -> None:
     server = data_api(*SMALL, "--fail-first", "3")
     with (
-        HttpSource(server.url, client_options | {"retries": 1}) as impatient,
+        HttpSource(server.url, client_options.model_copy(update={"retries": 1})) as impatient,
         pytest.raises(SourceUnavailable) as error,
     ):
         impatient.next_batch(1, 0)  # two attempts, two 503s
     assert "503" in str(error.value) and "2 attempts" in str(error.value)
-    with HttpSource(server.url, client_options | {"retries": 2}) as patient:  # one more 503, then through
+    with HttpSource(
+        server.url, client_options.model_copy(update={"retries": 2})
+    ) as patient:  # one more 503, then through
         batch = patient.next_batch(1, 0)
     assert batch.batch_number == 1 and len(batch.rows) == 50
 
 
 def test_a_server_slower_than_the_read_timeout_is_retried_then_named(data_api, client_options) -> None:
     server = data_api(*SMALL, "--slow-first", "2", "--slow-s", "5")
-    options = client_options | {"read_timeout_s": 0.5, "retries": 1}
+    options = client_options.model_copy(update={"read_timeout_s": 0.5, "retries": 1})
     with HttpSource(server.url, options) as source:
         with pytest.raises(SourceUnavailable) as error:
             source.next_batch(1, 0)  # two attempts, both still waiting when the client gives up
@@ -177,7 +181,7 @@ def test_garbage_answers_are_clear_errors(static_server, client_options, body: s
 
 def test_group_numbers_are_bounded_and_requests_small(small_api, client_options, config) -> None:
     server = small_api
-    too_big = config["server"]["max_group_number"] + 1
+    too_big = config.server.max_group_number + 1
     with HttpSource(server.url, client_options) as source, pytest.raises(SourceUnavailable) as error:
         source.next_batch(too_big, 0)
     assert "HTTP 422" in str(error.value)
@@ -204,5 +208,5 @@ def test_make_source_follows_the_settings(small_api, config) -> None:
     assert over_http.name == small_api.url
     assert over_http.next_batch(31, 0).batch_number == 1
     in_process = make_source(Settings(source="inprocess"), config)
-    assert in_process.name == f"synthetic:{config['generator']['scenario']}:{config['generator']['seed']}"
+    assert in_process.name == f"synthetic:{config.generator.scenario}:{config.generator.seed}"
     assert in_process.next_batch(1, 0).batch_number == 1

@@ -16,7 +16,7 @@ from tasador.data_api.generator import generator_from_config
 from tasador.history import report_models
 from tasador.ingest.batch import Batch
 from tasador.loop.results import FetchedBatch
-from tasador.settings import Settings, load_config
+from tasador.settings import Settings
 from tasador.store import Store
 from tests.support.turn import run_batch
 
@@ -31,11 +31,11 @@ def test_each_drift_episode_gets_at_most_two_trainings_and_a_promotion(tmp_path:
         mlflow_tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}",
     )
     store = Store(settings.database_url)
-    source = load_config("datasource")
+    source = Settings().configs.datasource
     generator = generator_from_config(source, scenario="demo")
     outcomes: dict[int, tuple[bool, str | None, str]] = {}
     for number in range(1, 25):
-        frame = generator.batch(1, number, int(source["generator"]["batch_size"]))
+        frame = generator.batch(1, number, source.generator.batch_size)
         rows = frame.astype(object).where(pd.notna(frame), None).to_dict("records")
         result = run_batch(store, settings, FetchedBatch(batch=Batch("demo", 1, number, rows)))
         outcomes[number] = (result.decision.retrain, result.promotion.outcome, str(result.decision.reason))

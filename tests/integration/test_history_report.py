@@ -21,7 +21,7 @@ from tasador.monitoring.decision import Decision, decide
 from tasador.monitoring.drift import DriftReport, drift_report
 from tasador.registry.promotion import promote_or_reject, register
 from tasador.registry.tracking import configure_mlflow
-from tasador.settings import Settings, load_config
+from tasador.settings import Settings
 from tasador.store import Store
 
 ROWS = 400
@@ -48,7 +48,7 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loop]:
         home=home, db_url=f"sqlite:///{home / 'tasador.db'}", mlflow_tracking_uri=f"sqlite:///{home / 'mlflow.db'}"
     )
     store, client = Store(settings.database_url), configure_mlflow(settings)
-    source = load_config("datasource")
+    source = Settings().configs.datasource
     frames = [
         generator_from_config(source, scenario=scenario).batch(group, number, ROWS)
         for scenario, group, number in [
@@ -61,7 +61,11 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loop]:
     frames[0].loc[0, "price"] = -5.0  # one row the cleaning quarantines, with its reason
     batch_ids = [_ingest_and_clean(store, number, frame) for number, frame in enumerate(frames, start=1)]
 
-    name, drift_config, promotion = settings.registered_model_name, load_config("drift"), load_config("promotion")
+    name, drift_config, promotion = (
+        settings.registered_model_name,
+        Settings().configs.drift,
+        Settings().configs.promotion,
+    )
     production, trained_on = None, None
     for batch_id, challenger in zip(batch_ids, [FIRST, WORSE, None, BETTER], strict=True):
         current = store.clean_frame(batch_ids=[batch_id])
@@ -85,7 +89,7 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loop]:
 def _ingest_and_clean(store: Store, number: int, frame: pd.DataFrame) -> int:
     rows = json.loads(frame.to_json(orient="records"))
     batch_id = store.ingest_raw(Batch("synthetic:test", 1, number, rows)).batch_id
-    clean_batch(store, batch_id, load_config("cleaning"))
+    clean_batch(store, batch_id, Settings().configs.cleaning)
     return batch_id
 
 

@@ -1,4 +1,4 @@
-"""A minute of load at the service's sustainable rate (benchmarks/load.py, numbers in configs/load.yaml):
+"""A minute of load at the service's sustainable rate (benchmarks/load.py, numbers in configs/benchmarks/load.yaml):
 no request fails and every row served reaches the inference log. Timings go to BENCHMARKS.md, not here."""
 
 from __future__ import annotations

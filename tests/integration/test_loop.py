@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from tasador.cleaning.stage import clean
+from tasador.configs import CONFIG_DIR
 from tasador.data_api.generator import generator_from_config
 from tasador.ingest.batch import Batch
 from tasador.loop.results import FetchedBatch, RetrainDecision, Turn
@@ -25,7 +26,7 @@ from tasador.monitoring.served import check_served
 from tasador.registry.tracking import configure_mlflow
 from tasador.serving.inference_log import COLUMNS as LOG_COLUMNS
 from tasador.serving.inference_log import LoggedRow
-from tasador.settings import CONFIG_DIR, Settings, load_config
+from tasador.settings import Settings
 from tasador.store import Store, tables
 from tasador.store.bulk import insert_rows
 from tasador.validation.stage import validate
@@ -35,7 +36,7 @@ ROWS = 1500
 
 
 def batch_rows(scenario: str, number: int) -> list[dict[str, Any]]:
-    frame = generator_from_config(load_config("datasource"), scenario=scenario).batch(1, number, ROWS)
+    frame = generator_from_config(Settings().configs.datasource, scenario=scenario).batch(1, number, ROWS)
     return frame.astype(object).where(pd.notna(frame), None).to_dict("records")
 
 
@@ -100,6 +101,7 @@ def test_scripted_sequence(loop_env: tuple[Store, Settings, Path]) -> None:
     # config (a stump with a handful of rounds) must lose to production.
     model_config = cripple(yaml.safe_load((configs / "model.yaml").read_text()))
     (configs / "model.yaml").write_text(yaml.safe_dump(model_config))
+    settings = Settings(**settings.model_dump(exclude_unset=True))  # each Settings reads configs/ once
     worse = process(store, settings, 5, batch_rows("new_state", 8))
     assert worse.decision.retrain, worse.decision.reason
     assert "beyond the last training (batch 3 of scripted" in worse.decision.reason

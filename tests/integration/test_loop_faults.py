@@ -20,12 +20,13 @@ import yaml
 from mlflow import MlflowClient
 from sqlalchemy import create_engine, text
 
+from tasador.configs import CONFIG_DIR, ServicesConfig
 from tasador.registry.promotion import settle_unjudged_versions
 from tasador.registry.tracking import configure_mlflow, end_abandoned_runs
-from tasador.services import ServicesConfig, start_services
+from tasador.services import start_services
 from tasador.services.config import s3_credentials
 from tasador.services.processes import stop_process
-from tasador.settings import CONFIG_DIR, Settings
+from tasador.settings import Settings
 from tasador.store import Store
 from tests.integration.datasource_fixtures import (  # noqa: F401 - fixtures are found by their names
     RunningServer,

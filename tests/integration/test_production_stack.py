@@ -17,12 +17,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from tasador.cleaning.parsed_batch import store_and_parse
+from tasador.configs import ServicesConfig
 from tasador.ingest.batch import Batch
-from tasador.services import ServicesConfig
 from tasador.services.postgres import drop_database
 from tasador.services.preflight import StackServicesUnavailable, check_stack_services
 from tasador.serving.schemas import EXAMPLE_LISTING
-from tasador.settings import Settings, load_config
+from tasador.settings import Settings
 from tasador.store import Store
 from tests.conftest import free_port
 from tests.integration.prod_fixtures import *  # noqa: F403 - the fixtures
@@ -221,7 +221,7 @@ def test_a_connection_lost_mid_ingest_leaves_nothing_and_a_rerun_completes(postg
 
     def ingest() -> None:
         try:  # the loop's way in: the COPY runs in a worker thread while this one parses the rows
-            store_and_parse(store, Batch("test:mid-ingest", 1, 1, rows), load_config("cleaning"))
+            store_and_parse(store, Batch("test:mid-ingest", 1, 1, rows), Settings().configs.cleaning)
         except BaseException as exc:
             outcome["error"] = exc
 

@@ -19,7 +19,7 @@ import pytest
 
 from tasador.cleaning.clean import clean_batch, normalise
 from tasador.ingest.batch import Batch
-from tasador.settings import Settings, load_config
+from tasador.settings import Settings
 from tasador.store import Store
 from tasador.validation import validate_batch
 
@@ -45,7 +45,7 @@ def batches(rows: list[dict[str, Any]]) -> Iterator[Batch]:
 
 
 def test_the_sample_normalises_with_six_rows_quarantined(sample_rows: list[dict[str, Any]]) -> None:
-    clean, quarantined = normalise(list(enumerate(sample_rows, start=1)), load_config("cleaning"), TODAY)
+    clean, quarantined = normalise(list(enumerate(sample_rows, start=1)), Settings().configs.cleaning, TODAY)
 
     assert Counter(quarantined["reason"]) == EXPECTED_REASONS
     assert len(clean) == 9_994
@@ -72,7 +72,7 @@ def test_the_sample_goes_through_ingest_validate_and_clean(
     url = request.getfixturevalue("postgres_module_url") if backend == "postgres" else f"sqlite:///{tmp_path}/t.db"
     store = Store(url)
     settings = Settings(home=tmp_path / "home")
-    validation, cleaning = load_config("validation"), load_config("cleaning")
+    validation, cleaning = Settings().configs.validation, Settings().configs.cleaning
     reasons: Counter[str] = Counter()
 
     for batch in batches(sample_rows):

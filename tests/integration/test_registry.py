@@ -10,10 +10,11 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
+from tasador.configs import PromotionConfig
 from tasador.registry.alias_moves import production_version
 from tasador.registry.promotion import RecentHoldout, compare, promote_or_reject, register
 from tasador.registry.tracking import configure_mlflow
-from tasador.settings import Settings, load_config
+from tasador.settings import Settings
 
 ALIAS = "production"
 PRODUCTION = {"rmse": 0.42, "mae": 0.30, "mdape": 19.5, "r2_log": 0.71}
@@ -46,8 +47,8 @@ def name() -> str:
 
 
 @pytest.fixture(scope="module")
-def config() -> dict:
-    return load_config("promotion")
+def config() -> PromotionConfig:
+    return Settings().configs.promotion
 
 
 def _log(price: float) -> tuple[str, str]:
@@ -64,7 +65,9 @@ def _new_version(client: MlflowClient, name: str, price: float, batch: int) -> s
     return register(client, name, uri, run_id, {"source_batch": batch})
 
 
-def test_first_version_is_promoted_and_serves_through_the_alias(client: MlflowClient, name: str, config: dict) -> None:
+def test_first_version_is_promoted_and_serves_through_the_alias(
+    client: MlflowClient, name: str, config: PromotionConfig
+) -> None:
     assert production_version(client, name, ALIAS) is None
     version = _new_version(client, name, 250_000.0, batch=1)
 
@@ -83,7 +86,7 @@ def test_first_version_is_promoted_and_serves_through_the_alias(client: MlflowCl
 
 
 def test_worse_challenger_is_rejected_with_its_reason_and_the_alias_stays(
-    client: MlflowClient, name: str, config: dict
+    client: MlflowClient, name: str, config: PromotionConfig
 ) -> None:
     first = _new_version(client, name, 250_000.0, batch=1)
     promote_or_reject(client, name, first, PRODUCTION, None, config, alias=ALIAS)
@@ -102,7 +105,9 @@ def test_worse_challenger_is_rejected_with_its_reason_and_the_alias_stays(
     assert float(tags["production_mdape"]) == PRODUCTION["mdape"]
 
 
-def test_better_challenger_is_promoted_and_the_alias_moves(client: MlflowClient, name: str, config: dict) -> None:
+def test_better_challenger_is_promoted_and_the_alias_moves(
+    client: MlflowClient, name: str, config: PromotionConfig
+) -> None:
     first = _new_version(client, name, 250_000.0, batch=1)
     promote_or_reject(client, name, first, PRODUCTION, None, config, alias=ALIAS)
     challenger = _new_version(client, name, 270_000.0, batch=3)
@@ -118,7 +123,7 @@ def test_better_challenger_is_promoted_and_the_alias_moves(client: MlflowClient,
     assert list(served.predict(pd.DataFrame({"bed": [3.0]}))) == [270_000.0]
 
 
-def test_calling_twice_changes_nothing(client: MlflowClient, name: str, config: dict) -> None:
+def test_calling_twice_changes_nothing(client: MlflowClient, name: str, config: PromotionConfig) -> None:
     uri, run_id = _log(250_000.0)
     version = register(client, name, uri, run_id, {"source_batch": 1})
     assert register(client, name, uri, run_id, {"source_batch": 1}) == version  # same run, same version
@@ -132,7 +137,9 @@ def test_calling_twice_changes_nothing(client: MlflowClient, name: str, config: 
     assert str(production_version(client, name, ALIAS).version) == version
 
 
-def test_rejected_version_stays_rejected_when_judged_again(client: MlflowClient, name: str, config: dict) -> None:
+def test_rejected_version_stays_rejected_when_judged_again(
+    client: MlflowClient, name: str, config: PromotionConfig
+) -> None:
     first = _new_version(client, name, 250_000.0, batch=1)
     promote_or_reject(client, name, first, PRODUCTION, None, config, alias=ALIAS)
     challenger = _new_version(client, name, 260_000.0, batch=2)
@@ -143,7 +150,7 @@ def test_rejected_version_stays_rejected_when_judged_again(client: MlflowClient,
 
 
 def test_production_without_metrics_is_an_error_that_says_what_to_do(
-    client: MlflowClient, name: str, config: dict
+    client: MlflowClient, name: str, config: PromotionConfig
 ) -> None:
     first = _new_version(client, name, 250_000.0, batch=1)
     promote_or_reject(client, name, first, PRODUCTION, None, config, alias=ALIAS)
@@ -154,7 +161,7 @@ def test_production_without_metrics_is_an_error_that_says_what_to_do(
     assert "decision" not in client.get_model_version(name, challenger).tags
 
 
-def test_guard_metric_blocks_a_promotion(config: dict) -> None:
+def test_guard_metric_blocks_a_promotion(config: PromotionConfig) -> None:
     challenger = {**BETTER, "rmse": 0.50}  # better mdape, but the large errors got much larger
 
     promote, reason = compare(challenger, PRODUCTION, config)
@@ -166,18 +173,18 @@ def test_guard_metric_blocks_a_promotion(config: dict) -> None:
     )
 
 
-def test_improvement_below_the_margin_is_not_enough(config: dict) -> None:
+def test_improvement_below_the_margin_is_not_enough(config: PromotionConfig) -> None:
     promote, reason = compare({**PRODUCTION, "mdape": 19.4}, PRODUCTION, config)
     assert not promote
     assert "(-0.5%, margin 1%): not better by the margin" in reason
 
 
-def test_missing_primary_metric_is_named(config: dict) -> None:
+def test_missing_primary_metric_is_named(config: PromotionConfig) -> None:
     with pytest.raises(KeyError, match="lack 'mdape'"):
         compare({"rmse": 0.4}, PRODUCTION, config)
 
 
-def test_the_recent_holdout_judges_first_and_the_whole_holdout_guards(config: dict) -> None:
+def test_the_recent_holdout_judges_first_and_the_whole_holdout_guards(config: PromotionConfig) -> None:
     """Trained on drifted data, a challenger wins where the service prices now; it may not forget the rest."""
     recent = RecentHoldout("batches 8-10, 600 rows", {**PRODUCTION, "mdape": 24.0}, {**PRODUCTION, "mdape": 27.5})
     same_overall = {**PRODUCTION, "mdape": 19.7}  # +1.0 % on the whole holdout: within the 5 % tolerance

@@ -230,10 +230,11 @@ LARGEST = 1900  # of house sizes 1000..1990 sent below: ten of a hundred
 
 
 def test_shadow_replay_measures_how_far_served_prices_would_move(release: Release) -> None:
+    from tasador.configs import ShadowGuard
     from tasador.model.pyfunc import load_predictor
     from tasador.registry.promotion import promote_or_reject
-    from tasador.registry.shadow import ShadowConfig, replay_served
-    from tasador.settings import load_config
+    from tasador.registry.shadow import replay_served
+    from tasador.settings import Settings
     from tasador.store import Store
     from tests.integration.service_fixtures import mlflow_at
 
@@ -246,7 +247,7 @@ def test_shadow_replay_measures_how_far_served_prices_would_move(release: Releas
 
     with mlflow_at(release.mlflow.url):
         served_model = load_predictor(f"models:/{MODEL_NAME}/{v1}")
-    config = ShadowConfig.model_validate(load_config("promotion")["shadow"])
+    config = Settings().configs.promotion.shadow
     shadow = replay_served(store, Scripted(served_model), config.model_copy(update={"requests": 100}))
     assert shadow.rows == 100
     assert shadow.median_abs_change_pct == pytest.approx(0.0, abs=1e-6)
@@ -256,8 +257,8 @@ def test_shadow_replay_measures_how_far_served_prices_would_move(release: Releas
     # A challenger 2% better on the holdout that moves the top of served prices by 25% is held, with why.
     frame = synthetic_listings()
     v3 = register_version(release.mlflow.url, train_predictor(frame, price_factor=1.1), frame, {})
-    promotion = load_config("promotion")
-    promotion["shadow"]["guard"] = {"max_p95_change_pct": 20, "min_gain": 0.05}
+    promotion = Settings().configs.promotion.model_copy(deep=True)
+    promotion.shadow = promotion.shadow.model_copy(update={"guard": ShadowGuard(max_p95_change_pct=20, min_gain=0.05)})
     outcome = promote_or_reject(
         release.client(), MODEL_NAME, v3, {"mdape": 9.8}, {"mdape": 10.0}, promotion, ALIAS, shadow=shadow
     )

@@ -23,8 +23,8 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, func, select
 
+from tasador.configs import InferenceLogConfig
 from tasador.monitoring.loop_metrics import SERVICE_METRICS
-from tasador.serving.config import InferenceLogConfig
 from tasador.serving.inference_log import InferenceLog, LoggedRow
 from tasador.store import tables as t
 from tests.integration.service_fixtures import (

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tasador.settings import load_config
+from tasador.settings import Settings
 from tests.conftest import REPO_ROOT, free_port
 from tests.integration.service_fixtures import (
     LISTING,
@@ -35,9 +35,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.long, pytest.mark.timeout(BUILD_TIME
 
 def rlimits() -> list[str]:
     """podman's default open-files limit is above what this machine grants a container: ask for less."""
-    limits = load_config("observability")["local_services"]
-    nofile = min(limits["container_nofile"], resource.getrlimit(resource.RLIMIT_NOFILE)[0])
-    nproc = limits["container_nproc"]
+    limits = Settings().configs.observability.local_services
+    nofile = min(limits.container_nofile, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+    nproc = limits.container_nproc
     return ["--ulimit", f"nofile={nofile}:{nofile}", "--ulimit", f"nproc={nproc}:{nproc}"]
 
 

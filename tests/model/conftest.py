@@ -11,7 +11,7 @@ import pytest
 from tasador.cleaning.clean import normalise
 from tasador.data_api.generator import generator_from_config
 from tasador.model import Predictor, split_holdout, train_challenger
-from tasador.settings import load_config
+from tasador.settings import Settings
 from tests.model.listings import quick_config
 
 GENERATED_ROWS = 12_000
@@ -21,10 +21,10 @@ CLEANING_DAY = dt.date(2026, 11, 23)
 @pytest.fixture(scope="package")
 def generated() -> tuple[pd.DataFrame, pd.DataFrame]:
     """(train, holdout) of stationary synthetic listings, cleaned as the loop cleans them."""
-    frame = generator_from_config(load_config("datasource"), scenario="stationary").batch(1, 1, GENERATED_ROWS)
+    frame = generator_from_config(Settings().configs.datasource, scenario="stationary").batch(1, 1, GENERATED_ROWS)
     records = json.loads(frame.to_json(orient="records"))
-    clean, _ = normalise(list(enumerate(records, start=1)), load_config("cleaning"), CLEANING_DAY)
-    return split_holdout(clean, load_config("model"))
+    clean, _ = normalise(list(enumerate(records, start=1)), Settings().configs.cleaning, CLEANING_DAY)
+    return split_holdout(clean, Settings().configs.model)
 
 
 @pytest.fixture(scope="package")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import copy
 import hashlib
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from tasador.settings import load_config
+from tasador.configs import ModelConfig
+from tasador.settings import Settings
 
 # Price level per state: the model should learn California > Texas > Ohio.
 STATE_LEVEL = {"California": 3.0, "Texas": 1.3, "Ohio": 0.7}
@@ -50,9 +50,13 @@ def clean_listings(rows: int, seed: int = 0) -> pd.DataFrame:
     return frame
 
 
-def quick_config(**training: Any) -> dict[str, Any]:
+def quick_config(**training: Any) -> ModelConfig:
     """configs/model.yaml with a search small enough for a unit test (2 trials, few rounds, 1 thread)."""
-    config = copy.deepcopy(load_config("model"))
-    config["search"]["n_trials"] = 2
-    config["training"].update({"nthread": 1, "max_rounds": 80, "early_stopping_rounds": 10, **training})
-    return config
+    config = Settings().configs.model
+    changed = {"nthread": 1, "max_rounds": 80, "early_stopping_rounds": 10, **training}
+    return config.model_copy(
+        update={
+            "search": config.search.model_copy(update={"n_trials": 2}),
+            "training": config.training.model_copy(update=changed),
+        }
+    )

@@ -9,14 +9,13 @@ from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 
 from tasador.serving.api import create_app
-from tasador.serving.config import load_serving_config
 from tasador.serving.reload_signal import ReloadSignal
 from tasador.serving.runtime import Runtime
 from tasador.settings import Settings
 
 
 def client_with(tmp_path: Path, token: str | None) -> TestClient:
-    config = load_serving_config()
+    config = Settings().configs.serving
     app = create_app(config)
     settings = Settings(home=tmp_path, db_url=f"sqlite:///{tmp_path / 'log.db'}", admin_token=token)
     app.state.runtime = Runtime(config, settings, CollectorRegistry())  # not started: no model, no registry

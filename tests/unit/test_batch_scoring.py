@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from tasador.serving.batch_scoring import ScoringConfig, clean_input, csv_input, read_csv, score_and_save, scoring_rules
-from tasador.settings import load_config
+from tasador.configs import ScoringConfig
+from tasador.serving.batch_scoring import clean_input, csv_input, read_csv, score_and_save, scoring_rules
+from tasador.settings import Settings
 from tasador.store import Store
 from tasador.store import tables as t
 
@@ -27,7 +28,9 @@ def score_csv(path: Path, predictor, config: ScoringConfig, progress=lambda *_: 
     """Score `path` into a SQLite store beside it, as the pipeline's step does."""
     store = Store(f"sqlite:///{path.parent / 'tasador.db'}")
     source = csv_input(path)
-    scored, scoring = score_and_save(store, source, predictor, ("m", "1"), config, load_config("cleaning"), progress)
+    scored, scoring = score_and_save(
+        store, source, predictor, ("m", "1"), config, Settings().configs.cleaning, progress
+    )
     store.dispose()
     return scored, scoring
 
@@ -67,7 +70,7 @@ def test_a_word_deep_in_a_number_column_is_read_and_reported(tmp_path: Path, pre
 
 
 def test_the_price_rules_do_not_apply_to_listings_to_be_priced() -> None:
-    columns = {rule.column for rule in scoring_rules(load_config("cleaning"))}
+    columns = {rule.column for rule in scoring_rules(Settings().configs.cleaning)}
     assert "price" not in columns and {"state", "bed", "status"} <= columns
 
 
@@ -78,7 +81,7 @@ def test_a_query_over_clean_is_priced_with_its_rows_lineage(store: Store, predic
     listing = dict(zip(HEADER.strip().split(",")[:12], ROWS[0].split(",")[:12], strict=True))
     rows = [{**listing, "state": state, "street": str(i)} for i, state in enumerate(["Texas", "Ohio", "Texas"])]
     batch_id = store.ingest_raw(Batch("api", 1, 1, rows)).batch_id
-    clean_batch(store, batch_id, load_config("cleaning"))
+    clean_batch(store, batch_id, Settings().configs.cleaning)
     source = clean_input(store, "state = 'Texas'")
     scored, scoring = score_and_save(
         store,
@@ -86,7 +89,7 @@ def test_a_query_over_clean_is_priced_with_its_rows_lineage(store: Store, predic
         predictor,
         ("m", "1"),
         ScoringConfig(chunk_rows=1, top_reasons=3),
-        load_config("cleaning"),
+        Settings().configs.cleaning,
         lambda *_: None,
     )
     texas = [row_id for row_id, row in store.raw_rows(batch_id) if row["state"] == "Texas"]

@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 from tasador.cleaning.clean import CLEAN_FRAME_COLUMNS, clean_batch, normalise
 from tasador.ingest.batch import Batch
 from tasador.schema import COLUMNS, STATES
-from tasador.settings import load_config
+from tasador.settings import Settings
 from tasador.store import Store
 
-CONFIG = load_config("cleaning")
+CONFIG = Settings().configs.cleaning
 TODAY = dt.date(2026, 11, 23)
 
 LISTING: dict[str, Any] = {

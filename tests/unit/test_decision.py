@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tasador.configs import DriftConfig, RetrainRule
 from tasador.monitoring.decision import DriftedFeature, LastTraining, decide, nothing_new
 from tasador.monitoring.drift import DriftReport, FeatureDrift
 from tasador.monitoring.production_check import (
@@ -13,12 +14,12 @@ from tasador.monitoring.production_check import (
     SegmentChange,
     UnseenCategories,
 )
-from tasador.settings import load_config
+from tasador.settings import Settings
 
 
 @pytest.fixture(scope="module")
-def config() -> dict:
-    return load_config("drift")
+def config() -> DriftConfig:
+    return Settings().configs.drift
 
 
 def _report(*flagged: tuple[str, tuple[str, ...]]) -> DriftReport:
@@ -27,14 +28,14 @@ def _report(*flagged: tuple[str, tuple[str, ...]]) -> DriftReport:
     return DriftReport(reference_rows=20_000, current_rows=1_000, features=tuple(features))
 
 
-def test_no_production_model_means_retrain(config: dict) -> None:
+def test_no_production_model_means_retrain(config: DriftConfig) -> None:
     decision = decide(False, None, 1_000, config)
     assert decision.retrain
     assert decision.reason == "no production model yet"
     assert decision.has_production is False
 
 
-def test_drift_retrains_and_the_reason_names_features_and_figures(config: dict) -> None:
+def test_drift_retrains_and_the_reason_names_features_and_figures(config: DriftConfig) -> None:
     drift = _report(("price", ("PSI 0.31 > 0.1",)), ("house_size", ("KS 0.18 > 0.1",)))
     decision = decide(True, drift, 1_000, config)
     assert decision.retrain
@@ -42,46 +43,46 @@ def test_drift_retrains_and_the_reason_names_features_and_figures(config: dict) 
     assert decision.drifted_features == ["price", "house_size"]
 
 
-def test_volume_alone_no_longer_retrains_and_says_nothing_changed(config: dict) -> None:
-    needed = int(config["retrain"]["min_new_rows"])
+def test_volume_alone_no_longer_retrains_and_says_nothing_changed(config: DriftConfig) -> None:
+    needed = int(config.retrain.min_new_rows)
     decision = decide(True, _report(), needed + 412, config)
     assert not decision.retrain
     assert decision.reason == f"{needed + 412:,} new rows since the last training, but nothing changed (no drift)"
 
 
-def test_a_scheduled_refresh_retrains_on_volume_only_when_switched_on(config: dict) -> None:
-    needed = int(config["retrain"]["min_new_rows"])
-    assert config["retrain"]["scheduled_refresh"] is False  # off by default
-    scheduled = {**config, "retrain": {**config["retrain"], "scheduled_refresh": True}}
+def test_a_scheduled_refresh_retrains_on_volume_only_when_switched_on(config: DriftConfig) -> None:
+    needed = int(config.retrain.min_new_rows)
+    assert config.retrain.scheduled_refresh is False  # off by default
+    scheduled = config.model_copy(update={"retrain": config.retrain.model_copy(update={"scheduled_refresh": True})})
     decision = decide(True, _report(), needed, scheduled)
     assert decision.retrain and decision.trigger == "scheduled"
     assert decision.reason.startswith(f"scheduled refresh: {needed:,} new rows since the last training")
     assert not decide(True, _report(), needed - 1, scheduled).retrain
 
 
-def test_drift_and_volume_are_both_named(config: dict) -> None:
-    needed = int(config["retrain"]["min_new_rows"])
+def test_drift_and_volume_are_both_named(config: DriftConfig) -> None:
+    needed = int(config.retrain.min_new_rows)
     decision = decide(True, _report(("state", ("PSI 0.40 > 0.1",))), needed + 1, config)
     assert decision.reason.startswith("drift in state (PSI 0.40 > 0.1); ")
     assert f"{needed + 1:,} new rows" in decision.reason
 
 
-def test_quiet_batch_is_not_retrained_and_says_why(config: dict) -> None:
-    needed = int(config["retrain"]["min_new_rows"])
+def test_quiet_batch_is_not_retrained_and_says_why(config: DriftConfig) -> None:
+    needed = int(config.retrain.min_new_rows)
     decision = decide(True, _report(), 2_000, config)
     assert not decision.retrain
     assert decision.reason == f"no drift and only 2,000 new rows since the last training (< {needed:,})"
     assert decision.rows_since_training == 2_000
 
 
-def test_missing_drift_report_is_said_in_the_reason(config: dict) -> None:
+def test_missing_drift_report_is_said_in_the_reason(config: DriftConfig) -> None:
     decision = decide(True, None, 10, config)
     assert not decision.retrain
     assert decision.reason.startswith("no drift report (nothing to compare with) and only 10 new rows")
 
 
-def test_threshold_comes_from_config(config: dict) -> None:
-    lowered = {**config, "retrain": {"min_new_rows": 500, "scheduled_refresh": True}}
+def test_threshold_comes_from_config(config: DriftConfig) -> None:
+    lowered = config.model_copy(update={"retrain": RetrainRule(min_new_rows=500, scheduled_refresh=True)})
     assert decide(True, _report(), 500, lowered).retrain
     assert not decide(True, _report(), 499, lowered).retrain
 
@@ -126,7 +127,7 @@ def _last(outcome: str, waited: int = 0, severity: float = 1.4) -> LastTraining:
     )
 
 
-def test_decay_alone_retrains_and_the_reason_says_by_how_much_and_where(config: dict) -> None:
+def test_decay_alone_retrains_and_the_reason_says_by_how_much_and_where(config: DriftConfig) -> None:
     decision = decide(True, _report(), 1_000, config, production=_score(-16.0))
     assert decision.retrain and decision.trigger == "decay"
     assert decision.reason.startswith("production's error rose: MdAPE 24.0% on this batch")
@@ -134,26 +135,26 @@ def test_decay_alone_retrains_and_the_reason_says_by_how_much_and_where(config: 
     assert "most in state Texas 21.0 → 35.5%" in decision.reason
 
 
-def test_a_rejected_attempt_makes_the_same_drift_wait_and_says_so(config: dict) -> None:
+def test_a_rejected_attempt_makes_the_same_drift_wait_and_says_so(config: DriftConfig) -> None:
     drift = _report(("price", ("KS 0.1 > 0.07",)))
     decision = decide(True, drift, 1_000, config, last_training=_last("rejected"))
     assert not decision.retrain and decision.trigger == "waiting"
-    patience = int(config["storm"]["patience_batches"])
+    patience = int(config.storm.patience_batches)
     assert decision.reason.startswith(
         f"drift as at the last training (batch 12 of scripted, rejected): waiting for a further change or "
         f"{patience - 1} more batches of drifted data; drift in price"
     )
 
 
-def test_the_same_drift_retrains_again_once_it_persisted(config: dict) -> None:
-    patience = int(config["storm"]["patience_batches"])
+def test_the_same_drift_retrains_again_once_it_persisted(config: DriftConfig) -> None:
+    patience = int(config.storm.patience_batches)
     drift = _report(("price", ("KS 0.1 > 0.07",)))
     decision = decide(True, drift, 3_000, config, last_training=_last("rejected", waited=patience - 1))
     assert decision.retrain and decision.trigger == "persisted"
     assert f"for {patience} more batches: retraining on more of the drifted data" in decision.reason
 
 
-def test_drift_grown_past_the_last_training_retrains(config: dict) -> None:
+def test_drift_grown_past_the_last_training_retrains(config: DriftConfig) -> None:
     grown = FeatureDrift("price", "numeric", {"severity": 2.5}, ("KS 0.18 > 0.07",))
     drift = DriftReport(reference_rows=20_000, current_rows=1_000, features=(grown,))
     decision = decide(True, drift, 1_000, config, last_training=_last("rejected"))
@@ -163,14 +164,14 @@ def test_drift_grown_past_the_last_training_retrains(config: dict) -> None:
     )
 
 
-def test_after_a_promotion_the_drift_it_answered_waits_for_a_further_change(config: dict) -> None:
+def test_after_a_promotion_the_drift_it_answered_waits_for_a_further_change(config: DriftConfig) -> None:
     drift = _report(("price", ("KS 0.1 > 0.07",)))
     decision = decide(True, drift, 1_000, config, last_training=_last("promoted", waited=10))
     assert not decision.retrain
     assert "(batch 12 of scripted, promoted): waiting for a further change;" in decision.reason
 
 
-def test_a_state_never_seen_since_the_last_training_is_a_change_beyond_it(config: dict) -> None:
+def test_a_state_never_seen_since_the_last_training_is_a_change_beyond_it(config: DriftConfig) -> None:
     drift = _report(("price", ("KS 0.1 > 0.07",)))
     score = _score(-3.0, states=("Puerto Rico",))
     decision = decide(True, drift, 1_000, config, production=score, last_training=_last("promoted"))
@@ -185,7 +186,7 @@ def test_a_batch_of_duplicates_has_nothing_new_to_judge() -> None:
     assert decision.reason.startswith("nothing new to judge: 998 of 1,000 rows were duplicates")
 
 
-def test_a_feature_just_past_its_threshold_beside_known_drift_is_not_a_new_change(config: dict) -> None:
+def test_a_feature_just_past_its_threshold_beside_known_drift_is_not_a_new_change(config: DriftConfig) -> None:
     """While the world drifts, a feature flickering past its threshold does not retrain; one well past it does."""
     last = _last("rejected")  # it saw price drift (severity 1.4)
     price = FeatureDrift("price", "numeric", {"severity": 1.4}, ("KS 0.098 > 0.07",))

@@ -9,36 +9,40 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from benchmarks.configs import DriftBenchmark, benchmark_config
 from benchmarks.drift_detection import detect
+from tasador.configs import DatasourceConfig, DriftConfig, ReferenceSample
 from tasador.data_api.generator import generator_from_config
 from tasador.monitoring.drift import beyond, drift_report
-from tasador.settings import load_config
+from tasador.settings import Settings
 
 BATCH = 1000
 
 
 @pytest.fixture(scope="module")
-def config() -> dict:
-    return load_config("drift")
+def config() -> DriftConfig:
+    return Settings().configs.drift
 
 
 @pytest.fixture(scope="module")
-def source_config() -> dict:
-    return load_config("datasource")
+def source_config() -> DatasourceConfig:
+    return Settings().configs.datasource
 
 
 @pytest.fixture(scope="module")
-def reference(source_config: dict) -> pd.DataFrame:
+def reference(source_config: DatasourceConfig) -> pd.DataFrame:
     """Stationary batches 1-5 of group 1: what the production model was trained on."""
     stationary = generator_from_config(source_config, scenario="stationary")
     return pd.concat([stationary.batch(1, k, BATCH) for k in range(1, 6)], ignore_index=True)
 
 
-def _batch(source_config: dict, scenario: str, number: int = 7) -> pd.DataFrame:
+def _batch(source_config: DatasourceConfig, scenario: str, number: int = 7) -> pd.DataFrame:
     return generator_from_config(source_config, scenario=scenario).batch(1, number, BATCH)
 
 
-def test_stationary_batch_is_not_flagged(config: dict, source_config: dict, reference: pd.DataFrame) -> None:
+def test_stationary_batch_is_not_flagged(
+    config: DriftConfig, source_config: DatasourceConfig, reference: pd.DataFrame
+) -> None:
     report = drift_report(reference, _batch(source_config, "stationary"), config)
     assert not report.drifted, report.summary()
     assert {f.name for f in report.features} == {
@@ -57,7 +61,12 @@ def test_stationary_batch_is_not_flagged(config: dict, source_config: dict, refe
     [("inflation", "price", "KS"), ("new_state", "state", "PSI"), ("size_shift", "house_size", "PSI")],
 )
 def test_scenario_drift_is_flagged_on_the_feature_it_moves(
-    config: dict, source_config: dict, reference: pd.DataFrame, scenario: str, feature: str, figure: str
+    config: DriftConfig,
+    source_config: DatasourceConfig,
+    reference: pd.DataFrame,
+    scenario: str,
+    feature: str,
+    figure: str,
 ) -> None:
     report = drift_report(reference, _batch(source_config, scenario), config)
     flagged = report.feature(feature)
@@ -67,7 +76,7 @@ def test_scenario_drift_is_flagged_on_the_feature_it_moves(
 
 
 def test_new_state_names_the_share_of_never_seen_categories(
-    config: dict, source_config: dict, reference: pd.DataFrame
+    config: DriftConfig, source_config: DatasourceConfig, reference: pd.DataFrame
 ) -> None:
     state = drift_report(reference, _batch(source_config, "new_state"), config).feature("state")
     assert state.figures["expected_unseen_share"] < 0.01
@@ -75,17 +84,17 @@ def test_new_state_names_the_share_of_never_seen_categories(
     assert any("of rows in categories never seen" in b for b in state.breaches)
 
 
-def test_detection_goals_on_a_small_run(config: dict, source_config: dict) -> None:
+def test_detection_goals_on_a_small_run(config: DriftConfig, source_config: DatasourceConfig) -> None:
     """benchmarks/drift_detection.py on fewer groups: every drifted batch caught, no stationary one."""
-    bench = config["benchmark"]
-    results = detect(range(1, int(bench["test_groups"]) + 1), [int(bench["judged_batch"])], config, source_config)
+    bench = benchmark_config("drift", DriftBenchmark)
+    results = detect(range(1, bench.test_groups + 1), [bench.judged_batch], config, source_config, bench)
     shares = {r.scenario: r.share for r in results}
-    assert shares["stationary"] <= float(bench["goals"]["stationary_flagged_max"])
+    assert shares["stationary"] <= bench.goals.stationary_flagged_max
     for scenario in ("inflation", "new_state", "size_shift"):
-        assert shares[scenario] >= float(bench["goals"]["drifted_flagged_min"]), shares
+        assert shares[scenario] >= bench.goals.drifted_flagged_min, shares
 
 
-def test_random_halves_of_the_real_sample_do_not_drift(config: dict, sample_csv: Path) -> None:
+def test_random_halves_of_the_real_sample_do_not_drift(config: DriftConfig, sample_csv: Path) -> None:
     real = pd.read_csv(sample_csv)
     for seed in range(3):
         shuffled = real.sample(frac=1.0, random_state=seed)
@@ -93,14 +102,16 @@ def test_random_halves_of_the_real_sample_do_not_drift(config: dict, sample_csv:
         assert not report.drifted, report.summary()
 
 
-def test_real_prices_up_a_third_are_flagged(config: dict, sample_csv: Path) -> None:
+def test_real_prices_up_a_third_are_flagged(config: DriftConfig, sample_csv: Path) -> None:
     real = pd.read_csv(sample_csv).sample(frac=1.0, random_state=0)
     current = real.iloc[8000:9000].assign(price=lambda f: f["price"] * 1.35)
     report = drift_report(real.iloc[:8000], current, config)
     assert [f.name for f in report.flagged] == ["price"]
 
 
-def test_missing_values_appearing_are_flagged(config: dict, reference: pd.DataFrame, source_config: dict) -> None:
+def test_missing_values_appearing_are_flagged(
+    config: DriftConfig, reference: pd.DataFrame, source_config: DatasourceConfig
+) -> None:
     current = _batch(source_config, "stationary")
     current.loc[current.index[: BATCH // 2], "bath"] = np.nan
     bath = drift_report(reference, current, config).feature("bath")
@@ -109,7 +120,7 @@ def test_missing_values_appearing_are_flagged(config: dict, reference: pd.DataFr
     assert bath.figures["missing_rate_current"] > bath.figures["missing_rate_reference"] + 0.3
 
 
-def test_target_is_skipped_when_the_batch_has_no_price(config: dict, reference: pd.DataFrame) -> None:
+def test_target_is_skipped_when_the_batch_has_no_price(config: DriftConfig, reference: pd.DataFrame) -> None:
     requests = reference.sample(500, random_state=1)
     without_column = drift_report(reference, requests.drop(columns=["price"]), config)
     all_missing = drift_report(reference, requests.assign(price=np.nan), config)
@@ -118,24 +129,24 @@ def test_target_is_skipped_when_the_batch_has_no_price(config: dict, reference: 
         assert not report.drifted
 
 
-def test_too_small_a_batch_is_reported_but_not_judged(config: dict, reference: pd.DataFrame) -> None:
-    tiny = reference.head(int(config["min_rows"]) - 1).assign(price=lambda f: f["price"] * 10)
+def test_too_small_a_batch_is_reported_but_not_judged(config: DriftConfig, reference: pd.DataFrame) -> None:
+    tiny = reference.head(int(config.min_rows) - 1).assign(price=lambda f: f["price"] * 10)
     report = drift_report(reference, tiny, config)
     assert not report.drifted
-    assert report.feature("price").note.startswith(f"fewer than {config['min_rows']} values")
+    assert report.feature("price").note.startswith(f"fewer than {config.min_rows} values")
 
 
 def test_reference_is_subsampled_to_a_fixed_size_the_same_way_every_time(
-    config: dict, reference: pd.DataFrame, source_config: dict
+    config: DriftConfig, reference: pd.DataFrame, source_config: DatasourceConfig
 ) -> None:
-    small = {**config, "reference": {"sample_size": 2000, "seed": 7}}
+    small = config.model_copy(update={"reference": ReferenceSample(sample_size=2000, seed=7)})
     current = _batch(source_config, "stationary")
     first, second = drift_report(reference, current, small), drift_report(reference, current, small)
     assert first.reference_rows == 2000
     assert first.to_dict() == second.to_dict()
 
 
-def test_report_is_json_safe(config: dict, reference: pd.DataFrame, source_config: dict) -> None:
+def test_report_is_json_safe(config: DriftConfig, reference: pd.DataFrame, source_config: DatasourceConfig) -> None:
     report = drift_report(reference, _batch(source_config, "size_shift"), config)
     data = json.loads(json.dumps(report.to_dict(), allow_nan=False))
     assert data["flagged"] == [f.name for f in report.flagged]
@@ -143,12 +154,12 @@ def test_report_is_json_safe(config: dict, reference: pd.DataFrame, source_confi
     assert data["features"]["house_size"]["flagged"] is True
 
 
-def test_empty_reference_says_what_to_do(config: dict, reference: pd.DataFrame) -> None:
+def test_empty_reference_says_what_to_do(config: DriftConfig, reference: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="reference is empty: train a model first"):
         drift_report(reference.head(0), reference, config)
 
 
-def test_batch_with_no_clean_rows_gets_a_report_not_an_error(config: dict, reference: pd.DataFrame) -> None:
+def test_batch_with_no_clean_rows_gets_a_report_not_an_error(config: DriftConfig, reference: pd.DataFrame) -> None:
     report = drift_report(reference, reference.head(0), config)
     assert not report.drifted
     assert report.current_rows == 0

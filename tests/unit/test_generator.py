@@ -4,31 +4,31 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
 
+from tasador.configs import DatasourceConfig
 from tasador.data_api.calibrate import calibrate
 from tasador.data_api.generator import ListingGenerator, generator_from_config, load_calibration
 from tasador.data_api.scenarios import load_scenario
 from tasador.ingest.feeds import build_feed
 from tasador.schema import COLUMNS, STATES
-from tasador.settings import load_config
+from tasador.settings import Settings
 
 ROWS = 20_000
 
 
 @pytest.fixture(scope="module")
-def config() -> dict[str, Any]:
-    return load_config("datasource")
+def config() -> DatasourceConfig:
+    return Settings().configs.datasource
 
 
 @pytest.fixture(scope="module")
-def generators(config: dict[str, Any]) -> dict[str, ListingGenerator]:
-    return {name: generator_from_config(config, scenario=name, seed=11) for name in config["scenarios"]}
+def generators(config: DatasourceConfig) -> dict[str, ListingGenerator]:
+    return {name: generator_from_config(config, scenario=name, seed=11) for name in config.scenarios}
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,9 @@ def test_same_seed_same_rows_and_batches_do_not_depend_on_earlier_calls(config) 
 
 
 def test_large_batches_stream_in_chunks_with_the_same_rows(config) -> None:
-    small_chunks = generator_from_config(config | {"generator": config["generator"] | {"chunk_rows": 700}}, seed=1)
+    small_chunks = generator_from_config(
+        config.model_copy(update={"generator": config.generator.model_copy(update={"chunk_rows": 700})}), seed=1
+    )
     chunks = list(small_chunks.iter_batch(1, 1, 2_000))
     assert [len(c) for c in chunks] == [700, 700, 600]
     pd.testing.assert_frame_equal(pd.concat(chunks, ignore_index=True), small_chunks.batch(1, 1, 2_000))
@@ -106,12 +108,12 @@ def test_inflation_raises_prices_measurably(generators, stationary) -> None:
 
 
 def test_new_state_appears_only_after_it_starts(generators, config) -> None:
-    effect = config["scenarios"]["new_state"][0]
-    newcomer = effect["states"][0]
-    before = generators["new_state"].batch(1, effect["start_batch"] - 1, 5_000)
-    after = generators["new_state"].batch(1, effect["start_batch"] + 1, 5_000)
+    effect = config.scenarios["new_state"][0]
+    newcomer = effect.states[0]
+    before = generators["new_state"].batch(1, effect.start_batch - 1, 5_000)
+    after = generators["new_state"].batch(1, effect.start_batch + 1, 5_000)
     assert (before["state"] == newcomer).sum() == 0
-    assert (after["state"] == newcomer).mean() == pytest.approx(effect["share"], abs=0.03)
+    assert (after["state"] == newcomer).mean() == pytest.approx(effect.share, abs=0.03)
 
 
 def test_size_shift_moves_the_size_mix(generators, stationary) -> None:
@@ -121,10 +123,10 @@ def test_size_shift_moves_the_size_mix(generators, stationary) -> None:
 
 
 def test_demo_is_calm_first_then_drifts(generators, config) -> None:
-    first_drift = min(e["start_batch"] for e in config["scenarios"]["demo"])
+    first_drift = min(e.start_batch for e in config.scenarios["demo"])
     calm = generators["demo"].batch(1, first_drift - 1, 2_000)
     pd.testing.assert_frame_equal(calm, generators["stationary"].batch(1, first_drift - 1, 2_000))
-    last = config["generator"]["batches"]
+    last = config.generator.batches
     drifted = generators["demo"].batch(1, last, ROWS)
     reference = generators["stationary"].batch(1, last, ROWS)
     assert stats.ks_2samp(log_price(reference), log_price(drifted)).pvalue < 0.01
@@ -132,7 +134,7 @@ def test_demo_is_calm_first_then_drifts(generators, config) -> None:
 
 def test_unknown_scenario_names_the_known_ones(config) -> None:
     with pytest.raises(ValueError, match="stationary"):
-        load_scenario("crash", config["scenarios"])
+        load_scenario("crash", config.scenarios)
 
 
 def test_messy_feed_mixes_formats(config) -> None:
@@ -145,7 +147,7 @@ def test_messy_feed_mixes_formats(config) -> None:
 
 
 def test_calibration_file_is_what_the_real_sample_gives(sample_csv: Path, config) -> None:
-    fresh = calibrate(sample_csv, config["calibration"])
+    fresh = calibrate(sample_csv, config.calibration)
     stored = load_calibration()
     assert fresh["source"]["sha256"] == stored["source"]["sha256"]
     assert fresh["missing_rates"] == stored["missing_rates"]

@@ -42,7 +42,7 @@ def test_each_search_trial_is_a_nested_run(experiment: str, trained: tuple[Predi
     _, run_id = trained
     children = mlflow.search_runs([experiment], filter_string=f"tags.mlflow.parentRunId = '{run_id}'")
 
-    assert len(children) == quick_config()["search"]["n_trials"]
+    assert len(children) == quick_config().search.n_trials
     assert children[f"metrics.{validation_metric(quick_config())}"].notna().all()
     assert children["params.max_depth"].notna().all()
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tasador.configs import LargeDataSearch
 from tasador.model import (
     evaluate,
     evaluation_plots,
@@ -52,7 +53,7 @@ def test_too_few_priced_rows_is_a_clear_error() -> None:
 
 
 def test_holdout_rule_keeps_rows_on_their_side_as_batches_arrive() -> None:
-    config = {"holdout_percent": 20}
+    config = quick_config().model_copy(update={"holdout_percent": 20})
     first = clean_listings(1000, seed=1)
     grown = pd.concat([first, clean_listings(1000, seed=2)], ignore_index=True)
 
@@ -66,7 +67,7 @@ def test_holdout_rule_keeps_rows_on_their_side_as_batches_arrive() -> None:
 
 def test_holdout_rule_is_the_documented_formula() -> None:
     frame = clean_listings(10).assign(row_hash=["00000013" + "0" * 24, "00000014" + "0" * 24] * 5)
-    train, holdout = split_holdout(frame, {"holdout_percent": 20})
+    train, holdout = split_holdout(frame, quick_config().model_copy(update={"holdout_percent": 20}))
 
     assert set(holdout["row_hash"].str[:8]) == {"00000013"}  # 0x13 = 19 < 20; 0x14 = 20 is not
     assert len(train) == 5
@@ -120,10 +121,12 @@ def test_plots_and_shap_summary_are_written(tmp_path: Path) -> None:
 def test_large_data_runs_the_configured_smaller_search() -> None:
     train = clean_listings(800, seed=9)
     config = quick_config()
-    config["search"].update({"n_trials": 3, "large_data": {"above_rows": 500, "n_trials": 1}})
+    config.search = config.search.model_copy(
+        update={"n_trials": 3, "large_data": LargeDataSearch(above_rows=500, n_trials=1)}
+    )
 
     large = train_challenger(train, config, seed=0)
-    config["search"]["large_data"]["above_rows"] = 10_000
+    config.search.large_data = LargeDataSearch(above_rows=10_000, n_trials=1)
     small = train_challenger(train, config, seed=0)
 
     assert large.params["search_trials"] == 1

@@ -13,12 +13,12 @@ from tasador.data_api.generator import generator_from_config
 from tasador.ingest.batch import Batch
 from tasador.ingest.feeds import frame_to_rows
 from tasador.schema import COLUMNS
-from tasador.settings import load_config
+from tasador.settings import Settings
 from tasador.store import rows_json, tables
 from tasador.store.bulk import insert_json_texts
 from tasador.store.store import Store
 
-CONFIG = load_config("cleaning")
+CONFIG = Settings().configs.cleaning
 TEXT_FIELDS = ("status", "city", "state", "prev_sold_date")
 
 
@@ -36,7 +36,7 @@ def _assert_same(fast: ParsedRows, slow: ParsedRows) -> None:
 
 
 def test_a_generated_batch_is_read_by_arrow_into_what_parse_rows_gives() -> None:
-    generator = generator_from_config(load_config("datasource"), scenario="stationary")
+    generator = generator_from_config(Settings().configs.datasource, scenario="stationary")
     rows = frame_to_rows(generator.batch(1, 1, 5_000))
     assert rows_json.read_objects([rows_json.dumps(r) for r in rows], TEXT_FIELDS) is not None  # the fast path
     fast, slow = _both_ways(rows)

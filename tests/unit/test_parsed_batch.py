@@ -12,13 +12,13 @@ import pytest
 from tasador.cleaning import parsed_batch
 from tasador.cleaning.clean import clean_batch
 from tasador.ingest.batch import Batch
-from tasador.settings import Settings, load_config
+from tasador.settings import Settings
 from tasador.store import Store
 from tasador.validation import validate_batch
 from tests.unit.test_validation import MESSY
 
-CONFIG = load_config("validation")
-CLEANING = load_config("cleaning")
+CONFIG = Settings().configs.validation
+CLEANING = Settings().configs.cleaning
 TODAY = dt.date(2026, 11, 23)
 
 
@@ -114,7 +114,7 @@ def test_a_batch_already_in_raw_is_not_parsed_again_at_ingest(store: CountingSto
 def test_a_parse_that_fails_at_ingest_costs_the_batch_nothing(
     store: CountingStore, caplog: pytest.LogCaptureFixture
 ) -> None:
-    broken = {**CLEANING, "missing_tokens": None}  # parse_rows cannot read this config
+    broken = CLEANING.model_copy(update={"missing_tokens": None})  # parse_rows cannot read this config
     with caplog.at_level(logging.WARNING, logger="tasador.cleaning.parsed_batch"):
         result = parsed_batch.store_and_parse(store, Batch("test", 1, 1, MESSY), broken)
     assert result.created and len(store.raw_rows(result.batch_id)) == len(MESSY)

@@ -15,13 +15,13 @@ from hypothesis import strategies as st
 
 from tasador.cleaning.clean import clean_batch, normalise
 from tasador.ingest.batch import Batch
-from tasador.settings import Settings, load_config
+from tasador.settings import Settings
 from tasador.store import Store
 from tasador.validation import BatchRejected, ValidationOutcome, validate_batch, validate_rows
 from tests.unit.test_cleaning import ANY_ROW, LISTING
 
-CONFIG = load_config("validation")
-CLEANING = load_config("cleaning")
+CONFIG = Settings().configs.validation
+CLEANING = Settings().configs.cleaning
 TODAY = dt.date(2026, 11, 23)
 
 MESSY = [

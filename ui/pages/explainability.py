@@ -57,8 +57,8 @@ def _global_importance(context: AppContext, served: pd.DataFrame, shap_by_versio
     )
     bars, summary = st.columns(2)
     with bars:
-        top = context.config["explain"]["top_features"]
-        chart = importance_bars(shap_by_version[version], top, context.config["charts"]["bar_px"])
+        top = context.config.explain.top_features
+        chart = importance_bars(shap_by_version[version], top, context.config.charts.bar_px)
         st.altair_chart(chart, width="stretch")
     with summary:
         run_id = served.loc[served["version"] == version, "run_id"].iloc[0]
@@ -74,8 +74,8 @@ def _importance_trend(context: AppContext, shap_by_version: dict[int, dict[str, 
     if len(shap_by_version) < 2:
         st.caption("Only one production version so far: the trend appears after the next promotion.")
         return
-    trend = data.shap_trend(shap_by_version, context.config["explain"]["trend_features"])
-    st.altair_chart(importance_trend(trend, context.config["charts"]["height_px"]), width="stretch")
+    trend = data.shap_trend(shap_by_version, context.config.explain.trend_features)
+    st.altair_chart(importance_trend(trend, context.config.charts.height_px), width="stretch")
     ranks = trend.pivot(index="feature", columns="version", values="rank")
     ranks.columns = [f"v{c}" for c in ranks.columns]
     ranks.index = ranks.index.map(feature_label)

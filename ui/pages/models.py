@@ -116,7 +116,7 @@ def _metrics_over_batches(context: AppContext, history: History) -> None:
         st.info("No batch has promoted a version yet, so there is no production history to plot.")
         return
     metric = st.segmented_control("Metric", list(METRIC_FORMATS), default="mdape", key="timeline_metric") or "mdape"
-    chart = metric_over_batches(timeline, metric, METRIC_FORMATS[metric][1], context.config["charts"]["height_px"])
+    chart = metric_over_batches(timeline, metric, METRIC_FORMATS[metric][1], context.config.charts.height_px)
     st.altair_chart(chart, width="stretch")
 
 

@@ -13,7 +13,7 @@ from ui.context import RUN_FIRST, load_context
 def render() -> None:
     context = load_context()
     settings = context.settings
-    height = context.config["charts"]["height_px"]
+    height = context.config.charts.height_px
     st.title("Monitoring")
     try:
         history = context.cached(data.loop_history, "history_ttl_s")(

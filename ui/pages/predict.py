@@ -16,10 +16,10 @@ from ui.serving import ServingClient, ServingRefused, ServingUnavailable
 
 def render() -> None:
     context = load_context()
-    client = ServingClient(context.settings.serving_url, context.config["serving"]["timeout_s"])
+    client = ServingClient(context.settings.serving_url, context.config.serving.timeout_s)
     st.title("Predict a price")
 
-    readiness = client.readiness(timeout_s=context.config["serving"]["ready_timeout_s"])
+    readiness = client.readiness(timeout_s=context.config.serving.ready_timeout_s)
     if not readiness.ready:
         st.warning(f"The prediction service is not ready. {readiness.detail}", icon=":material/cloud_off:")
 
@@ -60,21 +60,21 @@ def _listing_form(context: AppContext) -> dict[str, Any] | None:
         city = right.text_input("City", key="city_text")
         zips = []
 
-    defaults = context.config["predict_defaults"]
+    defaults = context.config.predict_defaults
     with st.form("listing"):
         left, right = st.columns(2)
-        status = left.selectbox("Status", STATUSES, index=STATUSES.index(defaults["status"]), key="status")
+        status = left.selectbox("Status", STATUSES, index=STATUSES.index(defaults.status), key="status")
         if zips:
             zip_code = right.selectbox("Zip code", zips, key="zip_code", help="Most frequent in CLEAN first.")
         else:
             zip_code = right.text_input("Zip code", max_chars=5, key="zip_text")
-        bed = left.number_input("Bedrooms", 0, defaults["max_bed"], defaults["bed"], key="bed")
-        bath = right.number_input("Bathrooms", 0, defaults["max_bath"], defaults["bath"], key="bath")
+        bed = left.number_input("Bedrooms", 0, defaults.max_bed, defaults.bed, key="bed")
+        bath = right.number_input("Bathrooms", 0, defaults.max_bath, defaults.bath, key="bath")
         house_size = left.number_input(
-            "House size (sq ft)", 1, defaults["max_house_size"], defaults["house_size"], key="house_size"
+            "House size (sq ft)", 1, defaults.max_house_size, defaults.house_size, key="house_size"
         )
         acre_lot = right.number_input(
-            "Lot (acres)", 0.0, float(defaults["max_acre_lot"]), float(defaults["acre_lot"]), key="acre_lot"
+            "Lot (acres)", 0.0, float(defaults.max_acre_lot), float(defaults.acre_lot), key="acre_lot"
         )
         prev_sold = left.date_input("Previously sold on", value=None, key="prev_sold_date", help="Empty: never sold.")
         broker = right.text_input("Broker id", key="brokered_by", help="Integer id as in the feed; may stay empty.")
@@ -107,9 +107,9 @@ def _explanation(client: ServingClient, listing: dict[str, Any], context: AppCon
         f"Each bar is a feature's SHAP contribution to log(price), starting from the model's average "
         f"of ${math.exp(explanation.base_value):,.0f}: red bars raise this listing's price, blue bars lower it."
     )
-    top = context.config["explain"]["top_features"]
+    top = context.config.explain.top_features
     st.altair_chart(
-        contributions_bars(explanation.contributions, top, context.config["charts"]["bar_px"]),
+        contributions_bars(explanation.contributions, top, context.config.charts.bar_px),
         width="stretch",
     )
 
