@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import (
@@ -23,6 +23,9 @@ from tasador.console import fit
 from tasador.loop.results import BatchSummary
 from tasador.loop.summary import render
 from tasador.loop.turns import Pace, run_turns
+
+if TYPE_CHECKING:
+    from zenml.models import PipelineRunResponse
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +200,7 @@ def run_deployment(config: Path, console: Console, image: bool = True) -> bool:
     except Exception as exc:
         console.print(f"[red]The deployment run failed:[/red] {exc}")
         return False
-    built = run.steps["build_bento"].output.load()
+    built = _ran(run).steps["build_bento"].output.load()
     reused = "reused: already built from the same model version and commit"
     image_line = f"{built.image} ({reused if built.image_reused else 'built'})" if built.image else built.image_note
     for key, value in (
@@ -222,7 +225,7 @@ def run_batch_inference(config: Path, console: Console, input_path: Path | None,
     except Exception as exc:
         console.print(f"[red]The batch-inference run failed:[/red] {exc}")
         return False
-    scoring = run.steps["score_listings"].outputs["batch_scoring"][0].load()
+    scoring = _ran(run).steps["score_listings"].outputs["batch_scoring"][0].load()
     console.print(
         f"Scoring {scoring.scoring_id}: {scoring.priced:,} of {scoring.rows:,} rows priced by "
         f"{scoring.model_name} version {scoring.model_version}; {scoring.refused:,} refused"
@@ -231,3 +234,12 @@ def run_batch_inference(config: Path, console: Console, input_path: Path | None,
         "`batch_scoring` of this run."
     )
     return True
+
+
+def _ran(run: PipelineRunResponse | None) -> PipelineRunResponse:
+    """The run a pipeline call returned; ZenML returns none when a schedule, not a run, was created."""
+    if run is None:
+        raise RuntimeError(
+            "ZenML created a schedule instead of running the pipeline; remove `schedule` from its config."
+        )
+    return run

@@ -15,7 +15,7 @@ import datetime as dt
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import quote
 
 import yaml
@@ -28,7 +28,6 @@ from pydantic import (
     PositiveFloat,
     PositiveInt,
     ValidationError,
-    model_validator,
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -346,26 +345,34 @@ class WorldOptions(ConfigModel):
     acre_lot_decimals: NonNegativeInt
 
 
-class Effect(ConfigModel):
-    """One drift of a scenario, from `start_batch` on; which other keys apply depends on `effect`."""
+class Inflation(ConfigModel):
+    """Prices rise by `rate_per_batch` (a share) every batch from `start_batch` on."""
 
-    effect: Literal["inflation", "size_shift", "new_state"]
+    effect: Literal["inflation"]
     start_batch: PositiveInt
-    rate_per_batch: float | None = None  # inflation
-    shift_per_batch: float | None = None  # size_shift
-    max_shift: float | None = None  # size_shift
-    states: list[str] | None = None  # new_state
-    share: float | None = None  # new_state
+    rate_per_batch: float
 
-    @model_validator(mode="after")
-    def _has_its_keys(self) -> Effect:
-        needed = {"inflation": ("rate_per_batch",), "size_shift": ("shift_per_batch", "max_shift")}.get(
-            self.effect, ("states", "share")
-        )
-        missing = [key for key in needed if getattr(self, key) is None]
-        if missing:
-            raise ValueError(f"a {self.effect} effect needs {', '.join(missing)}")
-        return self
+
+class SizeShift(ConfigModel):
+    """Houses grow by `shift_per_batch` (log size) every batch, up to `max_shift`."""
+
+    effect: Literal["size_shift"]
+    start_batch: PositiveInt
+    shift_per_batch: float
+    max_shift: float
+
+
+class NewState(ConfigModel):
+    """A `share` of the listings comes from `states` the training data has never seen."""
+
+    effect: Literal["new_state"]
+    start_batch: PositiveInt
+    states: list[str]
+    share: float = Field(ge=0, le=1)
+
+
+#: One drift of a scenario, from its `start_batch` on; `effect` says which.
+Effect = Annotated[Inflation | SizeShift | NewState, Field(discriminator="effect")]
 
 
 class MessyOptions(ConfigModel):

@@ -17,13 +17,15 @@ import pandas as pd
 from tasador.configs import CleaningConfig
 from tasador.schema import STATES
 
+RuleKind = Literal["present", "min", "above", "max", "one_of", "not_before", "not_after"]
+
 
 @dataclass(frozen=True)
 class Rule:
     """One rule a typed value must satisfy to enter CLEAN (validation turns each into an expectation)."""
 
     column: str
-    kind: Literal["present", "min", "above", "max", "one_of", "not_before", "not_after"]
+    kind: RuleKind
     limit: Any = None
 
     def broken(self, values: pd.Series) -> pd.Series:
@@ -55,12 +57,16 @@ def rules_from(config: CleaningConfig, today: dt.date | None = None) -> list[Rul
     """The rules of configs/cleaning.yaml in the order they are applied (the first broken one is the reason)."""
     rules = [Rule(column, "present") for column in config.required]
     for column, bounds in config.numbers.items():
-        limits = {"min": bounds.min, "above": bounds.above, "max": bounds.max}
+        limits: dict[RuleKind, float | None] = {"min": bounds.min, "above": bounds.above, "max": bounds.max}
         rules += [Rule(column, kind, limit) for kind, limit in limits.items() if limit is not None]
     rules.append(Rule("status", "one_of", tuple(config.statuses)))
     rules.append(Rule("state", "one_of", STATES))
     dates = config.prev_sold_date
-    for kind, day in (("not_before", dates.not_before), ("not_after", dates.not_after)):
+    bounds_of_dates: dict[RuleKind, dt.date | str | None] = {
+        "not_before": dates.not_before,
+        "not_after": dates.not_after,
+    }
+    for kind, day in bounds_of_dates.items():
         if day is not None:
             when = (today or dt.datetime.now(dt.UTC).date()) if day == "today" else day
             rules.append(Rule("prev_sold_date", kind, pd.Timestamp(when)))

@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from tasador.configs import Effect
+from tasador.configs import Effect, Inflation, SizeShift
 
 EFFECTS = ("inflation", "size_shift", "new_state")
 
@@ -36,16 +36,15 @@ class Scenario:
         log_price_shift = size_shift = new_share = 0.0
         new_states: tuple[str, ...] = ()
         for effect in self.effects:
-            steps = batch_number - int(effect.start_batch) + 1  # the start batch is the first drifted one
+            steps = batch_number - effect.start_batch + 1  # the start batch is the first drifted one
             if steps <= 0:
                 continue
-            kind = effect.effect
-            if kind == "inflation":
-                log_price_shift += steps * math.log1p(float(effect.rate_per_batch))
-            elif kind == "size_shift":
-                size_shift += min(steps * float(effect.shift_per_batch), float(effect.max_shift))
+            if isinstance(effect, Inflation):
+                log_price_shift += steps * math.log1p(effect.rate_per_batch)
+            elif isinstance(effect, SizeShift):
+                size_shift += min(steps * effect.shift_per_batch, effect.max_shift)
             else:
-                new_share = float(effect.share)
+                new_share = effect.share
                 new_states = tuple(effect.states)
         return Drift(log_price_shift, size_shift, new_share, new_states)
 

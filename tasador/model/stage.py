@@ -47,6 +47,7 @@ def train(store: Store, settings: Settings, batch_id: int | None, decision: Retr
     if not decision.retrain:
         return TrainingRun(skipped=decision.skipped or f"no retraining: {decision.reason}")
     import mlflow
+    from mlflow.data.pandas_dataset import from_pandas
 
     config = settings.configs.model
     configure_mlflow(settings)
@@ -56,7 +57,7 @@ def train(store: Store, settings: Settings, batch_id: int | None, decision: Retr
     tags = {"source_batch": str(batch_id), "batches": ",".join(map(str, batch_ids))}
     with mlflow.start_run(run_name=f"batch-{batch_id}", tags=tags) as run:
         mlflow.log_input(
-            mlflow.data.from_pandas(train_df, name=f"clean-batches-{batch_ids[0]}-{batch_ids[-1]}", targets="price"),
+            from_pandas(train_df, name=f"clean-batches-{batch_ids[0]}-{batch_ids[-1]}", targets="price"),
             context="training",
         )
         result = train_challenger(train_df, config, config.seed)
