@@ -51,6 +51,7 @@ def create_app(config: ServingConfig) -> FastAPI:
     predict_request = batch_model("PredictRequest", config.api.max_batch_rows)
     explain_request = batch_model("ExplainRequest", config.api.max_explain_rows)
     examples = {"one listing": {"value": {"listings": [EXAMPLE_LISTING]}}}
+    # Classes made at run time (their caps come from the config): a type checker cannot see their fields.
     PredictBody = Annotated[predict_request, Body(openapi_examples=examples)]  # type: ignore[valid-type]
     ExplainBody = Annotated[explain_request, Body(openapi_examples=examples)]  # type: ignore[valid-type]
 
@@ -77,7 +78,7 @@ def create_app(config: ServingConfig) -> FastAPI:
         received_at = dt.datetime.now(dt.UTC)
         model = runtime.model()
         # Validated listings straight to the model's matrix: no DataFrame on the request path.
-        prices = model.predictor.predict_records([vars(listing) for listing in body.listings]).tolist()
+        prices = model.predictor.predict_records([vars(listing) for listing in body.listings]).tolist()  # type: ignore[attr-defined]
         request_id = uuid.uuid4().hex
         # Starlette caches the parsed body: these are the listings exactly as the client sent them.
         as_received = (await request.json())["listings"]
@@ -88,7 +89,7 @@ def create_app(config: ServingConfig) -> FastAPI:
     @app.post("/explain", responses=_ERRORS, summary="SHAP values of the price of each listing")
     def explain(request: Request, body: ExplainBody) -> Explanation:
         model = _runtime(request).model()
-        frame = listings_frame(body.listings)
+        frame = listings_frame(body.listings)  # type: ignore[attr-defined]
         shap = model.predictor.explain(frame)
         by_column = shap.by_column()
         return Explanation(
