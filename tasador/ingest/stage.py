@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from tasador.cleaning.parsed_batch import store_and_parse
 from tasador.ingest import make_source
 from tasador.ingest.batch import Batch, SourceExhausted
 from tasador.settings import Settings, load_config
@@ -60,9 +59,7 @@ def store_raw_batch(store: Store, payload: dict[str, Any]) -> int | None:
         rows=payload["rows"],
         day=payload.get("day"),
     )
-    # Parsed while the database writes it: validate and clean, when they run in this process, take that
-    # parse instead of reading the batch back from RAW.
-    result = store_and_parse(store, batch, load_config("cleaning"))
+    result = store.ingest_raw(batch)
     if not result.created:
         log.info(
             "Batch %s came again with the rows RAW holds as id %s: nothing changes.",

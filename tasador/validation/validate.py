@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from tasador.cleaning.parsed_batch import parsed_batch
 from tasador.cleaning.parsing import ParsedRows, parse_rows
 from tasador.cleaning.rules import Rule, rule_violations, rules_from
 from tasador.settings import Settings, load_config
@@ -59,9 +58,7 @@ def validate_batch(
     folder = settings.reports_dir / store.folder_name / f"batch-{batch_id:06d}"
     rules = cleaning_config if cleaning_config is not None else load_config("cleaning")
     try:
-        # Kept parsed for the clean stage, which then does not read and parse RAW again.
-        parsed = parsed_batch(store, batch_id, rules)
-        outcome = validate_rows(parsed, folder, config, rules, f"batch {batch_id}", today)
+        outcome = validate_rows(store.raw_rows(batch_id), folder, config, rules, f"batch {batch_id}", today)
     except BatchRejected as rejected:
         _record(store, batch_id, rejected.outcome)
         raise
