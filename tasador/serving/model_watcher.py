@@ -204,7 +204,7 @@ def _load(model_uri: str) -> Predictor:
     with tempfile.TemporaryDirectory(prefix="tasador-serving-") as tmp:
         predictor = load_predictor(model_uri, dst_path=tmp)
     # Requests are a few rows each and workers already use every core: threads inside one prediction only
-    # contend (XGBoost was ~12x slower with 2 threads than with 1 on a busy 2-core machine).
+    # contend (XGBoost was many times slower with 2 threads than with 1 on a busy 2-core machine).
     predictor.booster.set_param({"nthread": 1})
     # Build the encoder's look-up structures (pandas' hash tables of the categories) now, not in the first request.
     predictor.predict(pd.DataFrame(index=range(1)))

@@ -102,7 +102,7 @@ def _suite_runs(parsed: ParsedRows, rules: list[Rule], config: Mapping[str, Any]
     received = pd.DataFrame(index=parsed.frame.index, columns=sorted(parsed.fields_received))
     examples = int(config["report"]["examples"])
     # BASIC gives what the report shows (counts, observed value, a few unexpected values); SUMMARY would add
-    # value counts and pandas index lists of the unexpected values, 0.35 s more per 100k rows that nobody read.
+    # value counts and pandas index lists of the unexpected values that nobody read (cost in BENCHMARKS.md).
     summary_format = {"result_format": "BASIC", "partial_unexpected_count": examples}
     every_row = {"result_format": "COMPLETE", "unexpected_index_column_names": ["raw_row_id"]}
     values = _for_gx(parsed.frame)
@@ -117,8 +117,8 @@ def _for_gx(frame: pd.DataFrame) -> pd.DataFrame:
     """The parsed frame as Great Expectations checks it fastest: text as categoricals, dates in nanoseconds.
 
     GX filters the whole frame for each metric of each expectation (some 200 filters per batch). On
-    Arrow-backed text columns every filter is a pyarrow `take`: half of GX's time per 100k rows. A
-    categorical column filters as integer codes, with the same values (1.25 -> 0.75 s per 100k rows).
+    Arrow-backed text columns every filter is a pyarrow `take`, much of GX's time. A categorical column
+    filters as integer codes, with the same values (figures in BENCHMARKS.md).
     GX checks a range on any datetime unit but nanoseconds (cleaning's are microseconds) one Python call
     per value; dates outside nanoseconds' range (before 1677 or after 2262) stay as they are, and GX takes
     its slow path for that batch.
