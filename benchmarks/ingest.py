@@ -1,14 +1,16 @@
 """RAW -> CLEAN throughput on synthetic rows: RAW ingest, GX validation, cleaning into CLEAN, per stage.
 
     python -m benchmarks.ingest [--rows 100000 2200000] [--backend sqlite|postgresql|both]
-        [--batch-rows 100000] [--write] [--profile out.prof]
+        [--batch-rows 100000] [--no-baseline] [--write] [--profile out.prof]
 
 Rows come from the synthetic generator (configs/datasource.yaml, scenario `stationary`), as the in-process
 source hands them out (`frame_to_rows`), in batches of --batch-rows so memory stays bounded. Each batch goes
-through the loop's own stage functions: `store_raw_batch` (RAW, and the rows' texts parsed into typed
-columns while the database writes them), `parsed_batch` (that parse, kept for the next two stages; RAW is
-read back only when no parse was kept), `validate` (Great Expectations report and hard failures), `clean`
-(rules, duplicates against CLEAN, CLEAN + quarantine). Making the rows is not timed.
+through the loop's own stage functions: `store_raw_batch` (RAW), `validate` (reads the batch from RAW; Great
+Expectations report and hard failures), `clean` (reads the batch from RAW; rules, duplicates against CLEAN,
+CLEAN + quarantine). Making the rows is not timed.
+On PostgreSQL the same rows also go the way users would write it instead (the baseline, `to_sql`): each batch
+as a DataFrame through `DataFrame.to_sql` into a RAW table, then `dropna`, `drop_duplicates` and `to_sql` into
+a CLEAN table; no validation, no report. Issue 17's goal: the loop with GX at least 1.5x the baseline's pace.
 Each (backend, rows) runs in a fresh child process, one after the other, so its peak RSS is its own;
 PostgreSQL runs get a fresh database that is dropped afterwards. Figures: wall and CPU seconds (CPU is the
 fairer figure on a shared machine) and rows/s per stage, end to end with and without the validation
@@ -40,49 +42,19 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS_MD = REPO_ROOT / "BENCHMARKS.md"
 SECTION_TITLE = "## Ingest: RAW → CLEAN"
 DEFAULT_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-STAGES = ("ingest_raw", "read_parse", "validate", "clean")
-#: The stages a batch costs when nothing validates it: cleaning then reads and parses RAW itself.
-WITHOUT_GX = ("ingest_raw", "read_parse", "clean")
+STAGES = ("ingest_raw", "validate", "clean")
+#: The stages a batch costs when nothing validates it.
+WITHOUT_GX = ("ingest_raw", "clean")
+BASELINE = "to_sql"  # the backend name of the baseline's runs
+BASELINE_STAGES = ("raw_to_sql", "dropna_drop_duplicates", "clean_to_sql")
 GOAL_ROWS_PER_S = 100_000
+GOAL_OVER_BASELINE = 1.5
 #: Where the time goes and what was done about it (profiled with --profile; kept with the figures).
-NOTES = """Where the time goes, per 100k rows on PostgreSQL in the 2.2M run above (wall): RAW ingest 1.5 s (1.3 s of
-our CPU: the JSON text of each row, the checksum, COPY's text and, while PostgreSQL's 0.8 s of COPY goes on, the
-parse of the texts into typed columns); GX 1.1 s (three suites, 28 expectations: most of it GX's own overhead
-per expectation, pydantic models and deep copies, whatever the batch size); clean 2.9 s (0.7 s ours: rules, an
-md5 per row, the CSV; 2.1 s the server's: CLEAN's COPY, whose rows cost about 0.35 s and its three indexes the
-rest, the unique row-hash index most, and the duplicate look-up; both grow with CLEAN, 1.6 s at 500k rows).
-
-Speed-ups of the fourth session (2026-11-23 night; 500k rows on PostgreSQL, on a machine that ran the third
-session's code at 14,750 rows/s wall with GX, slower than the evening's): 14.8k → 18.7k rows/s (2.2M rows:
-18.0–18.3k in two runs).
-- The loop's ingest parses the rows while PostgreSQL writes them (`parsed_batch.store_and_parse`; the COPY
-  runs in a worker thread, the driver waits for the server without the GIL): validate and clean no longer
-  read the batch back (1.9 → 0 s per 100k), and the parse (0.8 s) overlaps the server's COPY.
-- It parses the very texts RAW holds, with Arrow's JSON reader for batches of canonical rows (no Python
-  object per value: 0.85 → 0.3 s per 100k for the read, equal results asserted against the old path
-  property by property); other batches go the old way.
-- RAW's COPY text is built a chunk at a time (one replace per 10k rows instead of three calls per row).
-- GX runs one range per column's bounds instead of one expectation per bound: 10 row expectations for 17
-  rules, 35 → 28 in all (1.65 → 1.3 s per 100k). Which rule a row breaks comes from the cleaning rules.
-- The batch and feed suites ask GX for BASIC results, all the report shows (1.4 → 1.0 s per 100k, measured
-  alone): SUMMARY added value counts and index lists of the unexpected values that nothing read.
-
-Third session (evening): validate and clean shared one read and parse of RAW; GX got text as categoricals
-(1.25 → 0.75 s per 100k); no foreign keys on raw_rows and clean_rows (0.35 and 0.45 s per 100k of trigger
-calls). Second session: orjson for RAW's texts, COPY in chunks, ids and payloads joined by the server,
-CLEAN's CSV written by Arrow, GX's dates in nanoseconds. Tried and dropped: the row hash as uuid or with
-collation "C" (0.2 s per 100k of server CPU at best, not worth a schema change without migrations),
-synchronous_commit off (a commit waits 10–20 ms), Arrow's from_pylist.
-
-Why ≥ 100k rows/s is out of reach on this machine: a batch costs about 3.2 CPU s per 100k rows in our process and
-2.8 in PostgreSQL's (the "Cores" line above). 100k rows/s would keep 6 cores busy even if every stage overlapped
-every other; this machine has 2, so even batches run in parallel could not pass about 33k rows/s. And the loop's
-steps run one after the other, so the wall time is at least our process's CPU time: 3.2 s per 100k caps the loop
-near 31k rows/s with an infinitely fast database. GX alone, which every batch goes through, costs 1.1 s per 100k:
-more than the 1 s that 100k rows/s allows for everything. Getting there needs batches processed in parallel on more
-cores, or about three times less CPU per row: a GX suite of a handful of expectations, no per-row JSON in RAW (one
-compressed document per batch), CLEAN without its row-hash index. Each changes what the loop guarantees, so none
-was done."""
+NOTES = """Issue 17 (2026-12-02) made the data path one code path per job: validate and clean each read the batch
+from RAW (`Store.raw_rows`, `json`) and parse it with `parse_rows`; RAW, CLEAN and the quarantine are written by
+psycopg's `Cursor.copy()` row by row (`write_row`). The earlier sessions' speed-ups that kept a second path (the
+parse during the COPY and its cache, Arrow's JSON reader, hand-built COPY text, Arrow's CSV, server-joined reads)
+are gone; their figures are in "Figures moved out of the code"."""
 T = TypeVar("T")
 
 
@@ -195,7 +167,6 @@ def _database(backend: str, admin_url: str, folder: Path) -> Iterator[str]:
 
 
 def run_once(backend: str, rows: int, batch_rows: int, scenario: str, admin_url: str) -> RunResult:
-    from tasador.cleaning.parsed_batch import parsed_batch
     from tasador.cleaning.stage import clean
     from tasador.ingest.batch import Batch
     from tasador.ingest.stage import store_raw_batch
@@ -205,7 +176,6 @@ def run_once(backend: str, rows: int, batch_rows: int, scenario: str, admin_url:
     from tasador.validation.stage import validate
 
     stages = {name: StageTime() for name in STAGES}
-    cleaning = Settings().configs.cleaning
     import_time = StageTime()
     load_before = os.getloadavg()
     clean_rows = quarantined = 0
@@ -222,8 +192,6 @@ def run_once(backend: str, rows: int, batch_rows: int, scenario: str, admin_url:
             fetched = FetchedBatch(batch=Batch("bench:ingest", 1, number, made))
             batch_id = _timed(stages["ingest_raw"], lambda f=fetched: store_raw_batch(store, f), server)
             del made, fetched
-            # Timed apart: `parsed_batch` finds the parse the ingest kept (or reads RAW back and parses it).
-            _timed(stages["read_parse"], lambda b=batch_id: parsed_batch(store, b, cleaning), server)
             report = _timed(stages["validate"], lambda b=batch_id: validate(store, settings, b), server)
             if report.rejected:
                 raise SystemExit(f"batch {number} was rejected: {report.rejected}")
@@ -250,6 +218,52 @@ def run_once(backend: str, rows: int, batch_rows: int, scenario: str, admin_url:
         generate_cpu_s=generate_cpu,
         gx_import=import_time,
         reasons=dict(sorted(reasons.items(), key=lambda item: -item[1])[:5]),
+    )
+
+
+def run_baseline(_backend: str, rows: int, batch_rows: int, scenario: str, admin_url: str) -> RunResult:
+    """What users would write instead, on PostgreSQL: `to_sql` of RAW, `dropna` + `drop_duplicates`, `to_sql`."""
+    import pandas as pd
+    from sqlalchemy import create_engine
+
+    stages = {name: StageTime() for name in BASELINE_STAGES}
+    load_before = os.getloadavg()
+    clean_rows = generate_cpu = 0.0
+    with scratch_postgres(admin_url, "tasador_bench_to_sql") as url:
+        engine = create_engine(url)
+        server = ServerCpu(admin_url, url.rsplit("/", 1)[1])
+        for _, made, cpu in _batches(rows, batch_rows, scenario):
+            generate_cpu += cpu
+
+            def raw(made: list[dict[str, Any]] = made) -> pd.DataFrame:
+                frame = pd.DataFrame(made)
+                frame.to_sql("raw", engine, if_exists="append", index=False)
+                return frame
+
+            frame = _timed(stages["raw_to_sql"], raw, server)
+            clean = _timed(stages["dropna_drop_duplicates"], lambda f=frame: f.dropna().drop_duplicates(), server)
+            _timed(
+                stages["clean_to_sql"],
+                lambda c=clean: c.to_sql("clean", engine, if_exists="append", index=False),
+                server,
+            )
+            clean_rows += len(clean)
+            del made, frame
+        engine.dispose()
+        server.dispose()
+    return RunResult(
+        backend=BASELINE,
+        rows=rows,
+        batch_rows=batch_rows,
+        batches=-(-rows // batch_rows),
+        stages=stages,
+        clean_rows=int(clean_rows),
+        quarantined_rows=rows - int(clean_rows),
+        peak_rss_mib=_peak_rss_mib(),
+        load_before=load_before,
+        load_after=os.getloadavg(),
+        generate_cpu_s=generate_cpu,
+        gx_import=StageTime(),
     )
 
 
@@ -297,11 +311,14 @@ def table(results: list[RunResult]) -> str:
     for result in results:
         load = f"{result.load_before[0]:.1f} → {result.load_after[0]:.1f}"
         size = f"{result.rows:,} ({result.batches} × {result.batch_rows:,})"
-        rows = [(name, result.stages[name]) for name in STAGES]
-        rows += [
-            ("**RAW→CLEAN with GX validation**", _total(result, STAGES)),
-            ("**RAW→CLEAN without GX** (ingest_raw + read_parse + clean)", _total(result, WITHOUT_GX)),
-        ]
+        rows = list(result.stages.items())
+        if result.backend == BASELINE:
+            rows += [("**baseline: to_sql, dropna, drop_duplicates, to_sql**", _total(result, BASELINE_STAGES))]
+        else:
+            rows += [
+                ("**RAW→CLEAN with GX validation**", _total(result, STAGES)),
+                ("**RAW→CLEAN without GX** (ingest_raw + clean)", _total(result, WITHOUT_GX)),
+            ]
         for name, time_ in rows:
             both = time_.cpu_s + time_.server_cpu_s
             lines.append(
@@ -325,14 +342,15 @@ def section(results: list[RunResult], command: str) -> str:
             f"{_rate(result.rows, without.wall_s)} wall; with GX {_rate(result.rows, with_gx.cpu_s)}, "
             f"{_rate(result.rows, with_gx.cpu_s + with_gx.server_cpu_s)} and {_rate(result.rows, with_gx.wall_s)}"
         )
-    imports = ", ".join(f"{r.gx_import.cpu_s:.1f}" for r in results)
+    imports = ", ".join(f"{r.gx_import.cpu_s:.1f}" for r in results if r.backend != BASELINE)
     return f"""{SECTION_TITLE}
 `{command}` — {dt.date.today().isoformat()}, {platform.node() or "this machine"}, {os.cpu_count()} cores,
 Python {platform.python_version()}. Synthetic rows (scenario stationary) as the in-process source hands them out,
-through the loop's stages: `store_raw_batch` (RAW, COPY on PostgreSQL, and the rows' texts parsed into typed
-columns while the database writes them), `read_parse` (`parsed_batch`: that parse, kept for validate and
-clean; RAW is read back only when none was kept), `validate` (Great Expectations: three suites, JSON + HTML
-report), `clean` (`clean_batch`: rules, duplicates against CLEAN, CLEAN + quarantine).
+through the loop's stages: `store_raw_batch` (RAW, COPY on PostgreSQL), `validate` (reads the batch from RAW;
+Great Expectations: three suites, JSON + HTML report), `clean` (`clean_batch`: reads the batch from RAW; rules,
+duplicates against CLEAN, CLEAN + quarantine). The `{BASELINE}` rows are the same batches the way users would
+write it instead: `DataFrame.to_sql` of the rows into a RAW table, `dropna`, `drop_duplicates`, `to_sql` into
+a CLEAN table (no validation, no report).
 Making the rows is not timed. Each run is a fresh process and a fresh database; "CPU s" is this process,
 "server CPU s" the PostgreSQL backends of the run's database (read from /proc); the load average is the
 1-minute figure before → after the run (wall seconds inflate with other work on the machine; CPU seconds much
@@ -341,6 +359,8 @@ less). Importing Great Expectations (once per process: {imports} s CPU) is timed
 {table(results)}
 
 Rows: {outcomes}.
+Goal (issue 17) the loop with GX ≥ {GOAL_OVER_BASELINE}x the baseline's pace on PostgreSQL (wall):
+{_over_baseline(results)}.
 Goal ≥ {GOAL_ROWS_PER_S:,} rows/s RAW→CLEAN on PostgreSQL (wall, with GX) — **{_verdict(results)}**:
 {"; ".join(verdicts) or "not measured"}.
 Cores: {"; ".join(_cores(r) for r in results if r.backend == "postgresql") or "not measured"}.
@@ -364,6 +384,19 @@ def _cores(result: RunResult) -> str:
     )
 
 
+def _over_baseline(results: list[RunResult]) -> str:
+    """The loop's pace with GX over the baseline's, per size, from the runs of one sitting."""
+    baseline = {r.rows: r for r in results if r.backend == BASELINE}
+    figures = []
+    for result in (r for r in results if r.backend == "postgresql" and r.rows in baseline):
+        ours, theirs = _total(result, STAGES), _total(baseline[result.rows], BASELINE_STAGES)
+        ratio = theirs.wall_s / ours.wall_s
+        cpu_ratio = (theirs.cpu_s + theirs.server_cpu_s) / (ours.cpu_s + ours.server_cpu_s)
+        verdict = "met" if ratio >= GOAL_OVER_BASELINE else "not met"
+        figures.append(f"{result.rows:,} rows: {ratio:.2f}x wall (**{verdict}**), {cpu_ratio:.2f}x in CPU seconds")
+    return "; ".join(figures) or "not measured"
+
+
 def _verdict(results: list[RunResult]) -> str:
     postgres = [r for r in results if r.backend == "postgresql"]
     if not postgres:
@@ -379,6 +412,7 @@ def main() -> None:
     parser.add_argument("--batch-rows", type=int, default=100_000, help="rows per batch (memory stays bounded)")
     parser.add_argument("--scenario", default="stationary")
     parser.add_argument("--postgres-admin-url", default=DEFAULT_ADMIN_URL, help="where to create the database")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the to_sql baseline on PostgreSQL")
     parser.add_argument("--write", action="store_true", help="replace the ingest section of BENCHMARKS.md")
     parser.add_argument("--profile", help="write a cProfile of each run to PROFILE.<backend>.<rows>")
     parser.add_argument("--child", nargs=2, metavar=("BACKEND", "ROWS"), help=argparse.SUPPRESS)
@@ -390,7 +424,8 @@ def main() -> None:
         profiler = cProfile.Profile() if args.profile else None
         if profiler:
             profiler.enable()
-        result = run_once(backend, rows, args.batch_rows, args.scenario, args.postgres_admin_url)
+        run = run_baseline if backend == BASELINE else run_once
+        result = run(backend, rows, args.batch_rows, args.scenario, args.postgres_admin_url)
         if profiler:
             profiler.disable()
             profiler.dump_stats(args.profile)
@@ -398,6 +433,8 @@ def main() -> None:
         return
 
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
+    if "postgresql" in backends and not args.no_baseline:
+        backends += (BASELINE,)
     results = []
     for rows in args.rows:
         for backend in backends:

@@ -1,7 +1,10 @@
 """Serving benchmark on loopback: tasador's service vs `mlflow models serve` vs a minimal BentoML service
 over the same model vs in-process predict. Prints a Markdown section for BENCHMARKS.md.
 
-    python -m benchmarks.serving        (numbers: configs/benchmarks/serving.yaml)
+    python -m benchmarks.serving [--batch-only]   (numbers: configs/benchmarks/serving.yaml)
+
+--batch-only measures the 1,000-row batch alone, on tasador's service and the minimal BentoML service
+(no fixed rates, no throughput, no mlflow models serve): the part of the run that fits a busy machine.
 
 One model is trained and registered once; each service is started over it in turn (2 workers each, as
 configured) and measured alone. The load comes from compiled tools so that the client is not what is
@@ -339,7 +342,12 @@ def warm_up(url: str, body: Path, requests: int) -> None:
 
 
 def measure(
-    target: Target, pid: int, rows: list[dict[str, Any]], config: ServingBenchmark, workdir: Path
+    target: Target,
+    pid: int,
+    rows: list[dict[str, Any]],
+    config: ServingBenchmark,
+    workdir: Path,
+    batch_only: bool = False,
 ) -> dict[str, Any]:
     """Fixed rates, then maximum throughput (with the service's CPU per request), then the batch."""
     single = workdir / "single.json"
@@ -347,7 +355,11 @@ def measure(
     batch = workdir / "batch.json"
     batch.write_text(json.dumps(target.body(rows[: config.batch_rows])))
     compiled = bool(shutil.which("hey") and shutil.which("wrk"))
-    result: dict[str, Any] = {"name": target.name, "answered": 0, "load": os.getloadavg()[0]}
+    result: dict[str, Any] = {"name": target.name, "answered": 0, "load": os.getloadavg()[0], "compiled": compiled}
+    if batch_only:
+        warm_up(target.url, batch, 4)
+        result["batch"] = _batch_run(target.url, batch, config, compiled)
+        return result
     # Warm-up: first requests import and compile lazily in every worker. The batch is warmed up just before
     # its own run: the inference log's writing of 4,000 rows would otherwise fall into the first fixed rate.
     warm_up(target.url, single, 4)
@@ -379,13 +391,38 @@ def measure(
     result["answered"] += answered
     warm_up(target.url, batch, 4)
     result["answered"] += 4 * config.batch_rows
-    if compiled:
-        result["batch"] = hey_run(target.url, batch, connections=1, requests=config.batch_requests)
-    else:
-        result["batch"] = batch_latency(target.url, batch.read_bytes(), config.batch_requests)
+    result["batch"] = _batch_run(target.url, batch, config, compiled)
     result["answered"] += len(result["batch"].seconds) * config.batch_rows
-    result["compiled"] = compiled
     return result
+
+
+def _batch_run(url: str, batch: Path, config: ServingBenchmark, compiled: bool) -> Latencies:
+    if compiled:
+        return hey_run(url, batch, connections=1, requests=config.batch_requests)
+    return batch_latency(url, batch.read_bytes(), config.batch_requests)
+
+
+def batch_markdown(results: list[dict[str, Any]], inproc: dict[str, tuple[float, float]], config: ServingBenchmark,
+                   workers: int, model: str) -> str:  # fmt: skip
+    """The --batch-only run: the 1,000-row batch on tasador's service and the minimal BentoML service."""
+    lines = [
+        f"### {config.batch_rows}-row batch only ({platform.node()}, {os.cpu_count()} cores, {workers} workers each)",
+        "",
+        f"| target | {config.batch_rows}-row p50 / p99 (ms) | load avg |",
+        "|---|---|---|",
+    ]
+    for r in results:
+        lines.append(f"| {r['name']} | {r['batch'].pct(50):.1f} / {r['batch'].pct(99):.1f} | {r['load']:.1f} |")
+    ours, minimal = results
+    lines += [
+        "",
+        f"Model: {model}. In-process (validation + encoding + prediction, median wall / CPU): "
+        + ", ".join(f"{k}: {wall:.2f} / {cpu:.2f} ms" for k, (wall, cpu) in inproc.items()),
+        "",
+        f"Goals: {config.batch_rows}-row batch ≤ 50 ms p50: {ours['batch'].pct(50):.1f} ms; no slower than the minimal "
+        f"BentoML service: {ours['batch'].pct(50):.1f} vs {minimal['batch'].pct(50):.1f} ms p50",
+    ]
+    return "\n".join(lines)
 
 
 def summary(result: dict[str, Any]) -> str:
@@ -402,6 +439,7 @@ def summary(result: dict[str, Any]) -> str:
 def in_process(model_uri: str, rows: list[dict[str, Any]], config: ServingBenchmark) -> dict[str, tuple[float, float]]:
     """The service's own path without HTTP (validation, encoding, prediction): median wall and CPU ms."""
     from tasador.model.pyfunc import load_predictor
+    from tasador.serving.frames import listings_frame
     from tasador.serving.schemas import batch_model
 
     predictor = load_predictor(model_uri)
@@ -414,7 +452,7 @@ def in_process(model_uri: str, rows: list[dict[str, Any]], config: ServingBenchm
         for _ in range(config.in_process_repeats if count == 1 else max(5, config.in_process_repeats // 10)):
             wall, cpu = time.perf_counter(), time.process_time()
             listings = request.model_validate_json(body).listings
-            predictor.predict_records([vars(listing) for listing in listings])
+            predictor.predict(listings_frame(listings))
             walls.append(time.perf_counter() - wall)
             cpus.append(time.process_time() - cpu)
         out[label] = (statistics.median(walls) * 1000, statistics.median(cpus) * 1000)
@@ -479,6 +517,11 @@ def markdown(
 
 
 def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch-only", action="store_true", help="the 1,000-row batch alone (see the docstring)")
+    args = parser.parse_args()
     for key, value in QUIET_DEFAULTS.items():
         os.environ.setdefault(key, value)
     serving = Settings().configs.serving
@@ -524,19 +567,25 @@ def main() -> None:
                 f"http://127.0.0.1:{ports[2]}/readyz",
             ),
         ]  # fmt: skip
+        if args.batch_only:
+            plans = [plans[0], plans[2]]
         results = []
         for target, command, cwd, probe in plans:
             print(f"measuring {target.name} (load average {os.getloadavg()[0]:.1f}) ...", flush=True)
             proc = spawn(command, base_env, work / f"{len(results)}.log", cwd, probe)
             try:
-                results.append(measure(target, proc.pid, rows, config, work))
+                results.append(measure(target, proc.pid, rows, config, work, args.batch_only))
             finally:
                 stop(proc)  # tasador's service flushes its inference log on the way out
-            print(f"  {summary(results[-1])}", flush=True)  # kept even if a later target fails
+            if not args.batch_only:
+                print(f"  {summary(results[-1])}", flush=True)  # kept even if a later target fails
         logged = (results[0]["answered"], logged_rows(db_url), db_url.split(":", 1)[0].split("+", 1)[0])
         inproc = in_process(model_uri, rows, config)
     print()
-    print(markdown(results, inproc, config, workers, model, logged))
+    if args.batch_only:
+        print(batch_markdown(results, inproc, config, workers, model))
+    else:
+        print(markdown(results, inproc, config, workers, model, logged))
     print(f"\n(config: {yaml.safe_dump(config.model_dump(), default_flow_style=True).strip()})")
     load_end = os.getloadavg()
     print(

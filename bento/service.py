@@ -6,7 +6,6 @@ built here, once per process; everything that talks to MLflow or the database st
 once per worker.
 """
 
-import gc
 import logging
 
 import bentoml
@@ -28,17 +27,10 @@ class TasadorPrice:
     def __init__(self) -> None:
         if not CONFIG.access_log_enabled:
             # BentoML's switch only removes its own middleware; uvicorn still logs every request
-            # (two formatted lines each, about a tenth of a one-row request's CPU).
+            # (two formatted lines each).
             logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
         self.runtime = Runtime(CONFIG, resolve_settings()).start()
         APP.state.runtime = self.runtime
-        # The worker holds ~600,000 objects from its imports (BentoML, MLflow, pandas, XGBoost) and the
-        # model, none of which will become garbage. Each full (generation-2) collection walked them all:
-        # 0.4 s with the GIL held, every thousand or so requests, stalling every request in flight. Frozen
-        # here, after the model and the log's database are loaded, collections only walk what requests
-        # allocate (cyclic garbage made later is still collected).
-        gc.collect()
-        gc.freeze()
 
     def __is_ready__(self) -> bool:
         return self.runtime.watcher.current is not None

@@ -16,7 +16,7 @@ QUIET_DEFAULTS: dict[str, str] = {
     "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
     "PYTHONWARNINGS": "ignore::DeprecationWarning,ignore::FutureWarning",
     # XGBoost's OpenMP threads busy-wait for each other by default; on a machine whose cores are shared
-    # (CI, a laptop, a pod with a CPU limit) that spinning made nthread=2 2-10x slower than one thread
+    # (CI, a laptop, a pod with a CPU limit) that spinning made nthread=2 several times slower than one thread
     # (BENCHMARKS.md, "Training time"). Passive waiting costs little when the cores are idle. It must be set
     # before XGBoost is loaded, which quiet_environment() runs ahead of.
     "OMP_WAIT_POLICY": "PASSIVE",

@@ -21,7 +21,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tasador.cleaning.parsed_batch import forget, parsed_batch
 from tasador.cleaning.parsing import ParsedRows, RawRows, parse_rows
 from tasador.cleaning.rules import rule_violations, rules_from
 from tasador.configs import CleaningConfig
@@ -122,7 +121,7 @@ def clean_batch(
     "validation"; the rest go through `normalise`, then rows already in CLEAN from other batches are
     quarantined as "duplicate".
     """
-    parsed = parsed_batch(store, batch_id, config)  # the validate stage's parse when it ran in this process
+    parsed = parse_rows(store.raw_rows(batch_id), config)
     clean, quarantined = normalise_parsed(parsed, config, today)
     if validation_failures:
         raw_row_ids = parsed.frame["raw_row_id"]
@@ -134,7 +133,6 @@ def clean_batch(
     )
     clean = clean[~seen].reset_index(drop=True)
     store.save_clean(batch_id, clean, quarantined)
-    forget()  # clean is the last stage to read the batch's rows: their memory goes back before training
     top = Counter(quarantined["reason"]).most_common(config.top_reasons)
     return CleanSummary(len(parsed.frame), len(clean), len(quarantined), dict(top))
 

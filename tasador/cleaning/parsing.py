@@ -1,8 +1,7 @@
 """Rows as received -> typed columns: every field read into its clean type, a value it cannot read made the row's
 reason. Feeds are messy (casing, numbers as text, zip codes with and without leading zeros, extra or missing
 fields, rows as arrays of values in the feed's column order, rows that are neither); nothing they send raises
-here. `parse_rows` reads rows already parsed from JSON; `parse_texts` reads the JSON texts RAW keeps, with
-Arrow's JSON reader where it reads them alike.
+here. `parse_rows` reads rows as `Store.raw_rows` returns them; `parse_columns` reads a CSV's columns the same way.
 """
 
 from __future__ import annotations
@@ -14,11 +13,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from tasador.configs import CleaningConfig
 from tasador.schema import COLUMNS, NUMERIC_COLUMNS, STATES
-from tasador.store import rows_json
 
 #: (raw_row_id, row as received) pairs, as `Store.raw_rows` returns them.
 RawRows = Sequence[tuple[int, Any]]
@@ -59,22 +56,6 @@ def parse_rows(raw: RawRows, config: CleaningConfig) -> ParsedRows:
     return _read_columns(ids, values, fields_received, unreadable, config)
 
 
-def parse_texts(raw_row_ids: Sequence[int], texts: Sequence[str], config: CleaningConfig) -> ParsedRows:
-    """`parse_rows` for rows as RAW keeps them, JSON texts: the same result, read faster.
-
-    A batch of objects with exactly the canonical fields, each holding numbers or text (what feeds almost
-    always send), is read by Arrow's JSON reader into typed columns, with no Python object per value
-    (0.8 -> 0.3 s per 100k rows); any other batch goes through `rows_json.loads_joined` and `parse_rows`.
-    """
-    ids = pd.Series(raw_row_ids, dtype="int64")
-    table = rows_json.read_objects(texts, _TEXT_COLUMNS)
-    if table is None or set(table.column_names) != _CANONICAL or not all(map(_plain_arrow_type, table.schema.types)):
-        return parse_rows(list(zip(ids.tolist(), rows_json.loads_joined(",".join(texts)), strict=True)), config)
-    values = {column: table.column(column).to_pandas() for column in COLUMNS}
-    unreadable = pd.Series([None] * len(texts), dtype=object)
-    return _read_columns(ids, values, frozenset(COLUMNS), unreadable, config)
-
-
 def parse_columns(ids: Sequence[int], values: Mapping[str, pd.Series], config: CleaningConfig) -> ParsedRows:
     """`parse_rows` for rows given by column (a CSV read by Arrow): the same reading, column by column.
 
@@ -89,11 +70,6 @@ def parse_columns(ids: Sequence[int], values: Mapping[str, pd.Series], config: C
     by_column = {c: named.get(c, pd.Series([None] * len(ids), index=index, dtype=object)) for c in COLUMNS}
     unreadable = pd.Series([None] * len(ids), dtype=object)
     return _read_columns(pd.Series(ids, dtype="int64"), by_column, received, unreadable, config)
-
-
-def _plain_arrow_type(type_: pa.DataType) -> bool:
-    # Read as a DataFrame of the parsed rows would hold them: float64, int64 (float64 with nulls), text.
-    return pa.types.is_float64(type_) or pa.types.is_int64(type_) or pa.types.is_string(type_)
 
 
 def _read_columns(

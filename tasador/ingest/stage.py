@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from tasador.cleaning.parsed_batch import store_and_parse
 from tasador.ingest import make_source
 from tasador.ingest.batch import SourceExhausted
 from tasador.loop.results import FetchedBatch
@@ -47,9 +46,7 @@ def store_raw_batch(store: Store, fetched: FetchedBatch) -> int | None:
     batch = fetched.batch
     if batch is None:  # the source was exhausted
         return None
-    # Parsed while the database writes it: validate and clean, when they run in this process, take that
-    # parse instead of reading the batch back from RAW.
-    result = store_and_parse(store, batch, Settings().configs.cleaning)
+    result = store.ingest_raw(batch)
     if not result.created:
         log.info(
             "Batch %s came again with the rows RAW holds as id %s: nothing changes.",

@@ -1,7 +1,8 @@
 """Turn clean listings into the float32 matrix the booster reads.
 
 The encoding is part of the model (saved and logged with it), so the service predicts from a numeric
-array with `Booster.inplace_predict` instead of a pandas categorical frame (about ten times faster).
+array with `Booster.inplace_predict` instead of a pandas categorical frame. `FeatureEncoder.transform` is the
+one encoding of a frame, for training, evaluation and the service alike.
 
 High-cardinality ids (zip, city, broker, street) become smoothed target means of log(price) and of
 log(price per square foot), plus frequencies. On the training rows these are computed out-of-fold,
@@ -12,10 +13,7 @@ id counts 1 (this listing), a missing one NaN.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -24,10 +22,6 @@ import pandas as pd
 from tasador.schema import COLUMN_LABELS, FEATURE_COLUMNS, STATES, STATUSES, TARGET
 
 SQFT_PER_ACRE = 43_560.0
-SMALL_BATCH_ROWS = 64
-#: Up to this many records, `transform_records` computes row by row in plain Python (a one-row numpy
-#: pass costs ten times more); above it, column by column.
-ROW_BY_ROW_MAX_ROWS = 16
 FORMAT_VERSION = 1
 
 
@@ -147,23 +141,11 @@ class _Table:
 
     def lookup(self, keys: np.ndarray) -> np.ndarray:
         """One row of statistics per key; NaN rows for keys never seen."""
-        if len(keys) > SMALL_BATCH_ROWS:
-            positions = self.keys.get_indexer(keys)
-        else:  # a few rows (the service's case): dict look-ups beat building a pandas Index per call
-            positions = np.fromiter((self._where.get(k, -1) for k in keys), dtype=np.intp, count=len(keys))
+        positions = self.keys.get_indexer(keys)
         out = np.full((len(keys), self.values.shape[1]), np.nan)
         found = positions >= 0
         out[found] = self.values[positions[found]]
         return out
-
-    def lookup_one(self, key: str | None) -> list[float] | None:
-        """The statistics of one key (a new list), None for a key never seen."""
-        position = self._where.get(key)
-        return None if position is None else self.values[position].tolist()  # type: ignore[no-any-return]
-
-    @cached_property
-    def _where(self) -> dict[Any, int]:
-        return {key: position for position, key in enumerate(self.keys)}
 
     def to_dict(self) -> dict[str, Any]:
         # JSON has no NaN: columns as lists with None.
@@ -273,62 +255,6 @@ class FeatureEncoder:
                 count = looked_up[f"{key.name}_count"]
                 count[np.isnan(count) & ~pd.isna(values)] = 1.0
         return self._assemble(df, looked_up)
-
-    def transform_records(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
-        """The matrix `transform` gives, from listings as mappings of clean values, without pandas.
-
-        The service's path: a one-row frame costs milliseconds in pandas, this tens of microseconds.
-        Values are the clean types (str ids, float or None numbers, date or None); an absent key reads
-        as missing. A few records go row by row in plain Python, more column by column in numpy.
-        """
-        if not self.tables:
-            raise RuntimeError("FeatureEncoder is not fitted; call fit(clean_df) or load a saved model.")
-        if len(records) <= ROW_BY_ROW_MAX_ROWS:
-            rows = [self._record_row(record) for record in records]
-            return _finite_float32(np.array(rows, dtype=float).reshape(len(records), len(_ALL_FEATURES)))
-        # Clean requests hold str or None: those skip the conversion call (a 1,000-row request has 6,000).
-        text = {
-            c: [v if v is None or v.__class__ is str else _record_text(v) for v in (r.get(c) for r in records)]
-            for c in _TEXT_COLUMNS
-        }
-        looked_up: dict[str, np.ndarray] = {}
-        for key in _KEYS:
-            values = _record_keys(text, key)
-            stats = self.tables[key.name].lookup(values)
-            for j, name in enumerate(_STAT_NAMES[key.name]):
-                looked_up[name] = stats[:, j]
-            if key.name in _COUNT_KEYS:
-                count = looked_up[f"{key.name}_count"]
-                count[np.isnan(count) & np.not_equal(values, None)] = 1.0
-        return _stack(_record_plain_features(records, text), looked_up)
-
-    def _record_row(self, record: Mapping[str, Any]) -> list[float]:
-        """One listing's features as floats (NaN, inf allowed: the caller makes them float32 and finite)."""
-        text = {c: _record_text(record.get(c)) for c in _TEXT_COLUMNS}
-        bed, bath, acre, size = (_record_number(record.get(c)) for c in ("bed", "bath", "acre_lot", "house_size"))
-        row = [
-            bed,
-            bath,
-            acre,
-            size,
-            _ratio(size, bed),
-            _ratio(bath, bed),
-            _ratio(size, acre * SQFT_PER_ACRE),
-            _record_year(record.get("prev_sold_date")),
-            _STATUS_CODES.get(text["status"], np.nan),  # type: ignore[arg-type]
-            _STATE_CODES.get(text["state"], np.nan),  # type: ignore[arg-type]
-            _record_number(text["zip_code"]),
-        ]
-        encoded: dict[str, float] = {}
-        for key in _KEYS:
-            value = _record_key(text, key)
-            names = _STAT_NAMES[key.name]
-            stats = self.tables[key.name].lookup_one(value) or [np.nan] * len(names)
-            if key.name in _COUNT_KEYS and value is not None and np.isnan(stats[-1]):
-                stats[-1] = 1.0  # unseen but present: this listing, as in `transform`
-            encoded.update(zip(names, stats, strict=True))
-        row += [encoded[name] for name in _ENCODED_FEATURES]
-        return row
 
     def _assemble(self, df: pd.DataFrame, encoded: dict[str, np.ndarray]) -> np.ndarray:
         return _stack(_plain_features(df), encoded)
@@ -461,8 +387,8 @@ def _take(values: np.ndarray, codes: np.ndarray, missing: float) -> np.ndarray:
 
 
 def _stack(plain: dict[str, np.ndarray], encoded: dict[str, np.ndarray]) -> np.ndarray:
-    columns = [plain[n] for n in _PLAIN_FEATURES]
-    columns += [encoded[n] for n in _ENCODED_FEATURES]
+    features = plain | encoded
+    columns = [features[n] for n in feature_names()]
     return _finite_float32(np.column_stack(columns))
 
 
@@ -472,94 +398,3 @@ def _finite_float32(matrix: np.ndarray) -> np.ndarray:
     # A value beyond float32's range becomes inf, which DMatrix refuses: treat it as missing.
     matrix[~np.isfinite(matrix)] = np.nan
     return matrix
-
-
-# --- records (the service's path): the same features as the frame path, from plain values ---------
-_TEXT_COLUMNS = ("brokered_by", "status", "street", "city", "state", "zip_code")
-_ALL_FEATURES = tuple(feature_names())
-_ENCODED_FEATURES = _ALL_FEATURES[len(_PLAIN_FEATURES) :]
-_STAT_NAMES = {key.name: _stat_names(key.name) for key in _KEYS}
-_STATUS_CODES = {name: float(position) for position, name in enumerate(STATUSES)}
-_STATE_CODES = {name: float(position) for position, name in enumerate(STATES)}
-
-
-def _record_text(value: Any) -> str | None:
-    """What `_as_text` makes of one value: str kept, missing None, 40618.0 → '40618'."""
-    if value is None or (isinstance(value, float) and value != value):
-        return None
-    return value if isinstance(value, str) else _text(value)
-
-
-def _record_key(text: dict[str, str | None], key: _Key) -> str | None:
-    """One listing's value of a key, as `_key_values` builds it."""
-    if key.prefix is not None:
-        value = text[key.columns[0]]
-        return None if value is None else value[: key.prefix]
-    parts = [text[c] for c in key.columns]
-    return None if None in parts else "|".join(parts)  # type: ignore[arg-type]
-
-
-def _ratio(numerator: float, denominator: float) -> float:
-    """numpy's division without the warnings: x/0 is inf or NaN there, missing here either way."""
-    try:
-        return numerator / denominator
-    except ZeroDivisionError:
-        return np.nan
-
-
-def _record_keys(text: dict[str, list[str | None]], key: _Key) -> np.ndarray:
-    parts = [text[c] for c in key.columns]
-    if key.prefix is not None:
-        values: list[str | None] = [None if v is None else v[: key.prefix] for v in parts[0]]
-    elif len(parts) == 1:
-        values = parts[0]
-    else:
-        values = ["|".join(row) if None not in row else None for row in zip(*parts, strict=True)]  # type: ignore[arg-type]
-    out = np.empty(len(values), dtype=object)
-    out[:] = values
-    return out
-
-
-def _record_number(value: Any) -> float:
-    if value is None:
-        return np.nan
-    try:
-        return float(value)
-    except (TypeError, ValueError):  # as pd.to_numeric(errors="coerce")
-        return np.nan
-
-
-def _record_year(value: Any) -> float:
-    """prev_sold_date as a fractional year, as `_plain_features` computes it from datetime64."""
-    if value is None or value != value:  # None, NaT
-        return np.nan
-    if isinstance(value, str):
-        try:
-            value = dt.date.fromisoformat(value)
-        except ValueError:
-            return np.nan
-    if not isinstance(value, dt.date):
-        return np.nan
-    return value.year + (value.timetuple().tm_yday - 1) / 365.25
-
-
-def _record_plain_features(
-    records: Sequence[Mapping[str, Any]], text: dict[str, list[str | None]]
-) -> dict[str, np.ndarray]:
-    def numeric(col: str) -> np.ndarray:
-        values = [r.get(col) for r in records]
-        try:  # clean requests: floats and None
-            return np.array([np.nan if v is None else v for v in values], dtype=float)
-        except (TypeError, ValueError):
-            return np.array([_record_number(v) for v in values], dtype=float)
-
-    bed, bath, acre, size = numeric("bed"), numeric("bath"), numeric("acre_lot"), numeric("house_size")
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        features = {
-            **_size_features(bed, bath, acre, size),
-            "prev_sold_year": np.array([_record_year(r.get("prev_sold_date")) for r in records], dtype=float),
-            "status_code": np.array([_STATUS_CODES.get(v, np.nan) for v in text["status"]], dtype=float),  # type: ignore[arg-type]
-            "state_code": np.array([_STATE_CODES.get(v, np.nan) for v in text["state"]], dtype=float),  # type: ignore[arg-type]
-            "zip_number": np.array([_record_number(v) for v in text["zip_code"]], dtype=float),
-        }
-    return {k: np.where(np.isfinite(v), v, np.nan) for k, v in features.items()}

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,7 +32,7 @@ class Explanation:
 
 
 class Predictor:
-    """Prices in dollars from clean listings; the service's fast path (numeric array, inplace predict)."""
+    """Prices in dollars from clean listings: the encoder's float32 matrix, priced with `inplace_predict`."""
 
     def __init__(self, encoder: FeatureEncoder, booster: xgb.Booster, version: str | None = None) -> None:
         self.encoder = encoder
@@ -52,17 +50,6 @@ class Predictor:
 
     def predict(self, df: pd.DataFrame) -> np.ndarray:
         return np.exp(self.predict_log(df))
-
-    def predict_records(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
-        """Prices of listings given as mappings of clean values (the service's validated requests).
-
-        The same prices as `predict` on the equivalent frame, without building one (see
-        FeatureEncoder.transform_records): for one listing, a tenth of the time.
-        """
-        if len(records) == 0:
-            return np.empty(0)
-        matrix = self.encoder.transform_records(records)
-        return np.exp(np.asarray(self.booster.inplace_predict(matrix), dtype=float))
 
     def explain(self, df: pd.DataFrame) -> Explanation:
         features = self.encoder.transform(df)

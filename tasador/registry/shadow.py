@@ -10,7 +10,7 @@ that would move served prices far for little holdout gain.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -21,11 +21,13 @@ from tasador.configs import ShadowConfig, ShadowGuard
 from tasador.store import tables as t
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from tasador.store import Store
 
 
 class Pricer(Protocol):
-    def predict_records(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray: ...
+    def predict(self, df: pd.DataFrame) -> np.ndarray: ...
 
 
 class ShadowReplay(BaseModel):
@@ -60,12 +62,13 @@ def served_rows(store: Store, last: int) -> list[tuple[dict[str, Any], float]]:
 
 def replay(challenger: Pricer, served: Sequence[tuple[dict[str, Any], float]], config: ShadowConfig) -> ShadowReplay:
     """The challenger's prices for the served listings against the prices served."""
+    from tasador.serving.frames import listings_frame
     from tasador.serving.schemas import Listing
 
     listings, prices = [], []
     for inputs, price in served:
         try:  # a row the service priced passed this check then; one that does not now (a schema change) is left out
-            listings.append(vars(Listing.model_validate(inputs)))
+            listings.append(Listing.model_validate(inputs))
         except ValidationError:
             continue
         prices.append(price)
@@ -78,7 +81,7 @@ def replay(challenger: Pricer, served: Sequence[tuple[dict[str, Any], float]], c
             moved_threshold_pct=config.moved_threshold_pct,
         )
     served_prices = np.asarray(prices)
-    change = np.abs(challenger.predict_records(listings) / served_prices - 1.0) * 100.0
+    change = np.abs(challenger.predict(listings_frame(listings)) / served_prices - 1.0) * 100.0
     return ShadowReplay(
         rows=len(listings),
         median_abs_change_pct=float(np.median(change)),

@@ -43,7 +43,7 @@ _AIRFLOW_ONLY_ENV = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "__PYVENV_LAUNCH
 #: The warm step server exits after this long without a task: longer than the gap between two tasks of a
 #: run (a retry waits `retry_delay`, 30 s in stacks/airflow.yaml), shorter than the schedule's interval.
 STEP_SERVER_IDLE_S = 120
-STEP_SERVER_START_S = 300  # importing ZenML, MLflow and the steps: ~15 s, minutes on saturated cores
+STEP_SERVER_START_S = 300  # importing ZenML, MLflow and the steps: seconds, minutes on saturated cores
 
 
 class StepServerError(RuntimeError):

@@ -77,8 +77,7 @@ def create_app(config: ServingConfig) -> FastAPI:
         runtime = _runtime(request)
         received_at = dt.datetime.now(dt.UTC)
         model = runtime.model()
-        # Validated listings straight to the model's matrix: no DataFrame on the request path.
-        prices = model.predictor.predict_records([vars(listing) for listing in body.listings]).tolist()  # type: ignore[attr-defined]
+        prices = model.predictor.predict(listings_frame(body.listings)).tolist()  # type: ignore[attr-defined]
         request_id = uuid.uuid4().hex
         # Starlette caches the parsed body: these are the listings exactly as the client sent them.
         as_received = (await request.json())["listings"]

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import functools
 import hashlib
-import itertools
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -33,11 +31,9 @@ from tasador.cleaning.rules import Rule, rule_violations, rules_from
 from tasador.configs import CleaningConfig, ScoringConfig
 from tasador.schema import COLUMNS
 from tasador.store import tables as t
-from tasador.store.bulk import insert_frame, write_alongside
+from tasador.store.bulk import insert_frame
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
-
     from tasador.model.predictor import Predictor
     from tasador.settings import Settings
     from tasador.store import Store
@@ -154,17 +150,9 @@ def score_and_save(
         scoring_id = conn.execute(
             insert(t.batch_scorings).values(**record).returning(t.batch_scorings.c.id)
         ).scalar_one()
-        written = 0
-        while True:
-            pending = parts[written:]
-            write_alongside(
-                functools.partial(_insert_chunks, conn, scoring_id, pending),
-                lambda: parts.extend(itertools.islice(chunks, 1)),
-                threaded=conn.dialect.name == "postgresql",
-            )
-            written += len(pending)
-            if written == len(parts):
-                break
+        for chunk in chunks:
+            insert_frame(conn, t.batch_predictions, chunk.assign(scoring_id=scoring_id))
+            parts.append(chunk)
             progress(sum(map(len, parts)), table.num_rows)
         scored = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(PREDICTION_COLUMNS))
         refused = scored["reason"].notna()
@@ -182,11 +170,6 @@ def score_and_save(
         refused=record["refused"],
         top_reasons=dict(Counter(scored["reason"][refused]).most_common(config.top_reasons)),
     )
-
-
-def _insert_chunks(conn: Connection, scoring_id: int, chunks: list[pd.DataFrame]) -> None:
-    for chunk in chunks:
-        insert_frame(conn, t.batch_predictions, chunk.assign(scoring_id=scoring_id))
 
 
 def read_csv(path: Path) -> pa.Table:

@@ -51,7 +51,7 @@ class LoggedRow(NamedTuple):
             self.model_version,
             # orjson: a 1,000-row request serialises in a fraction of the GIL time json.dumps holds.
             orjson.dumps(self.inputs, default=str).decode(),
-            self.prediction,
+            None if self.prediction != self.prediction else self.prediction,  # NaN: no price, NULL
         )
 
     def to_json(self) -> str:
@@ -122,7 +122,7 @@ class InferenceLog:
     ) -> None:
         if len(inputs) != len(predictions):
             raise ValueError(f"{len(inputs)} listings but {len(predictions)} predictions")
-        # Built in C (zip, repeat, count): a 1,000-row request spends microseconds here, not milliseconds.
+        # Built in C (zip, repeat, count): no Python loop per row of a large request.
         rows = zip(
             itertools.repeat(request_id),
             itertools.count(),
@@ -192,8 +192,8 @@ class InferenceLog:
         return self._replay_spilled()
 
     def _open_store(self) -> None:
-        """Open the store as the worker starts: the first opening (imports, tables) holds the GIL for about
-        a second, which in the middle of traffic stalled every request of the worker. A database that is
+        """Open the store as the worker starts: the first opening (imports, tables) holds the GIL long enough
+        to stall, in the middle of traffic, every request of the worker. A database that is
         down is opened later, by the first write that finds it up."""
         try:
             self._store = Store(self._url)  # creates the table on a fresh database

@@ -76,8 +76,8 @@ class ServiceMetrics:
             observe_many(self.predicted_price, prices)
 
 
-#: Above this many prices a request's observations are added per bucket (each observation costs
-#: microseconds in multiprocess mode: 1,000 prices one by one took 5 ms of a 2-core machine).
+#: Above this many prices a request's observations are added per bucket: in multiprocess mode each
+#: observation is its own write to the shared values (the cost of 1,000 one by one is in BENCHMARKS.md).
 _OBSERVE_ONE_BY_ONE = 8
 
 

@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+import pandas as pd
+
 from tasador.configs import RegistryEventsConfig, WatchConfig
-from tasador.model.features import ROW_BY_ROW_MAX_ROWS
 from tasador.model.predictor import Predictor
 from tasador.model.pyfunc import load_predictor
 from tasador.schema import METRICS
@@ -203,11 +204,10 @@ def _load(model_uri: str) -> Predictor:
     with tempfile.TemporaryDirectory(prefix="tasador-serving-") as tmp:
         predictor = load_predictor(model_uri, dst_path=tmp)
     # Requests are a few rows each and workers already use every core: threads inside one prediction only
-    # contend (XGBoost was ~12x slower with 2 threads than with 1 on a busy 2-core machine).
+    # contend (XGBoost was many times slower with 2 threads than with 1 on a busy 2-core machine).
     predictor.booster.set_param({"nthread": 1})
-    # Build the encoder's look-up structures now, not in the first requests (row by row, then by columns).
-    predictor.predict_records([{}])
-    predictor.predict_records([{}] * (ROW_BY_ROW_MAX_ROWS + 1))
+    # Build the encoder's look-up structures (pandas' hash tables of the categories) now, not in the first request.
+    predictor.predict(pd.DataFrame(index=range(1)))
     return predictor
 
 

@@ -4,20 +4,34 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import itertools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, create_engine, delete, event, func, insert, inspect, select, text, update
+from sqlalchemy import (
+    ARRAY,
+    Engine,
+    String,
+    any_,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+    update,
+)
 
 from tasador.ingest.batch import Batch
 from tasador.schema import COLUMNS, FINAL_STATUSES, BatchStatus
 from tasador.store import rows_json
 from tasador.store import tables as t
-from tasador.store.bulk import fetch_all, insert_frame, insert_json_texts, text_array, write_alongside
+from tasador.store.bulk import insert_frame, insert_rows
 
 CLEAN_COLUMNS: tuple[str, ...] = ("raw_row_id", "row_hash", *COLUMNS)
 _SCHEMA_LOCK_KEY = 7_262_726_967  # any constant: names the advisory lock held while the schema is created
@@ -96,16 +110,12 @@ class Store:
         self.engine.dispose()
 
     # --- RAW ---------------------------------------------------------------------------------
-    def ingest_raw(self, batch: Batch, while_writing: Callable[[list[str]], None] | None = None) -> IngestResult:
+    def ingest_raw(self, batch: Batch) -> IngestResult:
         """Store a batch as received, known by what came and not only by its number.
 
         The same (source, group, day, batch number) with the same rows (checksum) is a re-delivery and changes
         nothing; with other rows it is a new portion of that batch, stored as received with the next portion
         number (a windowed data API answers every call inside its window with another part of the batch).
-
-        `while_writing`, if given, is called with the rows' JSON texts, exactly as RAW keeps them, while the
-        database writes them: on PostgreSQL the write goes on in a worker thread, so the server's part of it
-        and the call overlap. It is not called for a re-delivery.
         """
         day = batch.day or ""
         checksum = batch_checksum(batch.rows)
@@ -139,41 +149,16 @@ class Store:
                 )
                 .returning(t.raw_batches.c.id)
             ).scalar_one()
-            texts = [rows_json.dumps(row) for row in batch.rows]
-
-            def write() -> None:
-                insert_json_texts(conn, t.raw_rows, batch_id, texts)
-
-            if while_writing is None:
-                write()
-            else:
-                write_alongside(write, lambda: while_writing(texts), threaded=conn.dialect.name == "postgresql")
+            rows = ((batch_id, index, rows_json.dumps(row)) for index, row in enumerate(batch.rows))
+            insert_rows(conn, t.raw_rows, ("batch_id", "row_index", "payload"), rows)
         return IngestResult(batch_id, True, len(batch.rows), portion)
-
-    def raw_row_ids(self, batch_id: int) -> list[int]:
-        """The ids of a batch's RAW rows, in arrival order (what `raw_rows` pairs each row with)."""
-        with self.engine.connect() as conn:
-            if conn.dialect.name == "postgresql":  # one string, not one result row per id
-                query = text("SELECT string_agg(id::text, ',' ORDER BY row_index) FROM raw_rows WHERE batch_id = :b")
-                joined = conn.execute(query, {"b": batch_id}).scalar()
-                return [int(i) for i in joined.split(",")] if joined else []
-            query = select(t.raw_rows.c.id).where(t.raw_rows.c.batch_id == batch_id).order_by(t.raw_rows.c.row_index)
-            return [row[0] for row in fetch_all(conn, query)]
 
     def raw_rows(self, batch_id: int) -> list[tuple[int, Any]]:
         """(raw_row_id, row as received) pairs of a batch, in arrival order."""
-        ids, texts = self.raw_texts(batch_id)
-        return list(zip(ids, rows_json.loads_joined(",".join(texts)), strict=True))
-
-    def raw_texts(self, batch_id: int) -> tuple[list[int], list[str]]:
-        """The ids and JSON texts of a batch's RAW rows, in arrival order."""
+        query = select(t.raw_rows.c.id, t.raw_rows.c.payload).where(t.raw_rows.c.batch_id == batch_id)
         with self.engine.connect() as conn:
-            if conn.dialect.name == "postgresql":
-                return _raw_texts_joined(conn, batch_id)
-            query = select(t.raw_rows.c.id, t.raw_rows.c.payload).where(t.raw_rows.c.batch_id == batch_id)
-            # The driver's own fetchall: SQLAlchemy's per-row result objects cost more than the query.
-            ids, texts = _columns(fetch_all(conn, query.order_by(t.raw_rows.c.row_index)), 2)
-        return ids, texts
+            ids, texts = _columns(conn.execute(query.order_by(t.raw_rows.c.row_index)).all(), 2)
+        return list(zip(ids, rows_json.loads_joined(",".join(texts)), strict=True))
 
     def batch(self, batch_id: int) -> BatchRecord:
         with self.engine.connect() as conn:
@@ -252,20 +237,16 @@ class Store:
         """Which of `hashes` are already in CLEAN (from another batch than `exclude_batch`)."""
         wanted = list(set(hashes))
         found: set[str] = set()
-        if not wanted:
-            return found
+        row_hash = t.clean_rows.c.row_hash
         with self.engine.connect() as conn:
             if conn.dialect.name == "postgresql":
-                # One query; the array travels as one text literal (psycopg adapting a list of 100k strings
-                # costs more CPU than the query itself).
-                query = "SELECT row_hash FROM clean_rows WHERE row_hash = ANY(CAST(:hashes AS text[]))"
-                params: dict[str, Any] = {"hashes": text_array(wanted)}
-                if exclude_batch is not None:
-                    query += " AND batch_id <> :batch"
-                    params["batch"] = exclude_batch
-                return set(conn.execute(text(query), params).scalars())
-            for start in range(0, len(wanted), 5000):
-                query = select(t.clean_rows.c.row_hash).where(t.clean_rows.c.row_hash.in_(wanted[start : start + 5000]))
+                # One array parameter: an IN list binds one parameter per hash, which the driver converts one
+                # by one (BENCHMARKS.md, "Ingest").
+                chunks = [row_hash == any_(bindparam("hashes", wanted, type_=ARRAY(String)))] if wanted else []
+            else:  # SQLite has no arrays: IN lists below its limit of bound parameters
+                chunks = [row_hash.in_(wanted[start : start + 5000]) for start in range(0, len(wanted), 5000)]
+            for condition in chunks:
+                query = select(row_hash).where(condition)
                 if exclude_batch is not None:
                     query = query.where(t.clean_rows.c.batch_id != exclude_batch)
                 found.update(conn.execute(query).scalars())
@@ -387,29 +368,6 @@ def _with_batch(frame: pd.DataFrame, columns: Sequence[str], batch_id: int) -> p
     subset = frame.loc[:, list(columns)].copy()
     subset.insert(0, "batch_id", batch_id)
     return subset
-
-
-_JOINED_ROWS = 200_000  # rows per joined string: far below PostgreSQL's 1 GB limit on one text value
-
-
-def _raw_texts_joined(conn: Any, batch_id: int) -> tuple[list[int], list[str]]:
-    """RAW rows fetched as two strings per chunk (ids, payloads joined by the server), not one tuple per row.
-    The payloads are joined by newlines, which JSON texts never hold unescaped."""
-    query = text(
-        "SELECT string_agg(id::text, ',' ORDER BY row_index), string_agg(payload, E'\\n' ORDER BY row_index)"
-        " FROM raw_rows WHERE batch_id = :batch AND row_index >= :start AND row_index < :stop"
-    )
-    ids: list[int] = []
-    texts: list[str] = []
-    for start in itertools.count(0, _JOINED_ROWS):
-        joined_ids, payloads = conn.execute(
-            query, {"batch": batch_id, "start": start, "stop": start + _JOINED_ROWS}
-        ).one()
-        if joined_ids is None:  # row indices run from 0 without gaps: an empty chunk is the end
-            break
-        ids += map(int, joined_ids.split(","))
-        texts += payloads.split("\n")
-    return ids, texts
 
 
 def _columns(rows: Sequence[Sequence[Any]], width: int) -> tuple[list[Any], ...]:

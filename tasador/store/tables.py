@@ -47,8 +47,8 @@ raw_batches = Table(
 )
 
 # The two bulk tables (raw_rows, clean_rows) name their batch without a foreign key. PostgreSQL checks a
-# foreign key with one trigger call per inserted row: 40 % of COPY's cost, 0.35 s per 100k rows into RAW and
-# 0.45 s into CLEAN (benchmarks/ingest.py). Their rows are only written in the transaction that creates or
+# foreign key with one trigger call per inserted row, a large part of COPY's cost (BENCHMARKS.md, "Figures moved
+# out of the code"). Their rows are only written in the transaction that creates or
 # holds their batch (Store.ingest_raw, Store.save_clean) and batches are never deleted, so the check
 # guarded against nothing the code can do. raw_rows needs no index of its own on batch_id either: the
 # unique (batch_id, row_index) serves every lookup by batch.

@@ -36,7 +36,7 @@ def row_expectations(rules: Sequence[Rule], mostly: float) -> list[Expectation]:
     per column for its bounds together (`meta.rules`: the rules' positions).
 
     A column's bounds make one range (price: above 0, at most 100M), so a batch runs 10 expectations for
-    17 rules; Great Expectations spends about 10 ms per expectation whatever the batch size. Which rule a
+    17 rules; Great Expectations spends a fixed time per expectation whatever the batch size. Which rule a
     failing row breaks is the cleaning rules' to say (`rule_violations`), as in the cleaning stage.
     """
     expectations: list[Expectation] = []

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from tasador.cleaning.parsed_batch import parsed_batch
 from tasador.cleaning.parsing import ParsedRows, parse_rows
 from tasador.cleaning.rules import Rule, rule_violations, rules_from
 from tasador.configs import BatchChecks, CleaningConfig, ValidationConfig
@@ -60,9 +59,7 @@ def validate_batch(
     folder = settings.reports_dir / store.folder_name / f"batch-{batch_id:06d}"
     rules = cleaning_config if cleaning_config is not None else settings.configs.cleaning
     try:
-        # Kept parsed for the clean stage, which then does not read and parse RAW again.
-        parsed = parsed_batch(store, batch_id, rules)
-        outcome = validate_rows(parsed, folder, config, rules, f"batch {batch_id}", today)
+        outcome = validate_rows(store.raw_rows(batch_id), folder, config, rules, f"batch {batch_id}", today)
     except BatchRejected as rejected:
         _record(store, batch_id, rejected.outcome)
         raise
@@ -106,7 +103,7 @@ def _suite_runs(parsed: ParsedRows, rules: list[Rule], config: ValidationConfig)
     received = pd.DataFrame(index=parsed.frame.index, columns=sorted(parsed.fields_received))
     examples = config.report.examples
     # BASIC gives what the report shows (counts, observed value, a few unexpected values); SUMMARY would add
-    # value counts and pandas index lists of the unexpected values, 0.35 s more per 100k rows that nobody read.
+    # value counts and pandas index lists of the unexpected values that nobody read (cost in BENCHMARKS.md).
     summary_format = {"result_format": "BASIC", "partial_unexpected_count": examples}
     every_row = {"result_format": "COMPLETE", "unexpected_index_column_names": ["raw_row_id"]}
     values = _for_gx(parsed.frame)
@@ -121,8 +118,8 @@ def _for_gx(frame: pd.DataFrame) -> pd.DataFrame:
     """The parsed frame as Great Expectations checks it fastest: text as categoricals, dates in nanoseconds.
 
     GX filters the whole frame for each metric of each expectation (some 200 filters per batch). On
-    Arrow-backed text columns every filter is a pyarrow `take`: half of GX's time per 100k rows. A
-    categorical column filters as integer codes, with the same values (1.25 -> 0.75 s per 100k rows).
+    Arrow-backed text columns every filter is a pyarrow `take`, much of GX's time. A categorical column
+    filters as integer codes, with the same values (figures in BENCHMARKS.md).
     GX checks a range on any datetime unit but nanoseconds (cleaning's are microseconds) one Python call
     per value; dates outside nanoseconds' range (before 1677 or after 2262) stay as they are, and GX takes
     its slow path for that batch.

@@ -16,7 +16,6 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from tasador.cleaning.parsed_batch import store_and_parse
 from tasador.configs import ServicesConfig
 from tasador.ingest.batch import Batch
 from tasador.services.postgres import drop_database
@@ -220,8 +219,8 @@ def test_a_connection_lost_mid_ingest_leaves_nothing_and_a_rerun_completes(postg
     )
 
     def ingest() -> None:
-        try:  # the loop's way in: the COPY runs in a worker thread while this one parses the rows
-            store_and_parse(store, Batch("test:mid-ingest", 1, 1, rows), Settings().configs.cleaning)
+        try:  # the loop's way in
+            store.ingest_raw(Batch("test:mid-ingest", 1, 1, rows))
         except BaseException as exc:
             outcome["error"] = exc
 

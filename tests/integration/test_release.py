@@ -13,13 +13,14 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import numpy as np
+import pandas as pd
 import pytest
 
 from tasador.serving.registry_events import (
@@ -221,9 +222,9 @@ class Scripted:
     def __init__(self, served: Any) -> None:
         self.served = served
 
-    def predict_records(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
-        prices = self.served.predict_records(records)
-        return prices * np.where([r["house_size"] >= LARGEST for r in records], 1.25, 1.0)
+    def predict(self, df: pd.DataFrame) -> np.ndarray:
+        prices = self.served.predict(df)
+        return prices * np.where(df["house_size"].to_numpy() >= LARGEST, 1.25, 1.0)
 
 
 LARGEST = 1900  # of house sizes 1000..1990 sent below: ten of a hundred

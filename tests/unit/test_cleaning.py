@@ -111,6 +111,7 @@ def test_every_spelling_of_the_same_listing_reads_the_same() -> None:
         (listing(state="Xyz"), "unknown state 'Xyz'"),
         (listing(state=None), "state missing"),
         (listing(state=7), "state not text: 7"),
+        (listing(city="\ud800"), "city not text: '\\ud800'"),  # a lone surrogate: valid JSON, no database text
         (listing(status="pending"), "unknown status 'pending'"),
         (listing(zip_code="abc"), "zip_code not a zip code: 'abc'"),
         (listing(zip_code=123456), "zip_code not a zip code: 123456"),
@@ -252,6 +253,15 @@ def test_a_malformed_batch_loses_no_row(store: Store) -> None:
     assert summary.top_reasons["row is not an object"] == 1
     assert store.batch(batch_id).status == "cleaned"
     assert sorted(store.clean_frame([batch_id])["state"]) == ["North Carolina", "North Carolina", "Ohio"]
+
+
+def test_a_lone_surrogate_read_back_from_raw_is_quarantined_rather_than_crashing_the_run(store: Store) -> None:
+    batch_id = ingest(store, [listing(city="\ud800"), listing()])
+
+    summary = clean_batch(store, batch_id, CONFIG, today=TODAY)
+
+    assert (summary.clean, summary.quarantined) == (1, 1)
+    assert store.quarantine_counts(batch_id) == {"city not text: '\\ud800'": 1}
 
 
 def test_cleaning_a_batch_again_changes_nothing(store: Store) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import time
 
 import numpy as np
 import pandas as pd
@@ -16,7 +14,7 @@ from tasador.ingest.batch import Batch
 from tasador.serving.inference_log import COLUMNS
 from tasador.store import Store
 from tasador.store import tables as t
-from tasador.store.bulk import insert_rows, write_alongside
+from tasador.store.bulk import insert_rows
 from tasador.store.store import CLEAN_COLUMNS, OutdatedSchema
 
 ROWS = [
@@ -152,6 +150,7 @@ def test_processes_meeting_a_fresh_database_at_once_all_start(postgres_url: str)
 
 ODD_ROWS = [
     {"city": 'tab\there, newline\nthere, back\\slash and "quotes"', "state": "Montréal ✓"},
+    {"city": "carriage\rreturn, \\N, \\t and \\\\", "street": "\u0000 is not \\0"},
     {"brokered_by": 2**70, "street": 2**63 - 1, "price": 1e300, "nested": {"a": [1, None, True]}},
     ["not", "an", "object"],
     None,
@@ -184,7 +183,7 @@ def test_inference_log_rows_keep_odd_values_on_both_databases(store: Store) -> N
     at = dt.datetime(2026, 11, 23, 20, 1, 2, 345678, tzinfo=dt.UTC)
     odd = ["tab\there", "new\nline", "back\\slash \\N", "ünïcödé ✓", '{"quoted": "json"}']
     rows = [(f"req-{i}", i, at, None if i % 2 else "7", text, float(i) + 0.5) for i, text in enumerate(odd)]
-    rows += [("req-nan", 0, at, "7", "{}", float("nan")), ("req-np", 0, at, "7", "{}", np.float64(1.25))]
+    rows += [("req-none", 0, at, "7", "{}", None), ("req-np", 0, at, "7", "{}", np.float64(1.25))]
     with store.engine.begin() as conn:
         assert insert_rows(conn, t.inference_log, COLUMNS, rows) == len(rows)
     with store.engine.connect() as conn:
@@ -194,33 +193,5 @@ def test_inference_log_rows_keep_odd_values_on_both_databases(store: Store) -> N
         assert (row.row_index, row.model_version, row.inputs, row.prediction) == (index, version, text, prediction)
         received = row.received_at if row.received_at.tzinfo else row.received_at.replace(tzinfo=dt.UTC)
         assert received == at
-    assert saved["req-nan"].prediction is None  # a missing prediction is NULL, not NaN
+    assert saved["req-none"].prediction is None
     assert saved["req-np"].prediction == 1.25
-
-
-def test_a_write_alongside_other_work_raises_its_error_once_the_work_is_done() -> None:
-    done: list[str] = []
-
-    def failing_write() -> None:
-        raise IntegrityError("COPY", None, ValueError("duplicate key"))
-
-    with pytest.raises(IntegrityError):
-        write_alongside(failing_write, lambda: done.append("work"), threaded=True)
-    assert done == ["work"]
-
-
-def test_failed_work_waits_for_the_write_before_it_raises() -> None:
-    release, written = threading.Event(), threading.Event()
-
-    def slow_write() -> None:
-        release.wait(5)
-        time.sleep(0.2)  # still writing when the work fails
-        written.set()
-
-    def failing_work() -> None:
-        release.set()
-        raise RuntimeError("parse failed")
-
-    with pytest.raises(RuntimeError, match="parse failed"):
-        write_alongside(slow_write, failing_work, threaded=True)
-    assert written.is_set()  # the caller may roll back: the connection is no longer in use
