@@ -12,15 +12,15 @@ import pytest
 from prometheus_client import CollectorRegistry
 from sqlalchemy import create_engine, select
 
-from tasador.serving.config import load_serving_config
 from tasador.serving.inference_log import InferenceLog
 from tasador.serving.metrics import ServiceMetrics
+from tasador.settings import Settings
 from tasador.store import tables as t
 
 
 def _samples(prices: list[float], one_by_one: bool) -> dict[tuple[str, tuple[Any, ...]], float]:
     registry = CollectorRegistry()
-    metrics = ServiceMetrics(load_serving_config().metrics, registry)
+    metrics = ServiceMetrics(Settings().configs.serving.metrics, registry)
     if one_by_one:
         for price in prices:
             metrics.predicted_price.observe(price)
@@ -37,7 +37,7 @@ def _samples(prices: list[float], one_by_one: bool) -> dict[tuple[str, tuple[Any
 
 @pytest.mark.parametrize("count", [1, 9, 1000])
 def test_a_batch_of_prices_is_observed_as_one_by_one(count: int) -> None:
-    bounds = load_serving_config().metrics.price_buckets
+    bounds = Settings().configs.serving.metrics.price_buckets
     rng = np.random.default_rng(count)
     # Bucket bounds exactly, just around them, and beyond the last bucket.
     prices = [*bounds, *(b * 1.000001 for b in bounds), 1e12, *rng.lognormal(12.5, 1.2, count)][:count]
@@ -54,7 +54,7 @@ def test_logged_rows_reach_the_database_with_their_listing(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "postgres_url")
-    log = InferenceLog(url, tmp_path / "spill", load_serving_config().inference_log)
+    log = InferenceLog(url, tmp_path / "spill", Settings().configs.serving.inference_log)
     log.start()
     received = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
     listings = [{"state": "Texas", "status": "sold", "bed": 3}, {"state": "Ohio", "status": "for_sale"}]
