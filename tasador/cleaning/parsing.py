@@ -56,7 +56,7 @@ def parse_rows(raw: RawRows, config: CleaningConfig) -> ParsedRows:
     return _read_columns(ids, values, fields_received, unreadable, config)
 
 
-def parse_columns(ids: Sequence[int], values: Mapping[str, pd.Series], config: CleaningConfig) -> ParsedRows:
+def parse_columns(ids: Sequence[int] | np.ndarray, values: Mapping[str, pd.Series], config: CleaningConfig) -> ParsedRows:
     """`parse_rows` for rows given by column (a CSV read by Arrow): the same reading, column by column.
 
     `values` maps field names as sent (any casing and separators) to aligned Series; a column it lacks
@@ -217,7 +217,7 @@ class _Reader:
         return text.reindex(series.index).astype("str"), values.present & ~series.index.isin(text.index)
 
     def _split(self, series: pd.Series) -> _Split:
-        is_text = series.map(type).eq(str).to_numpy()
+        is_text = np.array([type(value) is str for value in series], dtype=bool)
         try:
             text = series[is_text].astype("str").str.strip()
         except UnicodeEncodeError:  # a lone surrogate ("\ud800" is valid JSON) is no text a database can store

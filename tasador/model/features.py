@@ -141,7 +141,7 @@ class _Table:
 
     def lookup(self, keys: np.ndarray) -> np.ndarray:
         """One row of statistics per key; NaN rows for keys never seen."""
-        positions = self.keys.get_indexer(keys)
+        positions = self.keys.get_indexer(pd.Index(keys))
         out = np.full((len(keys), self.values.shape[1]), np.nan)
         found = positions >= 0
         out[found] = self.values[positions[found]]
@@ -325,8 +325,9 @@ def _key_values(df: pd.DataFrame, key: _Key) -> np.ndarray:
     joined = []
     for pair in pairs:  # undo the mixed-radix code, last part first
         names = []
+        code = int(pair)
         for _, uniques in reversed(factorized):
-            pair, position = divmod(int(pair), max(len(uniques), 1))
+            code, position = divmod(code, max(len(uniques), 1))
             names.append(uniques[position])
         joined.append("|".join(reversed(names)))
     codes = np.full(len(parts[0]), -1, dtype=np.intp)
