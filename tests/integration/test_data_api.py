@@ -15,8 +15,7 @@ import pytest
 from tasador.ingest import make_source
 from tasador.ingest.batch import SourceExhausted, SourceUnavailable
 from tasador.ingest.client import HttpSource
-from tasador.ingest.csv_source import CsvFeed
-from tasador.ingest.feeds import build_feed
+from tasador.ingest.feeds import CsvFeed, build_feed
 from tasador.ingest.inprocess import InProcessSource
 from tasador.settings import Settings, load_config
 from tests.integration.datasource_fixtures import (  # noqa: F401 - fixtures are found by their names
