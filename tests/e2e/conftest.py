@@ -14,8 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import REPO_ROOT, free_port
-from tests.integration.service_fixtures import Process, _spawn, serving_config, start_service, wait_until
+from tests.support.paths import REPO_ROOT
+from tests.support.service import Process, _spawn, serving_config, start_service
+from tests.support.waiting import free_port, wait_until
 from ui.screens import CHROMIUM, CHROMIUM_ARGS
 
 BATCHES = 3

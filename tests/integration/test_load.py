@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.load import LoadTarget, hey_binary, load_load_config, parse_hey, service_for_load, sustained_load
-from tests.integration.service_fixtures import LISTING
+from tests.support.service import LISTING
 
 # A summary as hey prints it, with answers of two kinds and requests that got none.
 HEY_SUMMARY = """

@@ -27,8 +27,8 @@ from tasador.serving.inference_log import InferenceLog
 from tasador.serving.metrics import ServiceMetrics
 from tasador.serving.schemas import Listing, batch_model
 from tasador.store import tables as t
-from tests.integration.service_fixtures import train_predictor
-from tests.model.listings import clean_listings
+from tests.support.listings import clean_listings
+from tests.support.service import train_predictor
 
 TRAINING = clean_listings(600, seed=5)
 

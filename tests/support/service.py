@@ -1,5 +1,7 @@
 """Real parts for the service tests: a trained model registered in a real MLflow server, and
-`bentoml serve` started on a free loopback port (each a subprocess, stopped by its own pid)."""
+`bentoml serve` started on a free loopback port (each a subprocess, stopped by its own pid).
+
+A plugin (tests/conftest.py): `deployment`, `served` and `local_service` are fixtures a test asks for by name."""
 
 from __future__ import annotations
 
@@ -22,9 +24,9 @@ import yaml
 
 from tasador.registry.tracking import configure_mlflow
 from tasador.schema import FEATURE_COLUMNS
-from tasador.serving.config import isolated_environment
 from tasador.settings import Settings
-from tests.conftest import REPO_ROOT, free_port, wait_until
+from tests.support.paths import REPO_ROOT
+from tests.support.waiting import free_port, wait_until
 
 MODEL_NAME = "tasador-price"
 ALIAS = "production"
@@ -209,6 +211,19 @@ def serving_config(path: Path, **overrides: Any) -> Path:
     return path
 
 
+def isolated_environment(folder: Path, tracking_uri: str, database_url: str) -> dict[str, str]:
+    """This process's environment for a service kept under `folder`: its own HOME, BentoML and tasador homes,
+    MLflow store and inference-log database."""
+    return {
+        **os.environ,
+        "HOME": str(folder),
+        "BENTOML_HOME": str(folder / "bentoml"),
+        "TASADOR_HOME": str(folder / "tasador"),
+        "TASADOR_DB_URL": database_url,
+        "MLFLOW_TRACKING_URI": tracking_uri,
+    }
+
+
 def start_service(
     home: Path, tracking_uri: str, database_url: str, config: Path, extra_env: dict[str, str] | None = None
 ) -> Process:
@@ -242,7 +257,7 @@ class Deployment:
 
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    from tests.conftest import create_postgres_database, drop_postgres_database, postgres_available
+    from tests.support.postgres import create_postgres_database, drop_database, postgres_available
 
     if not postgres_available():
         pytest.skip("PostgreSQL is not running on 127.0.0.1:5432 (the inference log is checked there)")
@@ -269,7 +284,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         current_mlflow = deployed.mlflow if deployed else mlflow_server
         if current_mlflow is not None:
             current_mlflow.stop()
-        drop_postgres_database(database_url)
+        drop_database(database_url)
 
 
 @pytest.fixture
