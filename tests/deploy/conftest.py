@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from tasador.settings import load_config
-from tests.conftest import free_port
+from tests.support.waiting import free_port, wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = REPO_ROOT / "deploy"
@@ -38,16 +38,20 @@ def require_tool(name: str, install_hint: str) -> str:
 
 
 def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + load_config("observability")["local_services"]["startup_timeout_s"]
-    while time.monotonic() < deadline:
+    def answers() -> bool:
         if process.poll() is not None:
             raise RuntimeError(f"{process.args[0]} exited with {process.returncode}:\n{log.read_text()[-2000:]}")
         try:
             with urllib.request.urlopen(url, timeout=2):
-                return
+                return True
         except (URLError, OSError):
-            time.sleep(0.2)
-    raise RuntimeError(f"{process.args[0]} did not answer {url} in time:\n{log.read_text()[-2000:]}")
+            return False
+
+    timeout = load_config("observability")["local_services"]["startup_timeout_s"]
+    try:
+        wait_until(answers, timeout, f"{process.args[0]} to answer {url}")
+    except AssertionError as exc:
+        raise RuntimeError(f"{exc}:\n{log.read_text()[-2000:]}") from None
 
 
 def _start(args: list[str], ready_path: str, port: int, log: Path) -> Iterator[str]:
@@ -207,12 +211,11 @@ def query(prometheus: str, expr: str) -> list[dict[str, Any]]:
 
 def eventually(prometheus: str, expr: str) -> list[dict[str, Any]]:
     """The query's result once it has one (Prometheus needs a scrape or two)."""
-    deadline = time.monotonic() + load_config("observability")["local_services"]["query_timeout_s"]
-    while time.monotonic() < deadline:
-        if result := query(prometheus, expr):
-            return result
-        time.sleep(0.5)
-    raise AssertionError(f"no result for {expr!r} in time; targets: {httpx.get(f'{prometheus}/api/v1/targets').text}")
+    timeout = load_config("observability")["local_services"]["query_timeout_s"]
+    try:
+        return wait_until(lambda: query(prometheus, expr), timeout, f"a result for {expr!r}", every_s=0.5)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; targets: {httpx.get(f'{prometheus}/api/v1/targets').text}") from None
 
 
 def prometheus_config(
