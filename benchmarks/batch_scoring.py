@@ -24,7 +24,7 @@ import click
 import pyarrow as pa
 from pyarrow import csv as pa_csv
 
-from benchmarks.common import run_timed, scratch_postgres
+from benchmarks.harness import run_timed, scratch_postgres
 from benchmarks.serving import POSTGRES_DEFAULT, POSTGRES_ENV, register_model
 from tasador.env import QUIET_DEFAULTS
 from tasador.serving.config import load_serving_config

@@ -1,15 +1,22 @@
-"""What several benchmark scripts share: a command timed with its children's CPU, a scratch PostgreSQL
-database, the inference log's row count. Run the scripts from the repository root as `python -m benchmarks.<name>`."""
+"""What the benchmark scripts share: a command timed with its children's CPU, a service process started on a
+free loopback port and stopped by its pid, a scratch PostgreSQL database, the inference log's row count, and the
+section of BENCHMARKS.md a script rewrites. Run the scripts from the repository root as
+`python -m benchmarks.<name>`."""
 
 from __future__ import annotations
 
+import os
 import resource
+import signal
+import socket
 import subprocess
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import httpx
 
 
 def run_timed(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, str]:
@@ -24,6 +31,66 @@ def run_timed(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float
             f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-6000:]}\n{done.stderr[-4000:]}"
         )
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), done.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def spawn(command: list[str], env: dict[str, str], log: Path, cwd: Path, probe: str) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{command[:4]} exited:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(probe, timeout=2).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    stop(proc)
+    raise RuntimeError(f"{command[:4]} did not become ready:\n{log.read_text()[-3000:]}")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the process group this script started (by its pid); SIGKILL if it lingers."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+
+
+def isolated_environment(folder: Path, tracking_uri: str, database_url: str) -> dict[str, str]:
+    """This process's environment for a service kept under `folder`: its own HOME, BentoML and tasador homes,
+    MLflow store and inference-log database."""
+    return {
+        **os.environ,
+        "HOME": str(folder),
+        "BENTOML_HOME": str(folder / "bentoml"),
+        "TASADOR_HOME": str(folder / "tasador"),
+        "TASADOR_DB_URL": database_url,
+        "MLFLOW_TRACKING_URI": tracking_uri,
+    }
+
+
+def drop_database(url: str, admin_database: str = "postgres") -> None:
+    """Drop the database `url` names, closing its open sessions first (PostgreSQL 13+)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = create_engine(make_url(url).set(database=admin_database), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
 
 
 @contextmanager

@@ -30,7 +30,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, PositiveFloat, PositiveInt
 
-from benchmarks.common import logged_rows, tree_cpu_s, write_section
+from benchmarks.harness import logged_rows, tree_cpu_s, write_section
 from tasador.settings import load_config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -195,16 +195,16 @@ def sustained_load(target: LoadTarget, config: LoadConfig, listing: dict[str, An
 @contextmanager
 def service_for_load(workdir: Path, database_url: str) -> Iterator[LoadTarget]:
     """A production model in a local MLflow store and `bentoml serve` over it, as the service tests start it."""
-    from tests.integration.service_fixtures import (
+    from tests.support.service import (
         metric,
         register_version,
         set_production,
         start_service,
         synthetic_listings,
         train_predictor,
-        wait_until,
     )
-    from tests.integration.service_fixtures import serving_config as test_serving_config
+    from tests.support.service import serving_config as test_serving_config
+    from tests.support.waiting import wait_until
 
     tracking_uri = f"sqlite:///{workdir / 'mlflow.db'}"
     frame = synthetic_listings()
@@ -231,7 +231,7 @@ def markdown(result: LoadResult, command: str) -> str:
     non_2xx = {code: n for code, n in run.status_codes.items() if not 200 <= code < 300}
     intro = (
         f"`{command}` — hey against `POST /predict` (1 listing) of `bentoml serve` ({workers} workers, "
-        "configs/serving.yaml), the small test model of `tests/integration/service_fixtures.py`, inference log "
+        "configs/serving.yaml), the small test model of `tests/support/service.py`, inference log "
         "on PostgreSQL 127.0.0.1:5432; numbers in `configs/load.yaml`. "
         f"Taken {dt.date.today().isoformat()} on {platform.node()} ({os.cpu_count()} cores, shared), load average "
         f"{result.load_before[0]:.1f} before / {result.load_after[0]:.1f} after the run."
@@ -260,8 +260,8 @@ def markdown(result: LoadResult, command: str) -> str:
 
 def main() -> None:
     from tasador.env import QUIET_DEFAULTS
-    from tests.conftest import create_postgres_database, drop_postgres_database
-    from tests.integration.service_fixtures import LISTING
+    from tests.support.postgres import create_postgres_database, drop_database
+    from tests.support.service import LISTING
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--write", action="store_true", help="replace the Load section of BENCHMARKS.md")
@@ -275,7 +275,7 @@ def main() -> None:
             print(f"service up at {t.url}; probing, then {config.run.duration_s} s of load ...", flush=True)
             result = sustained_load(t, config, LISTING, Path(tmp))
     finally:
-        drop_postgres_database(database_url)
+        drop_database(database_url)
     section = markdown(result, "python -m benchmarks.load --write")
     print(section)
     if args.write:

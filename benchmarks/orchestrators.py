@@ -25,7 +25,6 @@ import json
 import os
 import platform
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,10 +33,10 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.common import run_timed, tree_cpu_s, write_section
+from benchmarks.harness import drop_database, free_port, run_timed, tree_cpu_s, write_section
 from tasador.services import ServicesConfig, load_services_config, start_services, stop_services
 from tasador.services.airflow_run import DAG_ID, LocalAirflow, airflow_home, default_airflow_venv, submit_pipeline
-from tasador.services.postgres import drop_database, ensure_database
+from tasador.services.postgres import ensure_database
 from tasador.services.processes import running_pid
 from tasador.store import Store
 
@@ -70,12 +69,6 @@ class Setup:
     cpu_s: float
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def services_config(state_dir: Path) -> ServicesConfig:
     """configs/services.yaml with free ports, its own state folder and database names of its own."""
     base = load_services_config()
@@ -86,8 +79,8 @@ def services_config(state_dir: Path) -> ServicesConfig:
             "postgres": base.postgres.model_copy(
                 update={"app_database": f"tasador_b{suffix}", "mlflow_database": f"tasador_mlflow_b{suffix}"}
             ),
-            "s3": base.s3.model_copy(update={"port": _free_port()}),
-            "mlflow": base.mlflow.model_copy(update={"port": _free_port()}),
+            "s3": base.s3.model_copy(update={"port": free_port()}),
+            "mlflow": base.mlflow.model_copy(update={"port": free_port()}),
         }
     )
 

@@ -23,9 +23,10 @@ from pathlib import Path
 import click
 import httpx
 
-from benchmarks.serving import free_port, register_model, request_rows, spawn, stop
+from benchmarks.harness import free_port, isolated_environment, spawn, stop
+from benchmarks.serving import register_model, request_rows
 from tasador.env import QUIET_DEFAULTS
-from tasador.serving.config import isolated_environment, load_serving_config
+from tasador.serving.config import load_serving_config
 from tasador.serving.registry_events import webhook_delivery_env
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

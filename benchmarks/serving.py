@@ -24,8 +24,6 @@ import json
 import os
 import platform
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,9 +41,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from benchmarks.common import logged_rows, scratch_postgres, tree_cpu_s
+from benchmarks.harness import free_port, isolated_environment, logged_rows, scratch_postgres, spawn, stop, tree_cpu_s
 from tasador.env import QUIET_DEFAULTS
-from tasador.serving.config import BenchmarkConfig, isolated_environment, load_serving_config
+from tasador.serving.config import BenchmarkConfig, load_serving_config
 from tasador.settings import load_config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -160,40 +158,6 @@ def request_rows(frame: pd.DataFrame, count: int) -> list[dict[str, Any]]:
 
 
 # --- processes ------------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def spawn(command: list[str], env: dict[str, str], log: Path, cwd: Path, probe: str) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{command[:4]} exited:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(probe, timeout=2).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    stop(proc)
-    raise RuntimeError(f"{command[:4]} did not become ready:\n{log.read_text()[-3000:]}")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to the process group this script started (by its pid); SIGKILL if it lingers."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
-
-
 @contextmanager
 def inference_log_database(work: Path) -> Iterator[str]:
     """A scratch PostgreSQL database (dropped afterwards) when one answers, else a SQLite file."""

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import run_timed, write_section
+from benchmarks.harness import run_timed, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "## ZenML overhead"
