@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from benchmarks.harness import markdown_table
 from tasador.cleaning.clean import normalise
 from tasador.data_api.generator import ListingGenerator, generator_from_config
 from tasador.model import split_holdout, train_challenger
@@ -81,10 +82,8 @@ def _reference(stationary: ListingGenerator, group: int, batches: int, size: int
 
 
 def goals_table(results: list[Detection], goals: Mapping[str, float]) -> str:
-    lines = [
-        "| scenario | batch judged | batches | flagged | share flagged | goal | met | features flagged (batches) |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
+    header = ["scenario", "batch judged", "batches", "flagged", "share flagged", "goal", "met"]
+    rows = []
     for r in results:
         goal = (
             f"<= {float(goals['stationary_flagged_max']):.0%}"
@@ -92,23 +91,18 @@ def goals_table(results: list[Detection], goals: Mapping[str, float]) -> str:
             else f">= {float(goals['drifted_flagged_min']):.0%}"
         )
         features = ", ".join(f"{name} ({n})" for name, n in r.features.most_common()) or "-"
-        lines.append(
-            f"| {r.scenario} | {r.batch_number} | {r.batches} | {r.flagged} | {r.share:.1%} | {goal} | "
-            f"{'yes' if r.meets(goals) else 'NO'} | {features} |"
-        )
-    return "\n".join(lines)
+        met = "yes" if r.meets(goals) else "NO"
+        rows.append([r.scenario, r.batch_number, r.batches, r.flagged, f"{r.share:.1%}", goal, met, features])
+    return markdown_table([*header, "features flagged (batches)"], rows)
 
 
 def delay_table(results: list[Detection]) -> str:
     numbers = sorted({r.batch_number for r in results})
     share = {(r.scenario, r.batch_number): r.share for r in results}
-    lines = [
-        "| scenario | " + " | ".join(f"batch {k}" for k in numbers) + " |",
-        "|---|" + "---|" * len(numbers),
+    rows = [
+        [name, *(f"{share[(name, k)]:.0%}" for k in numbers)] for name in dict.fromkeys(r.scenario for r in results)
     ]
-    for name in dict.fromkeys(r.scenario for r in results):
-        lines.append(f"| {name} | " + " | ".join(f"{share[(name, k)]:.0%}" for k in numbers) + " |")
-    return "\n".join(lines)
+    return markdown_table(["scenario", *(f"batch {k}" for k in numbers)], rows)
 
 
 @dataclass

@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchmarks.harness import markdown_table
+
 SAMPLE_CSV = Path(__file__).resolve().parents[1].parent / "shared/data/realtor-data.csv"
 PRICE_RANGE = (1_000, 20_000_000)
 SPLIT_SEED = 42
@@ -108,11 +110,11 @@ def main() -> None:
     parser.add_argument("--nthread", type=int, help="XGBoost threads (configs/model.yaml when left out)")
     args = parser.parse_args()
     results = quality(args.csv, args.nthread)
-    print("| model | R²(log) | MdAPE % | MAE $ | train s |")
-    print("|---|---|---|---|---|")
-    for name, m in results.items():
-        seconds = m.get("train_seconds", math.nan)
-        print(f"| {name} | {m['r2_log']:.3f} | {m['mdape']:.1f} | {m['mae']:,.0f} | {seconds:.1f} |")
+    rows = [
+        [name, f"{m['r2_log']:.3f}", f"{m['mdape']:.1f}", f"{m['mae']:,.0f}", f"{m.get('train_seconds', math.nan):.1f}"]
+        for name, m in results.items()
+    ]
+    print(markdown_table(["model", "R²(log)", "MdAPE %", "MAE $", "train s"], rows))
 
 
 if __name__ == "__main__":
