@@ -33,9 +33,9 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.airflow_run import DAG_ID, LocalAirflow, airflow_home, default_airflow_venv, submit_pipeline
 from benchmarks.harness import drop_database, free_port, run_timed, tree_cpu_s, write_section
 from tasador.services import ServicesConfig, load_services_config, start_services, stop_services
-from tasador.services.airflow_run import DAG_ID, LocalAirflow, airflow_home, default_airflow_venv, submit_pipeline
 from tasador.services.postgres import ensure_database
 from tasador.services.processes import running_pid
 from tasador.store import Store

@@ -16,8 +16,8 @@ import psutil
 import pytest
 
 from tasador.services import ServicesConfig
-from tasador.services.airflow_run import DAG_ID, LocalAirflow, airflow_home, default_airflow_venv, submit_pipeline
 from tasador.store import Store
+from tests.support.airflow_run import DAG_ID, LocalAirflow, airflow_home, default_airflow_venv, submit_pipeline
 from tests.support.paths import REPO_ROOT
 from tests.support.prod import query, run_cli
 
