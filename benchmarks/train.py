@@ -31,11 +31,11 @@ from typing import Any
 
 import pandas as pd
 
-from benchmarks.quality import plain_xgboost
 from tasador.cleaning.clean import row_hashes
 from tasador.data_api.generator import generator_from_config
 from tasador.model import evaluate, split_holdout, train_challenger
 from tasador.settings import load_config
+from tests.support.quality import plain_xgboost
 
 Variant = Callable[[dict[str, Any]], dict[str, Any]]
 UNCAPPED = 10**9
