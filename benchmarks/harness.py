@@ -1,10 +1,12 @@
 """What the benchmark scripts share: a command timed with its children's CPU, a service process started on a
-free loopback port and stopped by its pid, a scratch PostgreSQL database, the inference log's row count, and the
-section of BENCHMARKS.md a script rewrites. Run the scripts from the repository root as
-`python -m benchmarks.<name>`."""
+free loopback port and stopped by its pid, one wait, hey's fixed-rate and batch runs, a scratch PostgreSQL
+database, the inference log's row count, Markdown tables and the section of BENCHMARKS.md a script rewrites.
+Run the scripts from the repository root as `python -m benchmarks.<name>`."""
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import resource
 import signal
@@ -12,11 +14,17 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
+import numpy as np
+
+#: A cold service loading its model on a busy machine.
+SPAWN_TIMEOUT_S = 600
 
 
 def run_timed(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, str]:
@@ -39,21 +47,36 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def wait_until(condition: Callable[[], Any], timeout_s: float, what: str, every_s: float = 0.5) -> Any:
+    """Poll `condition` until it returns something truthy, and return that; TimeoutError naming `what` after
+    `timeout_s`. `condition` may raise to stop the wait at once (a process that exited)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if result := condition():
+            return result
+        time.sleep(every_s)
+    raise TimeoutError(f"timed out after {timeout_s} s waiting for {what}")
+
+
 def spawn(command: list[str], env: dict[str, str], log: Path, cwd: Path, probe: str) -> subprocess.Popen[bytes]:
+    """Start `command` in a process group of its own, logging to `log`; return once `probe` answers 200."""
     with log.open("wb") as out:
         proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
+
+    def ready() -> bool:
         if proc.poll() is not None:
             raise RuntimeError(f"{command[:4]} exited:\n{log.read_text()[-3000:]}")
         try:
-            if httpx.get(probe, timeout=2).status_code == 200:
-                return proc
+            return httpx.get(probe, timeout=2).status_code == 200
         except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    stop(proc)
-    raise RuntimeError(f"{command[:4]} did not become ready:\n{log.read_text()[-3000:]}")
+            return False
+
+    try:
+        wait_until(ready, SPAWN_TIMEOUT_S, f"{command[:4]} to answer {probe}")
+    except TimeoutError:
+        stop(proc)
+        raise RuntimeError(f"{command[:4]} did not become ready:\n{log.read_text()[-3000:]}") from None
+    return proc
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
@@ -91,6 +114,63 @@ def drop_database(url: str, admin_database: str = "postgres") -> None:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
     finally:
         admin.dispose()
+
+
+@dataclass(frozen=True)
+class Latencies:
+    """Answers of one fixed-rate or batch run: latencies of the 2xx answers, the rate actually sent."""
+
+    seconds: list[float]
+    errors: int
+    achieved_rps: float
+
+    def pct(self, q: float) -> float:
+        return float(np.percentile(self.seconds, q)) * 1000 if self.seconds else float("nan")
+
+
+def hey_run(url: str, body: Path, *, connections: int, duration_s: float | None = None,
+            requests: int | None = None, rate: float | None = None) -> Latencies:  # fmt: skip
+    """hey with per-request output: latencies of 2xx answers and the rate it managed to send.
+
+    hey's `-q` is per worker and a worker waits for its answer before the next request, so a slow
+    service lowers the rate sent: the achieved rate says whether the target rate was held.
+    """
+    command = _hey(body, connections)
+    command += ["-z", f"{duration_s}s"] if duration_s is not None else ["-n", str(requests)]
+    if rate is not None:
+        command += ["-q", f"{rate / connections:.4f}"]
+    result = subprocess.run([*command, url], capture_output=True, text=True, check=True)
+    return _hey_latencies(list(csv.DictReader(io.StringIO(result.stdout))), duration_s)
+
+
+def hey_even(url: str, body: Path, *, connections: int, duration_s: float, rate: float) -> Latencies:
+    """`rate` requests/s evenly spaced: `connections` hey processes of one connection each, started 1/rate
+    apart. One hey with `-c connections` starts its workers' tickers together, so every connection sends at
+    the same instant: bursts of `connections` requests (8 at once every 40 ms at 200/s), whose queueing
+    made most of the p50 (configs/serving.yaml, `rate_spacing`)."""
+    command = [*_hey(body, 1), "-z", f"{duration_s}s", "-q", f"{rate / connections:.4f}", url]
+    procs = []
+    for _ in range(connections):
+        procs.append(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        time.sleep(1 / rate)
+    answers: list[dict[str, str]] = []
+    for proc in procs:
+        out, err = proc.communicate()
+        if proc.returncode:
+            raise subprocess.CalledProcessError(proc.returncode, command, out, err)
+        answers += csv.DictReader(io.StringIO(out))
+    return _hey_latencies(answers, duration_s)
+
+
+def _hey(body: Path, connections: int) -> list[str]:
+    """hey POSTing `body` as JSON over `connections` connections, one CSV line per request."""
+    return ["hey", "-c", str(connections), "-m", "POST", "-T", "application/json", "-D", str(body), "-o", "csv"]
+
+
+def _hey_latencies(answers: list[dict[str, str]], duration_s: float | None) -> Latencies:
+    ok = [float(a["response-time"]) for a in answers if a["status-code"].startswith("2")]
+    span = duration_s if duration_s is not None else max((float(a["offset"]) for a in answers), default=0.0)
+    return Latencies(ok, len(answers) - len(ok), len(answers) / span if span else float("nan"))
 
 
 @contextmanager

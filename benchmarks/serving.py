@@ -18,8 +18,6 @@ when it answers, else SQLite) and metrics all on; the rows it logged are counted
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import json
 import os
 import platform
@@ -41,7 +39,18 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from benchmarks.harness import free_port, isolated_environment, logged_rows, scratch_postgres, spawn, stop, tree_cpu_s
+from benchmarks.harness import (
+    Latencies,
+    free_port,
+    hey_even,
+    hey_run,
+    isolated_environment,
+    logged_rows,
+    scratch_postgres,
+    spawn,
+    stop,
+    tree_cpu_s,
+)
 from tasador.env import QUIET_DEFAULTS
 from tasador.serving.config import BenchmarkConfig, load_serving_config
 from tasador.settings import load_config
@@ -78,18 +87,6 @@ class Target:
     name: str
     url: str
     body: Callable[[list[dict[str, Any]]], dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class Latencies:
-    """Answers of one fixed-rate or batch run: latencies of the 2xx answers, the rate actually sent."""
-
-    seconds: list[float]
-    errors: int
-    achieved_rps: float
-
-    def pct(self, q: float) -> float:
-        return float(np.percentile(self.seconds, q)) * 1000 if self.seconds else float("nan")
 
 
 # --- the model ------------------------------------------------------------------------------------
@@ -172,51 +169,6 @@ def inference_log_database(work: Path) -> Iterator[str]:
 
 
 # --- load generators ------------------------------------------------------------------------------
-def hey_run(url: str, body: Path, *, connections: int, duration_s: float | None = None,
-            requests: int | None = None, rate: float | None = None) -> Latencies:  # fmt: skip
-    """hey with per-request output: latencies of 2xx answers and the rate it managed to send.
-
-    hey's `-q` is per worker and a worker waits for its answer before the next request, so a slow
-    service lowers the rate sent: the achieved rate says whether the target rate was held.
-    """
-    command = _hey(body, connections)
-    command += ["-z", f"{duration_s}s"] if duration_s is not None else ["-n", str(requests)]
-    if rate is not None:
-        command += ["-q", f"{rate / connections:.4f}"]
-    result = subprocess.run([*command, url], capture_output=True, text=True, check=True)
-    return _hey_latencies(list(csv.DictReader(io.StringIO(result.stdout))), duration_s)
-
-
-def hey_even(url: str, body: Path, *, connections: int, duration_s: float, rate: float) -> Latencies:
-    """`rate` requests/s evenly spaced: `connections` hey processes of one connection each, started 1/rate
-    apart. One hey with `-c connections` starts its workers' tickers together, so every connection sends at
-    the same instant: bursts of `connections` requests (8 at once every 40 ms at 200/s), whose queueing
-    made most of the p50 (configs/serving.yaml, `rate_spacing`)."""
-    command = [*_hey(body, 1), "-z", f"{duration_s}s", "-q", f"{rate / connections:.4f}", url]
-    procs = []
-    for _ in range(connections):
-        procs.append(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-        time.sleep(1 / rate)
-    answers: list[dict[str, str]] = []
-    for proc in procs:
-        out, err = proc.communicate()
-        if proc.returncode:
-            raise subprocess.CalledProcessError(proc.returncode, command, out, err)
-        answers += csv.DictReader(io.StringIO(out))
-    return _hey_latencies(answers, duration_s)
-
-
-def _hey(body: Path, connections: int) -> list[str]:
-    """hey POSTing `body` as JSON over `connections` connections, one CSV line per request."""
-    return ["hey", "-c", str(connections), "-m", "POST", "-T", "application/json", "-D", str(body), "-o", "csv"]
-
-
-def _hey_latencies(answers: list[dict[str, str]], duration_s: float | None) -> Latencies:
-    ok = [float(a["response-time"]) for a in answers if a["status-code"].startswith("2")]
-    span = duration_s if duration_s is not None else max((float(a["offset"]) for a in answers), default=0.0)
-    return Latencies(ok, len(answers) - len(ok), len(answers) / span if span else float("nan"))
-
-
 async def open_loop(url: str, bodies: list[bytes], rate: float, duration: float) -> Latencies:
     """Fallback without hey: send at a fixed rate; latency from the scheduled send time."""
     latencies: list[float] = []
