@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from benchmarks.harness import scratch_postgres, write_section
+from benchmarks.harness import markdown_table, scratch_postgres, write_section
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS_MD = REPO_ROOT / "BENCHMARKS.md"
@@ -288,11 +288,9 @@ def _total(result: RunResult, stages: tuple[str, ...]) -> StageTime:
 
 def table(results: list[RunResult]) -> str:
     """Markdown: one row per run and stage, then the two end-to-end figures."""
-    lines = [
-        "| backend | rows (batches) | stage | CPU s | rows/s CPU | + server CPU s | rows/s all CPU | wall s "
-        "| rows/s wall | peak RSS MiB | load |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
+    header = ["backend", "rows (batches)", "stage", "CPU s", "rows/s CPU", "+ server CPU s", "rows/s all CPU"]
+    header += ["wall s", "rows/s wall", "peak RSS MiB", "load"]
+    lines = []
     for result in results:
         load = f"{result.load_before[0]:.1f} → {result.load_after[0]:.1f}"
         size = f"{result.rows:,} ({result.batches} × {result.batch_rows:,})"
@@ -304,11 +302,13 @@ def table(results: list[RunResult]) -> str:
         for name, time_ in rows:
             both = time_.cpu_s + time_.server_cpu_s
             lines.append(
-                f"| {result.backend} | {size} | {name} | {time_.cpu_s:.1f} | {_rate(result.rows, time_.cpu_s)} "
-                f"| {time_.server_cpu_s:.1f} | {_rate(result.rows, both)} | {time_.wall_s:.1f} "
-                f"| {_rate(result.rows, time_.wall_s)} | {result.peak_rss_mib:,.0f} | {load} |"
-            )
-    return "\n".join(lines)
+                [
+                    result.backend, size, name, f"{time_.cpu_s:.1f}", _rate(result.rows, time_.cpu_s),
+                    f"{time_.server_cpu_s:.1f}", _rate(result.rows, both), f"{time_.wall_s:.1f}",
+                    _rate(result.rows, time_.wall_s), f"{result.peak_rss_mib:,.0f}", load,
+                ]
+            )  # fmt: skip
+    return markdown_table(header, lines)
 
 
 def section(results: list[RunResult], command: str) -> str:

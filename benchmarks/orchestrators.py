@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.airflow_run import DAG_ID, LocalAirflow, airflow_home, default_airflow_venv, submit_pipeline
-from benchmarks.harness import drop_database, free_port, run_timed, tree_cpu_s, write_section
+from benchmarks.harness import drop_database, free_port, markdown_table, run_timed, tree_cpu_s, write_section
 from tasador.services import ServicesConfig, load_services_config, start_services, stop_services
 from tasador.services.postgres import ensure_database
 from tasador.services.processes import running_pid
@@ -248,21 +248,21 @@ def render(setups: list[Setup], batches: list[Batch], skipped: str | None, load:
         "scenario). CPU = user + system of the batch's process tree (getrusage of children); the servers' CPU "
         "apart (PostgreSQL's is not counted: it is shared).",
         "",
-        "| orchestrator | batch (rows) | trains | wall s | CPU s | MLflow + S3 CPU s | steps (ZenML) | steps' own s "
-        "| Airflow tasks s | rest of the wall s | load before → after |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for b in batches:
-        tasks = f"{b.tasks_s:.1f}" if b.tasks_s is not None else "—"
-        lines.append(
-            f"| {b.orchestrator} | {b.number} ({b.rows:,}) | {'yes' if b.trained else 'no'} "
-            f"| {b.wall_s:.1f} | {b.cpu_s:.1f} "
-            f"| {b.services_cpu_s:.1f} | {b.steps} | {b.steps_s:.1f} | {tasks} | {b.wall_s - b.steps_s:.1f} "
-            f"| {b.load[0]:.1f} → {b.load[1]:.1f} |"
-        )
-    lines += ["", "Set-up, once per orchestrator (not in the batches above):", ""]
-    lines += ["| orchestrator | what | wall s | CPU s |", "|---|---|---|---|"]
-    lines += [f"| {s.orchestrator} | {s.what} | {s.wall_s:.1f} | {s.cpu_s:.1f} |" for s in setups]
+    header = ["orchestrator", "batch (rows)", "trains", "wall s", "CPU s", "MLflow + S3 CPU s", "steps (ZenML)"]
+    header += ["steps' own s", "Airflow tasks s", "rest of the wall s", "load before → after"]
+    rows = [
+        [
+            b.orchestrator, f"{b.number} ({b.rows:,})", "yes" if b.trained else "no", f"{b.wall_s:.1f}",
+            f"{b.cpu_s:.1f}", f"{b.services_cpu_s:.1f}", b.steps, f"{b.steps_s:.1f}",
+            f"{b.tasks_s:.1f}" if b.tasks_s is not None else "—", f"{b.wall_s - b.steps_s:.1f}",
+            f"{b.load[0]:.1f} → {b.load[1]:.1f}",
+        ]
+        for b in batches
+    ]  # fmt: skip
+    lines += [markdown_table(header, rows), "", "Set-up, once per orchestrator (not in the batches above):", ""]
+    setup_rows = [[s.orchestrator, s.what, f"{s.wall_s:.1f}", f"{s.cpu_s:.1f}"] for s in setups]
+    lines.append(markdown_table(["orchestrator", "what", "wall s", "CPU s"], setup_rows))
     lines += ["", *_explanation(batches, skipped)]
     return "\n".join(lines) + "\n"
 

@@ -46,6 +46,7 @@ from benchmarks.harness import (
     hey_run,
     isolated_environment,
     logged_rows,
+    markdown_table,
     scratch_postgres,
     spawn,
     stop,
@@ -356,9 +357,8 @@ def markdown(
     lines = [
         f"## Serving ({platform.node()}, {os.cpu_count()} cores, {workers} workers each, loopback)",
         "",
-        "| " + " | ".join(head) + " |",
-        "|" + "---|" * len(head),
     ]
+    rows = []
     for r in results:
         cells = [r["name"]]
         for rate in rates:
@@ -368,7 +368,8 @@ def markdown(
         batch: Latencies = r["batch"]
         cells += [f"{r['max_rps']:.0f}", f"{r['cpu_ms_per_request']:.2f}", f"{batch.pct(50):.1f} / {batch.pct(99):.1f}",
                   f"{r['load']:.1f}"]  # fmt: skip
-        lines.append("| " + " | ".join(cells) + " |")
+        rows.append(cells)
+    lines.append(markdown_table(head, rows))
     served, written, database = logged
     tools = "hey (fixed rates, batch) and wrk (throughput)" if results[0]["compiled"] else "a Python client"
     lines += [
