@@ -161,18 +161,16 @@ def _clean(frame: pd.DataFrame) -> pd.DataFrame:
 
 def retraining_table(results: list[Retraining], batch_numbers: list[int]) -> str:
     last = batch_numbers[-1]
-    lines = [
-        f"| scenario | groups | decay alone: fired by batch {last} | median first batch | with the drift check: fired "
-        f"by batch {last} | median first batch | batches judged | fired on a batch: decay alone | with drift |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in results:
-        lines.append(
-            f"| {r.scenario} | {r.groups} | {len(r.decay_first) / r.groups:.0%} | {_median(r.decay_first)} | "
-            f"{len(r.any_first) / r.groups:.0%} | {_median(r.any_first)} | {r.judged} | "
-            f"{r.decay_fired / r.judged:.1%} | {r.any_fired / r.judged:.1%} |"
-        )
-    return "\n".join(lines)
+    header = ["scenario", "groups", f"decay alone: fired by batch {last}", "median first batch"]
+    header += [f"with the drift check: fired by batch {last}", "median first batch", "batches judged"]
+    header += ["fired on a batch: decay alone", "with drift"]
+    rows = [
+        [r.scenario, r.groups, f"{len(r.decay_first) / r.groups:.0%}", _median(r.decay_first),
+         f"{len(r.any_first) / r.groups:.0%}", _median(r.any_first), r.judged,
+         f"{r.decay_fired / r.judged:.1%}", f"{r.any_fired / r.judged:.1%}"]
+        for r in results
+    ]  # fmt: skip
+    return markdown_table(header, rows)
 
 
 def _median(values: list[int]) -> str:

@@ -19,7 +19,7 @@ import tempfile
 import textwrap
 from pathlib import Path
 
-from benchmarks.harness import write_section
+from benchmarks.harness import markdown_table, write_section
 from tasador.settings import load_config
 from tests.support.load import LoadResult, load_load_config, service_for_load, sustained_load
 
@@ -46,26 +46,20 @@ def markdown(result: LoadResult, command: str) -> str:
         f"Taken {dt.date.today().isoformat()} on {platform.node()} ({os.cpu_count()} cores, shared), load average "
         f"{result.load_before[0]:.1f} before / {result.load_after[0]:.1f} after the run."
     )
-    return "\n".join(
-        [
-            SECTION,
-            textwrap.fill(intro, width=115, break_on_hyphens=False, break_long_words=False),
-            "",
-            "| what | figure |",
-            "|---|---|",
-            f"| maximum throughput (closed loop, {probe.requests} requests, "
-            f"{probe.failed} failed) | {result.max_rps:.1f} req/s |",
-            f"| rate held (fraction of the maximum) | {result.rate:.1f} req/s for {result.duration_s} s, "
-            f"{result.connections} connections |",
-            f"| achieved | {run.rps:.1f} req/s, {run.requests} requests |",
-            f"| latency p50 / p99 | {_ms(run.p50_ms)} / {_ms(run.p99_ms)} ms |",
-            f"| errors (non-2xx {sum(non_2xx.values())}, no answer {sum(run.errors.values())}) | {run.failed} "
-            f"({errors}) |",
-            f"| rows served / logged / lost (probe + run) | {result.rows_served} / {result.rows_logged} / "
-            f"{result.lost_rows} |",
-            f"| service CPU during the run | {result.service_cpu_s:.1f} s ({cpu_per_request:.1f} ms per request) |",
-        ]
-    )
+    rows = [
+        [f"maximum throughput (closed loop, {probe.requests} requests, {probe.failed} failed)",
+         f"{result.max_rps:.1f} req/s"],
+        ["rate held (fraction of the maximum)",
+         f"{result.rate:.1f} req/s for {result.duration_s} s, {result.connections} connections"],
+        ["achieved", f"{run.rps:.1f} req/s, {run.requests} requests"],
+        ["latency p50 / p99", f"{_ms(run.p50_ms)} / {_ms(run.p99_ms)} ms"],
+        [f"errors (non-2xx {sum(non_2xx.values())}, no answer {sum(run.errors.values())})", f"{run.failed} ({errors})"],
+        ["rows served / logged / lost (probe + run)",
+         f"{result.rows_served} / {result.rows_logged} / {result.lost_rows}"],
+        ["service CPU during the run", f"{result.service_cpu_s:.1f} s ({cpu_per_request:.1f} ms per request)"],
+    ]  # fmt: skip
+    intro = textwrap.fill(intro, width=115, break_on_hyphens=False, break_long_words=False)
+    return "\n".join([SECTION, intro, "", markdown_table(["what", "figure"], rows)])
 
 
 def main() -> None:
