@@ -15,7 +15,6 @@ check, and how often either fires on stationary batches (false retrainings).
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -24,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from benchmarks.harness import markdown_table
+from benchmarks.harness import arguments, markdown_table
 from tasador.cleaning.clean import normalise
 from tasador.data_api.generator import ListingGenerator, generator_from_config
 from tasador.model import split_holdout, train_challenger
@@ -180,7 +179,7 @@ def _median(values: list[int]) -> str:
 def main() -> None:
     drift_config, source_config = load_config("drift"), load_config("datasource")
     bench = drift_config["benchmark"]
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__)
     parser.add_argument("--groups", type=int, default=int(bench["groups"]), help="batches of each kind")
     parser.add_argument("--delay", action="store_true", help="also the share flagged per batch number")
     parser.add_argument("--decay", action="store_true", help="also the retrain triggers on a production model")

@@ -5,6 +5,7 @@ Run the scripts from the repository root as `python -m benchmarks.<name>`."""
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import os
@@ -25,6 +26,15 @@ import numpy as np
 
 #: A cold service loading its model on a busy machine.
 SPAWN_TIMEOUT_S = 600
+
+
+def arguments(doc: str, write: str | None = None) -> argparse.ArgumentParser:
+    """A script's command line: its docstring's first line as the description, and `--write` (help `write`)
+    when the script puts its section into BENCHMARKS.md."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    if write is not None:
+        parser.add_argument("--write", action="store_true", help=write)
+    return parser
 
 
 def run_timed(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, str]:

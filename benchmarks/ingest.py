@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from benchmarks.harness import markdown_table, scratch_postgres, write_section
+from benchmarks.harness import arguments, markdown_table, scratch_postgres, write_section
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS_MD = REPO_ROOT / "BENCHMARKS.md"
@@ -372,13 +372,12 @@ def _verdict(results: list[RunResult]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__, write="replace the ingest section of BENCHMARKS.md")
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 2_200_000])
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--batch-rows", type=int, default=100_000, help="rows per batch (memory stays bounded)")
     parser.add_argument("--scenario", default="stationary")
     parser.add_argument("--postgres-admin-url", default=DEFAULT_ADMIN_URL, help="where to create the database")
-    parser.add_argument("--write", action="store_true", help="replace the ingest section of BENCHMARKS.md")
     parser.add_argument("--profile", help="write a cProfile of each run to PROFILE.<backend>.<rows>")
     parser.add_argument("--child", nargs=2, metavar=("BACKEND", "ROWS"), help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -11,7 +11,6 @@ tests/integration/test_load.py asserts on (0 errors, 0 lost rows).
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import os
 import platform
@@ -19,7 +18,7 @@ import tempfile
 import textwrap
 from pathlib import Path
 
-from benchmarks.harness import markdown_table, write_section
+from benchmarks.harness import arguments, markdown_table, write_section
 from tasador.settings import load_config
 from tests.support.load import LoadResult, load_load_config, service_for_load, sustained_load
 
@@ -67,8 +66,7 @@ def main() -> None:
     from tests.support.postgres import create_postgres_database, drop_database
     from tests.support.service import LISTING
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--write", action="store_true", help="replace the Load section of BENCHMARKS.md")
+    parser = arguments(__doc__, write="replace the Load section of BENCHMARKS.md")
     args = parser.parse_args()
     for key, value in QUIET_DEFAULTS.items():
         os.environ.setdefault(key, value)

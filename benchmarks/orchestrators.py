@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.airflow_run import DAG_ID, LocalAirflow, airflow_home, default_airflow_venv, submit_pipeline
-from benchmarks.harness import drop_database, free_port, markdown_table, run_timed, tree_cpu_s, write_section
+from benchmarks.harness import arguments, drop_database, free_port, markdown_table, run_timed, tree_cpu_s, write_section
 from tasador.services import ServicesConfig, load_services_config, start_services, stop_services
 from tasador.services.postgres import ensure_database
 from tasador.services.processes import running_pid
@@ -335,8 +335,7 @@ def run(work: Path) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", action="store_true", help="put the section into BENCHMARKS.md")
+    parser = arguments(__doc__, write="put the section into BENCHMARKS.md")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, Airflow's db)")
     parser.add_argument("--zenml-step-seconds", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()

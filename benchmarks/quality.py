@@ -9,17 +9,16 @@ Goals: challenger R²(log) ≥ 0.65 and MdAPE ≤ 25 %.
 
 from __future__ import annotations
 
-import argparse
 import math
 from pathlib import Path
 
-from benchmarks.harness import markdown_table
+from benchmarks.harness import arguments, markdown_table
 from tests.support.paths import SAMPLE_CSV
 from tests.support.quality import quality
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__)
     parser.add_argument("--csv", type=Path, default=SAMPLE_CSV)
     parser.add_argument("--nthread", type=int, help="XGBoost threads (configs/model.yaml when left out)")
     args = parser.parse_args()

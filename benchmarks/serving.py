@@ -41,6 +41,7 @@ import yaml
 
 from benchmarks.harness import (
     Latencies,
+    arguments,
     free_port,
     hey_even,
     hey_run,
@@ -395,6 +396,7 @@ def markdown(
 
 
 def main() -> None:
+    arguments(__doc__).parse_args()  # no options: --help says what the script measures
     for key, value in QUIET_DEFAULTS.items():
         os.environ.setdefault(key, value)
     serving = load_serving_config()
