@@ -4,25 +4,24 @@ pid, and a webhook receiver that records what Alertmanager sends it."""
 from __future__ import annotations
 
 import json
+import os
 import queue
 import shutil
-import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.error import URLError
 
 import httpx
 import pytest
 import yaml
 
 from tasador.settings import load_config
+from tests.support.processes import spawn
 from tests.support.waiting import free_port, wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -37,38 +36,14 @@ def require_tool(name: str, install_hint: str) -> str:
     return path
 
 
-def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    def answers() -> bool:
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}:\n{log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return True
-        except (URLError, OSError):
-            return False
-
-    timeout = load_config("observability")["local_services"]["startup_timeout_s"]
-    try:
-        wait_until(answers, timeout, f"{process.args[0]} to answer {url}")
-    except AssertionError as exc:
-        raise RuntimeError(f"{exc}:\n{log.read_text()[-2000:]}") from None
-
-
 def _start(args: list[str], ready_path: str, port: int, log: Path) -> Iterator[str]:
     """Run a server until the test ends; yields its base URL."""
-    with log.open("wb") as out:
-        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
-    base_url = f"http://127.0.0.1:{port}"
+    timeout = load_config("observability")["local_services"]["startup_timeout_s"]
+    server = spawn(args, dict(os.environ), log, f"http://127.0.0.1:{port}", ready_path, timeout_s=timeout)
     try:
-        _wait_ready(base_url + ready_path, process, log)
-        yield base_url
+        yield server.url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        server.stop()
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from tasador.monitoring.loop_metrics import push_batch_metrics
-from tests.support.service import LISTING, Process
+from tests.support.processes import Process
+from tests.support.service import LISTING
 
 from .conftest import eventually, prometheus_config, query
 

@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from tests.support.paths import REPO_ROOT
-from tests.support.service import Process, _spawn, serving_config, start_service
+from tests.support.processes import Process, spawn
+from tests.support.service import serving_config, start_service
 from tests.support.waiting import free_port, wait_until
 from ui.screens import CHROMIUM, CHROMIUM_ARGS
 
@@ -95,7 +96,7 @@ def app_url(processed_system: System, service: Process, tmp_path_factory: pytest
         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
     log = tmp_path_factory.mktemp("e2e-app") / "streamlit.log"
-    app = _spawn(command, env, log, f"http://127.0.0.1:{port}", "/_stcore/health")
+    app = spawn(command, env, log, f"http://127.0.0.1:{port}", "/_stcore/health")
     try:
         yield app.url
     finally:

@@ -18,7 +18,8 @@ from sqlalchemy import create_engine
 
 from tasador.schema import FEATURE_COLUMNS
 from tests.support.paths import REPO_ROOT
-from tests.support.service import Process, local_deployment
+from tests.support.processes import Process
+from tests.support.service import local_deployment
 
 
 @pytest.fixture(scope="module")

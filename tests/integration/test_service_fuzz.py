@@ -10,7 +10,8 @@ import pytest
 import schemathesis
 
 from tests.support.fuzzing import fuzz_operations
-from tests.support.service import WATCH_INTERVAL_S, Process
+from tests.support.processes import Process
+from tests.support.service import WATCH_INTERVAL_S
 
 MAX_EXAMPLES = 25  # per operation and mode: keeps the run well under a minute
 OUR_ROUTES = r"^/(predict|explain|model|health|ready)$"

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,12 +24,12 @@ from tasador.registry.tracking import configure_mlflow
 from tasador.schema import FEATURE_COLUMNS
 from tasador.settings import Settings
 from tests.support.paths import REPO_ROOT
+from tests.support.processes import Process, spawn
 from tests.support.waiting import free_port, wait_until
 
 MODEL_NAME = "tasador-price"
 ALIAS = "production"
 WATCH_INTERVAL_S = 1.0
-START_TIMEOUT_S = 300.0  # generous: cold imports on a loaded 2-core machine take minutes
 
 LISTING: dict[str, Any] = {
     "brokered_by": "1001",
@@ -142,51 +140,6 @@ def set_production(tracking_uri: str, version: str) -> None:
     )
 
 
-# --- processes ----------------------------------------------------------------------------------
-@dataclass
-class Process:
-    proc: subprocess.Popen[bytes]
-    url: str
-    log: Path
-
-    def stop(self) -> None:
-        """SIGTERM to the process group this fixture started (by its pid), then SIGKILL if needed."""
-        if self.proc.poll() is not None:
-            return
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
-
-    def tail(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
-
-
-def _spawn(command: list[str], env: dict[str, str], log: Path, url: str, probe: str) -> Process:
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            command, cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    process = Process(proc, url, log)
-
-    def answers() -> bool:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{command[2:4]} exited with {proc.returncode}:\n{process.tail()}")
-        try:
-            return httpx.get(url + probe, timeout=2).status_code < 500
-        except httpx.TransportError:
-            return False
-
-    try:
-        wait_until(answers, START_TIMEOUT_S, f"{command[2:4]} to answer", every_s=0.5)
-    except AssertionError:
-        process.stop()
-        raise RuntimeError(f"{command[2:4]} did not answer within {START_TIMEOUT_S:.0f} s:\n{process.tail()}") from None
-    return process
-
-
 def start_mlflow(root: Path, port: int | None = None, extra_env: dict[str, str] | None = None) -> Process:
     """A real MLflow tracking server (SQLite metadata, served artifacts) on a loopback port."""
     root.mkdir(parents=True, exist_ok=True)
@@ -198,7 +151,7 @@ def start_mlflow(root: Path, port: int | None = None, extra_env: dict[str, str] 
         "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
     ]  # fmt: skip
     env = {**os.environ, "HOME": str(root), **(extra_env or {})}
-    return _spawn(command, env, root / f"mlflow-{port}.log", f"http://127.0.0.1:{port}", "/health")
+    return spawn(command, env, root / f"mlflow-{port}.log", f"http://127.0.0.1:{port}", "/health")
 
 
 def serving_config(path: Path, **overrides: Any) -> Path:
@@ -236,7 +189,7 @@ def start_service(
         sys.executable, "-m", "bentoml", "serve",
         "--host", "127.0.0.1", "--port", str(port),
     ]  # fmt: skip
-    return _spawn(command, env, home / "service.log", f"http://127.0.0.1:{port}", "/health")
+    return spawn(command, env, home / "service.log", f"http://127.0.0.1:{port}", "/health")
 
 
 @dataclass

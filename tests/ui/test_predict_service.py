@@ -6,8 +6,8 @@ import httpx
 import pytest
 
 from tasador.schema import FEATURE_COLUMNS
+from tests.support.processes import Process
 from tests.support.reading import chart_data, texts
-from tests.support.service import Process
 
 pytestmark = pytest.mark.slow
 
