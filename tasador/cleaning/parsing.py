@@ -56,7 +56,9 @@ def parse_rows(raw: RawRows, config: CleaningConfig) -> ParsedRows:
     return _read_columns(ids, values, fields_received, unreadable, config)
 
 
-def parse_columns(ids: Sequence[int] | np.ndarray, values: Mapping[str, pd.Series], config: CleaningConfig) -> ParsedRows:
+def parse_columns(
+    ids: Sequence[int] | np.ndarray, values: Mapping[str, pd.Series], config: CleaningConfig
+) -> ParsedRows:
     """`parse_rows` for rows given by column (a CSV read by Arrow): the same reading, column by column.
 
     `values` maps field names as sent (any casing and separators) to aligned Series; a column it lacks
