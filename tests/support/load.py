@@ -3,7 +3,7 @@ tests/integration/test_load.py asserts on (0 errors, 0 lost rows) and benchmarks
 
 `bentoml serve` (configs/serving.yaml with the tests' short model watch) serves the small test model of
 tests/support/service.py. hey first finds the service's maximum throughput (closed loop), then holds a
-fraction of it (configs/load.yaml); every row the service answered must then reach the inference log.
+fraction of it (configs/benchmarks/load.yaml); every row the service answered must then reach the inference log.
 """
 
 from __future__ import annotations
