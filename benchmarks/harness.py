@@ -100,19 +100,6 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(10)
 
 
-def isolated_environment(folder: Path, tracking_uri: str, database_url: str) -> dict[str, str]:
-    """This process's environment for a service kept under `folder`: its own HOME, BentoML and tasador homes,
-    MLflow store and inference-log database."""
-    return {
-        **os.environ,
-        "HOME": str(folder),
-        "BENTOML_HOME": str(folder / "bentoml"),
-        "TASADOR_HOME": str(folder / "tasador"),
-        "TASADOR_DB_URL": database_url,
-        "MLFLOW_TRACKING_URI": tracking_uri,
-    }
-
-
 def drop_database(url: str, admin_database: str = "postgres") -> None:
     """Drop the database `url` names, closing its open sessions first (PostgreSQL 13+)."""
     from sqlalchemy import create_engine, text
@@ -206,37 +193,6 @@ def scratch_postgres(admin_url: str, prefix: str, connect_timeout_s: int | None 
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
-
-
-def logged_rows(database_url: str) -> int:
-    """Rows in the service's inference log; 0 before the table exists (it appears with the first write)."""
-    from sqlalchemy import create_engine, func, select
-
-    from tasador.store import tables as t
-
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(t.inference_log)).scalar_one())
-    except Exception:
-        return 0
-    finally:
-        engine.dispose()
-
-
-def tree_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process and its children (a service's workers)."""
-    import psutil
-
-    root = psutil.Process(pid)
-    total = 0.0
-    for process in [root, *root.children(recursive=True)]:
-        try:
-            times = process.cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        total += times.user + times.system
-    return total
 
 
 def markdown_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:

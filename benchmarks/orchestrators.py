@@ -34,7 +34,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.harness import arguments, drop_database, free_port, markdown_table, run_timed, tree_cpu_s, write_section
+from benchmarks.harness import arguments, drop_database, free_port, markdown_table, run_timed, write_section
 from tasador.configs import ServicesConfig
 from tasador.services import start_services, stop_services
 from tasador.services.postgres import ensure_database
@@ -42,6 +42,7 @@ from tasador.services.processes import running_pid
 from tasador.settings import Settings
 from tasador.store import Store
 from tests.support.airflow_run import DAG_ID, LocalAirflow, airflow_home, default_airflow_venv, submit_pipeline
+from tests.support.load import tree_cpu_s
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "## Orchestrators: one batch, local vs Airflow"

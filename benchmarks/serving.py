@@ -48,17 +48,16 @@ from benchmarks.harness import (
     free_port,
     hey_even,
     hey_run,
-    isolated_environment,
-    logged_rows,
     markdown_table,
     scratch_postgres,
     spawn,
     stop,
-    tree_cpu_s,
 )
 from tasador.env import QUIET_DEFAULTS
 from tasador.settings import Settings
 from tests.support.benchmark_configs import ServingBenchmark, benchmark_config
+from tests.support.load import logged_rows, tree_cpu_s
+from tests.support.service import isolated_environment
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
