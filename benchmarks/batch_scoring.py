@@ -24,11 +24,11 @@ import click
 import pyarrow as pa
 from pyarrow import csv as pa_csv
 
-from benchmarks.common import run_timed, scratch_postgres
-from benchmarks.configs import ServingBenchmark, benchmark_config
+from benchmarks.harness import run_timed, scratch_postgres
 from benchmarks.serving import POSTGRES_DEFAULT, POSTGRES_ENV, register_model
 from tasador.env import QUIET_DEFAULTS
 from tasador.settings import Settings
+from tests.support.benchmark_configs import ServingBenchmark, benchmark_config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

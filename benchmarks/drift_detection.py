@@ -15,7 +15,6 @@ check, and how often either fires on stationary batches (false retrainings).
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -23,7 +22,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from benchmarks.configs import DetectionGoals, DriftBenchmark, benchmark_config
+from benchmarks.harness import arguments, markdown_table
 from tasador.cleaning.clean import normalise
 from tasador.configs import DatasourceConfig, DriftConfig
 from tasador.data_api.generator import ListingGenerator, generator_from_config
@@ -31,6 +30,7 @@ from tasador.model import split_holdout, train_challenger
 from tasador.monitoring.drift import drift_report
 from tasador.monitoring.production_check import score_production
 from tasador.settings import Settings
+from tests.support.benchmark_configs import DetectionGoals, DriftBenchmark, benchmark_config
 
 STATIONARY = "stationary"
 SCENARIOS = (STATIONARY, "inflation", "new_state", "size_shift")
@@ -82,10 +82,8 @@ def _reference(stationary: ListingGenerator, group: int, batches: int, size: int
 
 
 def goals_table(results: list[Detection], goals: DetectionGoals) -> str:
-    lines = [
-        "| scenario | batch judged | batches | flagged | share flagged | goal | met | features flagged (batches) |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
+    header = ["scenario", "batch judged", "batches", "flagged", "share flagged", "goal", "met"]
+    rows = []
     for r in results:
         goal = (
             f"<= {goals.stationary_flagged_max:.0%}"
@@ -93,23 +91,18 @@ def goals_table(results: list[Detection], goals: DetectionGoals) -> str:
             else f">= {goals.drifted_flagged_min:.0%}"
         )
         features = ", ".join(f"{name} ({n})" for name, n in r.features.most_common()) or "-"
-        lines.append(
-            f"| {r.scenario} | {r.batch_number} | {r.batches} | {r.flagged} | {r.share:.1%} | {goal} | "
-            f"{'yes' if r.meets(goals) else 'NO'} | {features} |"
-        )
-    return "\n".join(lines)
+        met = "yes" if r.meets(goals) else "NO"
+        rows.append([r.scenario, r.batch_number, r.batches, r.flagged, f"{r.share:.1%}", goal, met, features])
+    return markdown_table([*header, "features flagged (batches)"], rows)
 
 
 def delay_table(results: list[Detection]) -> str:
     numbers = sorted({r.batch_number for r in results})
     share = {(r.scenario, r.batch_number): r.share for r in results}
-    lines = [
-        "| scenario | " + " | ".join(f"batch {k}" for k in numbers) + " |",
-        "|---|" + "---|" * len(numbers),
+    rows = [
+        [name, *(f"{share[(name, k)]:.0%}" for k in numbers)] for name in dict.fromkeys(r.scenario for r in results)
     ]
-    for name in dict.fromkeys(r.scenario for r in results):
-        lines.append(f"| {name} | " + " | ".join(f"{share[(name, k)]:.0%}" for k in numbers) + " |")
-    return "\n".join(lines)
+    return markdown_table(["scenario", *(f"batch {k}" for k in numbers)], rows)
 
 
 @dataclass
@@ -169,18 +162,16 @@ def _clean(frame: pd.DataFrame) -> pd.DataFrame:
 
 def retraining_table(results: list[Retraining], batch_numbers: list[int]) -> str:
     last = batch_numbers[-1]
-    lines = [
-        f"| scenario | groups | decay alone: fired by batch {last} | median first batch | with the drift check: fired "
-        f"by batch {last} | median first batch | batches judged | fired on a batch: decay alone | with drift |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in results:
-        lines.append(
-            f"| {r.scenario} | {r.groups} | {len(r.decay_first) / r.groups:.0%} | {_median(r.decay_first)} | "
-            f"{len(r.any_first) / r.groups:.0%} | {_median(r.any_first)} | {r.judged} | "
-            f"{r.decay_fired / r.judged:.1%} | {r.any_fired / r.judged:.1%} |"
-        )
-    return "\n".join(lines)
+    header = ["scenario", "groups", f"decay alone: fired by batch {last}", "median first batch"]
+    header += [f"with the drift check: fired by batch {last}", "median first batch", "batches judged"]
+    header += ["fired on a batch: decay alone", "with drift"]
+    rows = [
+        [r.scenario, r.groups, f"{len(r.decay_first) / r.groups:.0%}", _median(r.decay_first),
+         f"{len(r.any_first) / r.groups:.0%}", _median(r.any_first), r.judged,
+         f"{r.decay_fired / r.judged:.1%}", f"{r.any_fired / r.judged:.1%}"]
+        for r in results
+    ]  # fmt: skip
+    return markdown_table(header, rows)
 
 
 def _median(values: list[int]) -> str:
@@ -191,7 +182,7 @@ def main() -> None:
     configs = Settings().configs
     drift_config, source_config = configs.drift, configs.datasource
     bench = benchmark_config("drift", DriftBenchmark)
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__)
     parser.add_argument("--groups", type=int, default=bench.groups, help="batches of each kind")
     parser.add_argument("--delay", action="store_true", help="also the share flagged per batch number")
     parser.add_argument("--decay", action="store_true", help="also the retrain triggers on a production model")

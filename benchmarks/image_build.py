@@ -10,11 +10,12 @@ and installs the requirements). Prints wall-clock seconds and the image size.
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import time
 from pathlib import Path
+
+from benchmarks.harness import arguments
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BASE_IMAGE = "localhost/python:3.11-slim"
@@ -42,7 +43,7 @@ def image_size_mb(tag: str) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__)
     parser.add_argument("--component", default="data-api")
     args = parser.parse_args()
     tag = f"localhost/tasador-{args.component}:benchmark"

@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from benchmarks.common import scratch_postgres, write_section
+from benchmarks.harness import arguments, markdown_table, scratch_postgres, write_section
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS_MD = REPO_ROOT / "BENCHMARKS.md"
@@ -303,11 +303,9 @@ def _total(result: RunResult, stages: tuple[str, ...]) -> StageTime:
 
 def table(results: list[RunResult]) -> str:
     """Markdown: one row per run and stage, then the two end-to-end figures."""
-    lines = [
-        "| backend | rows (batches) | stage | CPU s | rows/s CPU | + server CPU s | rows/s all CPU | wall s "
-        "| rows/s wall | peak RSS MiB | load |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
+    header = ["backend", "rows (batches)", "stage", "CPU s", "rows/s CPU", "+ server CPU s", "rows/s all CPU"]
+    header += ["wall s", "rows/s wall", "peak RSS MiB", "load"]
+    lines = []
     for result in results:
         load = f"{result.load_before[0]:.1f} → {result.load_after[0]:.1f}"
         size = f"{result.rows:,} ({result.batches} × {result.batch_rows:,})"
@@ -322,11 +320,13 @@ def table(results: list[RunResult]) -> str:
         for name, time_ in rows:
             both = time_.cpu_s + time_.server_cpu_s
             lines.append(
-                f"| {result.backend} | {size} | {name} | {time_.cpu_s:.1f} | {_rate(result.rows, time_.cpu_s)} "
-                f"| {time_.server_cpu_s:.1f} | {_rate(result.rows, both)} | {time_.wall_s:.1f} "
-                f"| {_rate(result.rows, time_.wall_s)} | {result.peak_rss_mib:,.0f} | {load} |"
-            )
-    return "\n".join(lines)
+                [
+                    result.backend, size, name, f"{time_.cpu_s:.1f}", _rate(result.rows, time_.cpu_s),
+                    f"{time_.server_cpu_s:.1f}", _rate(result.rows, both), f"{time_.wall_s:.1f}",
+                    _rate(result.rows, time_.wall_s), f"{result.peak_rss_mib:,.0f}", load,
+                ]
+            )  # fmt: skip
+    return markdown_table(header, lines)
 
 
 def section(results: list[RunResult], command: str) -> str:
@@ -406,14 +406,13 @@ def _verdict(results: list[RunResult]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__, write="replace the ingest section of BENCHMARKS.md")
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 2_200_000])
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--batch-rows", type=int, default=100_000, help="rows per batch (memory stays bounded)")
     parser.add_argument("--scenario", default="stationary")
     parser.add_argument("--postgres-admin-url", default=DEFAULT_ADMIN_URL, help="where to create the database")
     parser.add_argument("--no-baseline", action="store_true", help="skip the to_sql baseline on PostgreSQL")
-    parser.add_argument("--write", action="store_true", help="replace the ingest section of BENCHMARKS.md")
     parser.add_argument("--profile", help="write a cProfile of each run to PROFILE.<backend>.<rows>")
     parser.add_argument("--child", nargs=2, metavar=("BACKEND", "ROWS"), help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -25,7 +25,6 @@ import json
 import os
 import platform
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,14 +34,15 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.common import run_timed, tree_cpu_s, write_section
+from benchmarks.harness import arguments, drop_database, free_port, markdown_table, run_timed, write_section
 from tasador.configs import ServicesConfig
 from tasador.services import start_services, stop_services
-from tasador.services.airflow_run import DAG_ID, LocalAirflow, airflow_home, default_airflow_venv, submit_pipeline
-from tasador.services.postgres import drop_database, ensure_database
+from tasador.services.postgres import ensure_database
 from tasador.services.processes import running_pid
 from tasador.settings import Settings
 from tasador.store import Store
+from tests.support.airflow_run import DAG_ID, LocalAirflow, airflow_home, default_airflow_venv, submit_pipeline
+from tests.support.load import tree_cpu_s
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "## Orchestrators: one batch, local vs Airflow"
@@ -73,12 +73,6 @@ class Setup:
     cpu_s: float
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def services_config(state_dir: Path) -> ServicesConfig:
     """configs/services.yaml with free ports, its own state folder and database names of its own."""
     base = Settings().configs.services
@@ -89,8 +83,8 @@ def services_config(state_dir: Path) -> ServicesConfig:
             "postgres": base.postgres.model_copy(
                 update={"app_database": f"tasador_b{suffix}", "mlflow_database": f"tasador_mlflow_b{suffix}"}
             ),
-            "s3": base.s3.model_copy(update={"port": _free_port()}),
-            "mlflow": base.mlflow.model_copy(update={"port": _free_port()}),
+            "s3": base.s3.model_copy(update={"port": free_port()}),
+            "mlflow": base.mlflow.model_copy(update={"port": free_port()}),
         }
     )
 
@@ -258,21 +252,21 @@ def render(setups: list[Setup], batches: list[Batch], skipped: str | None, load:
         "scenario). CPU = user + system of the batch's process tree (getrusage of children); the servers' CPU "
         "apart (PostgreSQL's is not counted: it is shared).",
         "",
-        "| orchestrator | batch (rows) | trains | wall s | CPU s | MLflow + S3 CPU s | steps (ZenML) | steps' own s "
-        "| Airflow tasks s | rest of the wall s | load before → after |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for b in batches:
-        tasks = f"{b.tasks_s:.1f}" if b.tasks_s is not None else "—"
-        lines.append(
-            f"| {b.orchestrator} | {b.number} ({b.rows:,}) | {'yes' if b.trained else 'no'} "
-            f"| {b.wall_s:.1f} | {b.cpu_s:.1f} "
-            f"| {b.services_cpu_s:.1f} | {b.steps} | {b.steps_s:.1f} | {tasks} | {b.wall_s - b.steps_s:.1f} "
-            f"| {b.load[0]:.1f} → {b.load[1]:.1f} |"
-        )
-    lines += ["", "Set-up, once per orchestrator (not in the batches above):", ""]
-    lines += ["| orchestrator | what | wall s | CPU s |", "|---|---|---|---|"]
-    lines += [f"| {s.orchestrator} | {s.what} | {s.wall_s:.1f} | {s.cpu_s:.1f} |" for s in setups]
+    header = ["orchestrator", "batch (rows)", "trains", "wall s", "CPU s", "MLflow + S3 CPU s", "steps (ZenML)"]
+    header += ["steps' own s", "Airflow tasks s", "rest of the wall s", "load before → after"]
+    rows = [
+        [
+            b.orchestrator, f"{b.number} ({b.rows:,})", "yes" if b.trained else "no", f"{b.wall_s:.1f}",
+            f"{b.cpu_s:.1f}", f"{b.services_cpu_s:.1f}", b.steps, f"{b.steps_s:.1f}",
+            f"{b.tasks_s:.1f}" if b.tasks_s is not None else "—", f"{b.wall_s - b.steps_s:.1f}",
+            f"{b.load[0]:.1f} → {b.load[1]:.1f}",
+        ]
+        for b in batches
+    ]  # fmt: skip
+    lines += [markdown_table(header, rows), "", "Set-up, once per orchestrator (not in the batches above):", ""]
+    setup_rows = [[s.orchestrator, s.what, f"{s.wall_s:.1f}", f"{s.cpu_s:.1f}"] for s in setups]
+    lines.append(markdown_table(["orchestrator", "what", "wall s", "CPU s"], setup_rows))
     lines += ["", *_explanation(batches, skipped)]
     return "\n".join(lines) + "\n"
 
@@ -345,8 +339,7 @@ def run(work: Path) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", action="store_true", help="put the section into BENCHMARKS.md")
+    parser = arguments(__doc__, write="put the section into BENCHMARKS.md")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, Airflow's db)")
     parser.add_argument("--zenml-step-seconds", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -23,11 +23,12 @@ from pathlib import Path
 import click
 import httpx
 
-from benchmarks.configs import ServingBenchmark, benchmark_config
-from benchmarks.serving import free_port, register_model, request_rows, spawn, stop
+from benchmarks.harness import free_port, spawn, stop
+from benchmarks.serving import register_model, request_rows
 from tasador.env import QUIET_DEFAULTS
-from tasador.serving.config import isolated_environment
 from tasador.serving.registry_events import webhook_delivery_env
+from tests.support.benchmark_configs import ServingBenchmark, benchmark_config
+from tests.support.service import isolated_environment
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

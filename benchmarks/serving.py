@@ -21,14 +21,10 @@ when it answers, else SQLite) and metrics all on; the rows it logged are counted
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import json
 import os
 import platform
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,11 +42,22 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from benchmarks.common import logged_rows, scratch_postgres, tree_cpu_s
-from benchmarks.configs import ServingBenchmark, benchmark_config
+from benchmarks.harness import (
+    Latencies,
+    arguments,
+    free_port,
+    hey_even,
+    hey_run,
+    markdown_table,
+    scratch_postgres,
+    spawn,
+    stop,
+)
 from tasador.env import QUIET_DEFAULTS
-from tasador.serving.config import isolated_environment
 from tasador.settings import Settings
+from tests.support.benchmark_configs import ServingBenchmark, benchmark_config
+from tests.support.load import logged_rows, tree_cpu_s
+from tests.support.service import isolated_environment
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,18 +91,6 @@ class Target:
     name: str
     url: str
     body: Callable[[list[dict[str, Any]]], dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class Latencies:
-    """Answers of one fixed-rate or batch run: latencies of the 2xx answers, the rate actually sent."""
-
-    seconds: list[float]
-    errors: int
-    achieved_rps: float
-
-    def pct(self, q: float) -> float:
-        return float(np.percentile(self.seconds, q)) * 1000 if self.seconds else float("nan")
 
 
 # --- the model ------------------------------------------------------------------------------------
@@ -164,40 +159,6 @@ def request_rows(frame: pd.DataFrame, count: int) -> list[dict[str, Any]]:
 
 
 # --- processes ------------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def spawn(command: list[str], env: dict[str, str], log: Path, cwd: Path, probe: str) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{command[:4]} exited:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(probe, timeout=2).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    stop(proc)
-    raise RuntimeError(f"{command[:4]} did not become ready:\n{log.read_text()[-3000:]}")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to the process group this script started (by its pid); SIGKILL if it lingers."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
-
-
 @contextmanager
 def inference_log_database(work: Path) -> Iterator[str]:
     """A scratch PostgreSQL database (dropped afterwards) when one answers, else a SQLite file."""
@@ -212,51 +173,6 @@ def inference_log_database(work: Path) -> Iterator[str]:
 
 
 # --- load generators ------------------------------------------------------------------------------
-def hey_run(url: str, body: Path, *, connections: int, duration_s: float | None = None,
-            requests: int | None = None, rate: float | None = None) -> Latencies:  # fmt: skip
-    """hey with per-request output: latencies of 2xx answers and the rate it managed to send.
-
-    hey's `-q` is per worker and a worker waits for its answer before the next request, so a slow
-    service lowers the rate sent: the achieved rate says whether the target rate was held.
-    """
-    command = _hey(body, connections)
-    command += ["-z", f"{duration_s}s"] if duration_s is not None else ["-n", str(requests)]
-    if rate is not None:
-        command += ["-q", f"{rate / connections:.4f}"]
-    result = subprocess.run([*command, url], capture_output=True, text=True, check=True)
-    return _hey_latencies(list(csv.DictReader(io.StringIO(result.stdout))), duration_s)
-
-
-def hey_even(url: str, body: Path, *, connections: int, duration_s: float, rate: float) -> Latencies:
-    """`rate` requests/s evenly spaced: `connections` hey processes of one connection each, started 1/rate
-    apart. One hey with `-c connections` starts its workers' tickers together, so every connection sends at
-    the same instant: bursts of `connections` requests (8 at once every 40 ms at 200/s), whose queueing
-    made most of the p50 (configs/serving.yaml, `rate_spacing`)."""
-    command = [*_hey(body, 1), "-z", f"{duration_s}s", "-q", f"{rate / connections:.4f}", url]
-    procs = []
-    for _ in range(connections):
-        procs.append(subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-        time.sleep(1 / rate)
-    answers: list[dict[str, str]] = []
-    for proc in procs:
-        out, err = proc.communicate()
-        if proc.returncode:
-            raise subprocess.CalledProcessError(proc.returncode, command, out, err)
-        answers += csv.DictReader(io.StringIO(out))
-    return _hey_latencies(answers, duration_s)
-
-
-def _hey(body: Path, connections: int) -> list[str]:
-    """hey POSTing `body` as JSON over `connections` connections, one CSV line per request."""
-    return ["hey", "-c", str(connections), "-m", "POST", "-T", "application/json", "-D", str(body), "-o", "csv"]
-
-
-def _hey_latencies(answers: list[dict[str, str]], duration_s: float | None) -> Latencies:
-    ok = [float(a["response-time"]) for a in answers if a["status-code"].startswith("2")]
-    span = duration_s if duration_s is not None else max((float(a["offset"]) for a in answers), default=0.0)
-    return Latencies(ok, len(answers) - len(ok), len(answers) / span if span else float("nan"))
-
-
 async def open_loop(url: str, bodies: list[bytes], rate: float, duration: float) -> Latencies:
     """Fallback without hey: send at a fixed rate; latency from the scheduled send time."""
     latencies: list[float] = []
@@ -479,9 +395,8 @@ def markdown(
     lines = [
         f"## Serving ({platform.node()}, {os.cpu_count()} cores, {workers} workers each, loopback)",
         "",
-        "| " + " | ".join(head) + " |",
-        "|" + "---|" * len(head),
     ]
+    rows = []
     for r in results:
         cells = [r["name"]]
         for rate in rates:
@@ -491,7 +406,8 @@ def markdown(
         batch: Latencies = r["batch"]
         cells += [f"{r['max_rps']:.0f}", f"{r['cpu_ms_per_request']:.2f}", f"{batch.pct(50):.1f} / {batch.pct(99):.1f}",
                   f"{r['load']:.1f}"]  # fmt: skip
-        lines.append("| " + " | ".join(cells) + " |")
+        rows.append(cells)
+    lines.append(markdown_table(head, rows))
     served, written, database = logged
     tools = "hey (fixed rates, batch) and wrk (throughput)" if results[0]["compiled"] else "a Python client"
     lines += [
@@ -517,9 +433,7 @@ def markdown(
 
 
 def main() -> None:
-    import argparse
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__)
     parser.add_argument("--batch-only", action="store_true", help="the 1,000-row batch alone (see the docstring)")
     args = parser.parse_args()
     for key, value in QUIET_DEFAULTS.items():

@@ -18,7 +18,6 @@ all of them into BENCHMARKS.md's "Training time" section.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import os
@@ -30,12 +29,13 @@ from typing import Any
 
 import pandas as pd
 
-from benchmarks.quality import plain_xgboost
+from benchmarks.harness import arguments
 from tasador.cleaning.clean import row_hashes
 from tasador.configs import ModelConfig
 from tasador.data_api.generator import generator_from_config
 from tasador.model import evaluate, split_holdout, train_challenger
 from tasador.settings import Settings
+from tests.support.quality import plain_xgboost
 
 Variant = Callable[[dict[str, Any]], dict[str, Any]]  # configs/model.yaml as a dict, changed
 UNCAPPED = 10**9
@@ -208,13 +208,12 @@ def _check_device(device: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__, write="render all stored results into BENCHMARKS.md")
     parser.add_argument("--rows", type=int, nargs="*", default=[100_000, 1_000_000, 2_200_000])
     parser.add_argument("--variants", nargs="+", default=["final"], choices=[*VARIANTS, "plain"])
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--nthread", type=int, default=2)
     parser.add_argument("--seed", type=int, default=42, help="generator seed")
-    parser.add_argument("--write", action="store_true", help="render all stored results into BENCHMARKS.md")
     args = parser.parse_args()
     _check_device(args.device)
 

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import run_timed, write_section
+from benchmarks.harness import arguments, run_timed, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "## ZenML overhead"
@@ -114,9 +114,8 @@ def render(pipeline: list[dict[str, Any]], direct: list[dict[str, Any]], load: s
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__, write="put the section into BENCHMARKS.md")
     parser.add_argument("--batches", type=int, default=2)
-    parser.add_argument("--write", action="store_true")
     parser.add_argument("--one-direct-batch", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one_direct_batch:

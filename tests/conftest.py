@@ -1,23 +1,25 @@
-"""Fixtures every test may use: an isolated environment, free loopback ports, PostgreSQL databases."""
+"""Fixtures every test may use: an isolated environment, PostgreSQL databases, and the plugins of tests/support."""
 
 from __future__ import annotations
 
 import os
-import socket
-import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tasador.env import QUIET_DEFAULTS
+from tests.support.paths import REPO_ROOT, SAMPLE_CSV
+from tests.support.postgres import create_postgres_database, drop_database, postgres_available
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-# A checkout beside ../shared finds the sample there; a worktree elsewhere names it in TASADOR_SAMPLE_CSV.
-SAMPLE_CSV = Path(os.environ.get("TASADOR_SAMPLE_CSV") or REPO_ROOT.parent / "shared" / "data" / "realtor-data.csv")
-POSTGRES_ADMIN_URL = os.environ.get("TASADOR_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+#: Fixture modules every test may ask for by name (each module says what it starts).
+pytest_plugins = [
+    "tests.support.data_api",
+    "tests.support.private_postgres",
+    "tests.support.prod",
+    "tests.support.service",
+]
 #: The checkout's top-level entries when the session started: tools write `./mlruns`, `./mlartifacts`, `.zen`,
 #: `.hypothesis` into whatever folder they run in, and a test (or a process it starts) must write none.
 _CHECKOUT_AT_START: set[str] = set()
@@ -69,58 +71,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-def wait_until(condition: Callable[[], Any], timeout: float, what: str, every_s: float = 0.2) -> None:
-    """Poll `condition` until it is truthy; AssertionError naming `what` after `timeout` seconds. `condition` may
-    raise to stop the wait at once (a process that exited)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(every_s)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def sample_csv() -> Path:
     if not SAMPLE_CSV.exists():
         pytest.skip(f"real sample not found at {SAMPLE_CSV} (it lives in ../shared/data, never in the repo)")
     return SAMPLE_CSV
-
-
-def postgres_available() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", 5432), timeout=2):
-            return True
-    except OSError:
-        return False
-
-
-def create_postgres_database(prefix: str = "tasador_test") -> str:
-    """Create an empty database with a unique name; returns its SQLAlchemy URL."""
-    from sqlalchemy import create_engine, text
-
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-
-
-def drop_postgres_database(url: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    name = url.rsplit("/", 1)[1]
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 @pytest.fixture
@@ -130,7 +85,7 @@ def postgres_url() -> Iterator[str]:
         pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
     url = create_postgres_database()
     yield url
-    drop_postgres_database(url)
+    drop_database(url)
 
 
 @pytest.fixture

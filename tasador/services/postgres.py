@@ -1,4 +1,4 @@
-"""Databases on a running PostgreSQL server: created when missing, dropped by tests."""
+"""Databases on a running PostgreSQL server: created when missing."""
 
 from __future__ import annotations
 
@@ -20,13 +20,6 @@ def ensure_database(url: str, admin_database: str = "postgres") -> bool:
         if exists is None:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     return exists is None
-
-
-def drop_database(url: str, admin_database: str = "postgres") -> None:
-    """Drop the database `url` names, closing its open sessions first (PostgreSQL 13+)."""
-    name = _database_name(url)
-    with _admin_connection(url, admin_database) as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def _database_name(url: str) -> str:

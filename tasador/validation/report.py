@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from jinja2 import Environment
+from jinja2 import Environment, FileSystemLoader
 
+TEMPLATES = Path(__file__).parent / "templates"
 #: What each suite means for the batch, as the report explains it.
 SUITE_TITLES = {
     "batch": "Batch shape (hard: a failure rejects the whole batch)",
@@ -93,47 +95,7 @@ def _short(value: Any, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-_TEMPLATE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Validation of {{ summary.batch }}</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
-table { border-collapse: collapse; width: 100%; margin-bottom: 2rem; }
-th, td { border: 1px solid #ccc; padding: .3rem .5rem; text-align: left; vertical-align: top; font-size: .9rem; }
-th { background: #f3f3f3; }
-.pass { color: #1a7f37; font-weight: bold; } .fail { color: #cf222e; font-weight: bold; }
-.quarantined { color: #9a6700; font-weight: bold; }
-.verdict { font-size: 1.2rem; } code { font-size: .85rem; }
-</style></head><body>
-<h1>Validation of {{ summary.batch }}</h1>
-<p class="verdict">
-{% if summary.rejected %}<span class="fail">Rejected:</span> {{ summary.rejected }}
-{% elif summary.success and not summary.hard_failures %}<span class="pass">Every expectation met.</span>
-{% elif summary.success %}<span class="quarantined">The batch is kept, but {{ summary.hard_failures }} rows broke a
-hard row rule and were quarantined</span> (each rule keeps the batch while most rows meet it).
-{% else %}<span class="fail">{{ summary.expectations.failed }} of {{ summary.expectations.evaluated }}
-expectations not met.</span>{% endif %}
-</p>
-<p>{{ summary.rows }} rows received; {{ summary.hard_failures }} quarantined by validation.</p>
-{% if summary.top_reasons %}<h2>Most frequent reasons for quarantine</h2>
-<table><tr><th>reason</th><th>rows</th></tr>
-{% for reason, count in summary.top_reasons.items() %}<tr><td>{{ reason }}</td><td>{{ count }}</td></tr>{% endfor %}
-</table>{% endif %}
-{% for suite, title in titles.items() %}{% set rows = checks | selectattr("suite", "equalto", suite) | list %}
-{% if rows %}<h2>{{ title }}</h2>
-<table><tr><th>result</th><th>column</th><th>expectation</th><th>arguments</th><th>observed</th>
-<th>unexpected</th><th>examples</th></tr>
-{% for c in rows %}<tr>
-<td class="{{ c.status | lower }}">{{ c.status }}</td>
-<td>{{ c.column }}</td><td>{{ c.expectation }}</td><td><code>{{ c.arguments }}</code></td>
-<td>{{ c.observed }}</td><td>{{ c.unexpected }}</td>
-<td>{% if c.error %}error: {{ c.error }}{% else %}{{ c.examples | join(", ") }}{% endif %}</td>
-</tr>{% endfor %}
-</table>{% endif %}{% endfor %}
-</body></html>
-"""
-
-
 def render_html(summary: Mapping[str, Any], suites: Mapping[str, Mapping[str, Any]], examples: int) -> str:
     """The report page for the JSON document's summary and suite results."""
-    template = Environment(autoescape=True).from_string(_TEMPLATE)
+    template = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True).get_template("report.html.j2")
     return template.render(summary=summary, titles=SUITE_TITLES, checks=checks(suites, examples))

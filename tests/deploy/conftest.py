@@ -4,26 +4,25 @@ pid, and a webhook receiver that records what Alertmanager sends it."""
 from __future__ import annotations
 
 import json
+import os
 import queue
 import shutil
-import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.error import URLError
 
 import httpx
 import pytest
 import yaml
 
 from tasador.settings import Settings
-from tests.conftest import free_port
+from tests.support.processes import spawn
+from tests.support.waiting import free_port, wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = REPO_ROOT / "deploy"
@@ -37,34 +36,14 @@ def require_tool(name: str, install_hint: str) -> str:
     return path
 
 
-def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + Settings().configs.observability.local_services.startup_timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}:\n{log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except (URLError, OSError):
-            time.sleep(0.2)
-    raise RuntimeError(f"{process.args[0]} did not answer {url} in time:\n{log.read_text()[-2000:]}")
-
-
 def _start(args: list[str], ready_path: str, port: int, log: Path) -> Iterator[str]:
     """Run a server until the test ends; yields its base URL."""
-    with log.open("wb") as out:
-        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
-    base_url = f"http://127.0.0.1:{port}"
+    timeout = Settings().configs.observability.local_services.startup_timeout_s
+    server = spawn(args, dict(os.environ), log, f"http://127.0.0.1:{port}", ready_path, timeout_s=timeout)
     try:
-        _wait_ready(base_url + ready_path, process, log)
-        yield base_url
+        yield server.url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        server.stop()
 
 
 @pytest.fixture
@@ -207,12 +186,11 @@ def query(prometheus: str, expr: str) -> list[dict[str, Any]]:
 
 def eventually(prometheus: str, expr: str) -> list[dict[str, Any]]:
     """The query's result once it has one (Prometheus needs a scrape or two)."""
-    deadline = time.monotonic() + Settings().configs.observability.local_services.query_timeout_s
-    while time.monotonic() < deadline:
-        if result := query(prometheus, expr):
-            return result
-        time.sleep(0.5)
-    raise AssertionError(f"no result for {expr!r} in time; targets: {httpx.get(f'{prometheus}/api/v1/targets').text}")
+    timeout = Settings().configs.observability.local_services.query_timeout_s
+    try:
+        return wait_until(lambda: query(prometheus, expr), timeout, f"a result for {expr!r}", every_s=0.5)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; targets: {httpx.get(f'{prometheus}/api/v1/targets').text}") from None
 
 
 def prometheus_config(

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from tasador.monitoring.loop_metrics import push_batch_metrics, record_training_failure
-from tests.integration.service_fixtures import start_mlflow
+from tests.support.service import start_mlflow
 
 from .conftest import Webhook, eventually, host, prometheus_config
 from .test_helm_chart import RELEASE, alertmanager_config, by_kind_and_name, render

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import resource
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ import httpx
 import pytest
 
 from tasador.settings import Settings
+from tests.support.waiting import wait_until
 
 from .conftest import DEPLOY, REPO_ROOT, free_port, require_tool
 
@@ -73,13 +73,22 @@ def data_api(image: str, tmp_path: Path) -> Iterator[str]:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + Settings().configs.observability.local_services.startup_timeout_s
-        while time.monotonic() < deadline and process.poll() is None:
+
+        def answers_or_exited() -> bool:
+            if process.poll() is not None:
+                return True  # the assertion below reports the exit with the container's log
             try:
-                httpx.get(url + "/health", timeout=2)
-                break
+                httpx.get(url + "/health", timeout=2)  # any answer: the container is up
             except httpx.TransportError:
-                time.sleep(0.5)
+                return False
+            return True
+
+        wait_until(
+            answers_or_exited,
+            Settings().configs.observability.local_services.startup_timeout_s,
+            "the data API container to answer",
+            every_s=0.5,
+        )
         assert process.poll() is None, f"the container exited with {process.returncode}:\n{log.read_text()[-3000:]}"
         yield url
     finally:

@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from tasador.monitoring.loop_metrics import push_batch_metrics
-from tests.integration.service_fixtures import LISTING, Process, local_service  # noqa: F401  (a fixture)
+from tests.support.processes import Process
+from tests.support.service import LISTING
 
 from .conftest import eventually, prometheus_config, query
 
@@ -19,7 +20,7 @@ SUMMARY = {"group_number": 1, "rows_in": 500, "quarantined": 5, "clean": 495, "r
 
 
 def test_prometheus_scrapes_the_service_and_the_loop(
-    local_service: Process,  # noqa: F811
+    local_service: Process,
     pushgateway: str,
     start_prometheus: Callable[[dict], str],
 ) -> None:

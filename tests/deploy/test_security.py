@@ -215,13 +215,7 @@ def test_the_service_serves_only_what_the_alias_points_at(tmp_path: Path, monkey
     from tasador.configs import WatchConfig
     from tasador.serving.model_watcher import ModelWatcher
     from tasador.settings import Settings
-    from tests.integration.service_fixtures import (
-        mlflow_at,
-        register_version,
-        set_production,
-        synthetic_listings,
-        train_predictor,
-    )
+    from tests.support.service import mlflow_at, register_version, set_production, synthetic_listings, train_predictor
 
     tracking_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     frame = synthetic_listings(rows=300)

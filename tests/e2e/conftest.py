@@ -14,8 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import REPO_ROOT, free_port
-from tests.integration.service_fixtures import Process, _spawn, serving_config, start_service, wait_until
+from tests.support.paths import REPO_ROOT
+from tests.support.processes import Process, spawn
+from tests.support.service import serving_config, start_service
+from tests.support.waiting import free_port, wait_until
 from ui.screens import CHROMIUM, CHROMIUM_ARGS
 
 BATCHES = 3
@@ -94,7 +96,7 @@ def app_url(processed_system: System, service: Process, tmp_path_factory: pytest
         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
     log = tmp_path_factory.mktemp("e2e-app") / "streamlit.log"
-    app = _spawn(command, env, log, f"http://127.0.0.1:{port}", "/_stcore/health")
+    app = spawn(command, env, log, f"http://127.0.0.1:{port}", "/_stcore/health")
     try:
         yield app.url
     finally:

@@ -16,12 +16,12 @@ import psutil
 import pytest
 
 from tasador.configs import ServicesConfig
-from tasador.services.airflow_run import DAG_ID, LocalAirflow, airflow_home, default_airflow_venv, submit_pipeline
 from tasador.store import Store
-from tests.integration.prod_fixtures import *  # noqa: F403 - the fixtures
-from tests.integration.prod_fixtures import REPO, query, run_cli
+from tests.support.airflow_run import DAG_ID, LocalAirflow, airflow_home, default_airflow_venv, submit_pipeline
+from tests.support.paths import REPO_ROOT
+from tests.support.prod import query, run_cli
 
-AIRFLOW_VENV = default_airflow_venv(REPO)
+AIRFLOW_VENV = default_airflow_venv(REPO_ROOT)
 RETRY_DELAY_S = 5
 
 pytestmark = pytest.mark.skipif(
@@ -57,12 +57,12 @@ def test_training_runs_as_an_airflow_dag_retries_a_failed_task_and_takes_a_batch
 ) -> None:
     stack_file = tmp_path / "airflow.yaml"
     stack_file.write_text(
-        (REPO / "stacks" / "airflow.yaml").read_text().replace("retry_delay: 30", f"retry_delay: {RETRY_DELAY_S}")
+        (REPO_ROOT / "stacks" / "airflow.yaml").read_text().replace("retry_delay: 30", f"retry_delay: {RETRY_DELAY_S}")
     )
     applied = run_cli("stack", "apply", str(stack_file), "--activate", env=prod_env)
     assert applied.returncode == 0, applied.stdout + applied.stderr
 
-    submitted = submit_pipeline(REPO, prod_env, DAG_ID)
+    submitted = submit_pipeline(REPO_ROOT, prod_env, DAG_ID)
     assert submitted.returncode == 0, submitted.stdout[-3000:] + submitted.stderr[-3000:]
     airflow = LocalAirflow(AIRFLOW_VENV, airflow_home(Path(prod_env["TASADOR_HOME"])), prod_env)
     assert (airflow.dags_folder / f"{DAG_ID}.zip").exists()

@@ -17,8 +17,9 @@ import pytest
 from sqlalchemy import create_engine
 
 from tasador.schema import FEATURE_COLUMNS
-from tests.conftest import REPO_ROOT
-from tests.integration.service_fixtures import Process, local_deployment
+from tests.support.paths import REPO_ROOT
+from tests.support.processes import Process
+from tests.support.service import local_deployment
 
 
 @pytest.fixture(scope="module")

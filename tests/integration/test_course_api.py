@@ -4,8 +4,6 @@ quarantine with a reason; batches numbered from 0, time windows that repeat a ba
 rows as arrays of text. The real 10,000-row sample is served in 5 batches of 2,000.
 """
 
-# ruff: noqa: F811 - the fixtures imported below are used, by pytest, as parameters of the same names
-
 from __future__ import annotations
 
 import json
@@ -27,11 +25,7 @@ from tasador.schema import COLUMNS
 from tasador.settings import Settings
 from tasador.store import Store
 from tasador.validation.stage import validate
-from tests.integration.datasource_fixtures import (  # noqa: F401 - fixtures are found by their names
-    RunningServer,
-    data_api,
-    start_server,
-)
+from tests.support.data_api import RunningServer
 
 BATCH_ROWS = 2_000
 WINDOW_S = 3

@@ -1,7 +1,5 @@
 """The data API contract, the client's resilience and the in-process source, against real servers."""
 
-# ruff: noqa: F811 - the fixtures imported below are used, by pytest, as parameters of the same names
-
 from __future__ import annotations
 
 import json
@@ -16,18 +14,11 @@ from tasador.configs import ClientOptions, DatasourceConfig
 from tasador.ingest import make_source
 from tasador.ingest.batch import SourceExhausted, SourceUnavailable
 from tasador.ingest.client import HttpSource
-from tasador.ingest.csv_source import CsvFeed
-from tasador.ingest.feeds import build_feed
+from tasador.ingest.feeds import CsvFeed, build_feed
 from tasador.ingest.inprocess import InProcessSource
 from tasador.settings import Settings
-from tests.integration.datasource_fixtures import (  # noqa: F401 - fixtures are found by their names
-    RunningServer,
-    data_api,
-    free_port,
-    start_server,
-    static_server,
-    stop,
-)
+from tests.support.data_api import RunningServer, stop
+from tests.support.waiting import free_port
 
 SMALL = ("--scenario", "inflation", "--seed", "7", "--batch-size", "50", "--batches", "3")
 

@@ -1,19 +1,13 @@
 """schemathesis over every endpoint of the data API server, live: whatever it is sent, never a 5xx, and
 every answer one its OpenAPI spec documents."""
 
-# ruff: noqa: F811 - the fixtures imported below are used, by pytest, as parameters of the same names
-
 from __future__ import annotations
 
 import pytest
 import schemathesis
 
-from tests.integration.datasource_fixtures import (  # noqa: F401 - fixtures are found by their names
-    RunningServer,
-    data_api,
-    start_server,
-)
-from tests.integration.fuzzing import fuzz_operations
+from tests.support.data_api import RunningServer
+from tests.support.fuzzing import fuzz_operations
 
 MAX_EXAMPLES = 40  # per operation and mode: a few seconds each
 ENDPOINTS = {"/data", "/restart_data_generation", "/health"}

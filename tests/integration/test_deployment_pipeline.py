@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from tasador.serving.build import base_image
-from tests.integration.prod_fixtures import run_cli
-from tests.integration.service_fixtures import register_version, set_production, synthetic_listings, train_predictor
+from tests.support.prod import run_cli
+from tests.support.service import register_version, set_production, synthetic_listings, train_predictor
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 

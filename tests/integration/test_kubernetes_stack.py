@@ -17,7 +17,8 @@ import pytest
 import yaml
 
 from stacks.spec import load_spec
-from tests.integration.prod_fixtures import REPO, run_cli
+from tests.support.paths import REPO_ROOT
+from tests.support.prod import run_cli
 
 VALIDATE = shutil.which("kubernetes-validate", path=str(Path(sys.executable).parent))
 IMAGE = "localhost:5001/tasador/pipeline:0.1.0"
@@ -26,7 +27,7 @@ IMAGE = "localhost:5001/tasador/pipeline:0.1.0"
 def _orchestrator_config(home: Path) -> Any:
     from zenml.integrations.kubernetes.flavors import KubernetesOrchestratorConfig
 
-    spec = load_spec(REPO / "stacks" / "kubernetes.yaml", home)
+    spec = load_spec(REPO_ROOT / "stacks" / "kubernetes.yaml", home)
     orchestrator = next(c for c in spec.components if c.type == "orchestrator")
     return KubernetesOrchestratorConfig(**orchestrator.configuration)
 

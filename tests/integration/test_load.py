@@ -1,4 +1,4 @@
-"""A minute of load at the service's sustainable rate (benchmarks/load.py, numbers in configs/benchmarks/load.yaml):
+"""A minute of load at the service's sustainable rate (tests/support/load.py, numbers in configs/benchmarks/load.yaml):
 no request fails and every row served reaches the inference log. Timings go to BENCHMARKS.md, not here."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.load import LoadTarget, hey_binary, load_load_config, parse_hey, service_for_load, sustained_load
-from tests.integration.service_fixtures import LISTING
+from tests.support.load import LoadTarget, hey_binary, load_load_config, parse_hey, service_for_load, sustained_load
+from tests.support.service import LISTING
 
 # A summary as hey prints it, with answers of two kinds and requests that got none.
 HEY_SUMMARY = """

@@ -2,8 +2,6 @@
 runs it, killed by a real signal inside the training stage, or losing its MLflow server or S3 endpoint
 there; the next run must finish the batch with nothing duplicated and nothing half-registered."""
 
-# ruff: noqa: F811 - the fixtures imported below are used, by pytest, as parameters of the same names
-
 from __future__ import annotations
 
 import os
@@ -11,7 +9,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,14 +25,10 @@ from tasador.services.config import s3_credentials
 from tasador.services.processes import stop_process
 from tasador.settings import Settings
 from tasador.store import Store
-from tests.integration.datasource_fixtures import (  # noqa: F401 - fixtures are found by their names
-    RunningServer,
-    data_api,
-    start_server,
-)
-from tests.integration.prod_fixtures import running_services
+from tests.support.prod import running_services
+from tests.support.waiting import wait_until
 
-REPO = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 MODEL = "tasador-price"
 TRAINING_STARTS_WITHIN_S = 900  # import, fetch, validate, clean and decide on two busy cores
 RUN_TIMEOUT_S = 1800
@@ -73,7 +66,7 @@ def local_env(tmp_path: Path, configs: Path, **extra: str) -> dict[str, str]:
 
 def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "run.py", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S
+        [sys.executable, "run.py", *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S
     )
 
 
@@ -87,7 +80,7 @@ def start_training(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:
         return subprocess.Popen(
             [sys.executable, "run.py", "--pipeline", "training"],
-            cwd=REPO,
+            cwd=REPO_ROOT,
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -115,15 +108,18 @@ def training_has_started(mlflow_db: str, *, searching: bool = True, batch_id: in
 
 
 def wait_for_training(proc: subprocess.Popen[bytes], mlflow_db: str, log: Path, *, searching: bool = True) -> None:
-    deadline = time.monotonic() + TRAINING_STARTS_WITHIN_S
-    while time.monotonic() < deadline:
+    def started() -> bool:
         if training_has_started(mlflow_db, searching=searching):
-            return
+            return True
         if proc.poll() is not None:
             pytest.fail(f"the run ended (rc {proc.returncode}) before training started:\n{log.read_text()[-3000:]}")
-        time.sleep(0.5)
-    os.killpg(proc.pid, signal.SIGKILL)
-    pytest.fail(f"training did not start within {TRAINING_STARTS_WITHIN_S} s:\n{log.read_text()[-3000:]}")
+        return False
+
+    try:
+        wait_until(started, TRAINING_STARTS_WITHIN_S, "training to start", every_s=0.5)
+    except AssertionError:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail(f"training did not start within {TRAINING_STARTS_WITHIN_S} s:\n{log.read_text()[-3000:]}")
 
 
 # --- what must hold after any fault and a rerun -----------------------------------------------------------

@@ -18,15 +18,14 @@ from sqlalchemy.exc import OperationalError
 
 from tasador.configs import ServicesConfig
 from tasador.ingest.batch import Batch
-from tasador.services.postgres import drop_database
 from tasador.services.preflight import StackServicesUnavailable, check_stack_services
 from tasador.serving.schemas import EXAMPLE_LISTING
 from tasador.settings import Settings
 from tasador.store import Store
-from tests.conftest import free_port
-from tests.integration.prod_fixtures import *  # noqa: F403 - the fixtures
-from tests.integration.prod_fixtures import bucket_files, isolated_services_file, query, run_cli
-from tests.integration.service_fixtures import serving_config, start_service, wait_until
+from tests.support.postgres import drop_database
+from tests.support.prod import bucket_files, isolated_services_file, query, run_cli
+from tests.support.service import serving_config, start_service
+from tests.support.waiting import free_port, wait_until
 
 
 def _apply(stack: str, env: dict[str, str], *extra: str) -> None:

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from tasador.services import stop_services
-from tasador.services.postgres import drop_database
 from tasador.store import Store
-from tests.conftest import postgres_available
-from tests.integration.prod_fixtures import REPO, isolated_services_file
+from tests.support.paths import REPO_ROOT
+from tests.support.postgres import drop_database, postgres_available
+from tests.support.prod import isolated_services_file
 
 #: Variables a user's fresh shell would not have, or that would point this run somewhere else.
 _NOT_IN_A_FRESH_SHELL = re.compile(r"^(AWS_|TASADOR_|ZENML_|MLFLOW_|BENTOML_|VIRTUAL_ENV$)")
@@ -22,7 +22,7 @@ _NOT_IN_A_FRESH_SHELL = re.compile(r"^(AWS_|TASADOR_|ZENML_|MLFLOW_|BENTOML_|VIR
 
 def readme_production_walk() -> list[str]:
     """The commands of the README's bash block that applies the production stack, in order."""
-    blocks = re.findall(r"```bash\n(.*?)```", (REPO / "README.md").read_text(), flags=re.S)
+    blocks = re.findall(r"```bash\n(.*?)```", (REPO_ROOT / "README.md").read_text(), flags=re.S)
     walk = [block for block in blocks if "stack apply stacks/production.yaml" in block]
     assert len(walk) == 1, "the README has no single production walk"
     return [line for line in walk[0].splitlines() if line.strip()]
@@ -48,7 +48,7 @@ def test_the_readme_production_walk_trains_a_batch_from_a_clean_home(tmp_path: P
         pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
     # The same configs, on free ports and fresh databases, so the walk cannot meet anyone else's services.
     configs = tmp_path / "configs"
-    shutil.copytree(REPO / "configs", configs)
+    shutil.copytree(REPO_ROOT / "configs", configs)
     config = isolated_services_file(configs, tmp_path / "services", "walk")
 
     env = {key: value for key, value in os.environ.items() if not _NOT_IN_A_FRESH_SHELL.match(key)}
@@ -63,7 +63,9 @@ def test_the_readme_production_walk_trains_a_batch_from_a_clean_home(tmp_path: P
     (tmp_path / "user").mkdir()
     script = "set -eo pipefail\n" + "\n".join(readme_production_walk()) + "\n"
     try:
-        walk = subprocess.run(["bash", "-c", script], cwd=REPO, env=env, capture_output=True, text=True, timeout=2300)
+        walk = subprocess.run(
+            ["bash", "-c", script], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=2300
+        )
         assert walk.returncode == 0, walk.stdout[-4000:] + walk.stderr[-4000:]
         assert "Batch 1 " in walk.stdout and "version 1 promoted" in walk.stdout, walk.stdout[-3000:]
         assert "stopped: mlflow, s3" in walk.stdout

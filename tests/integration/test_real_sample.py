@@ -55,13 +55,13 @@ def test_the_sample_normalises_with_six_rows_quarantined(sample_rows: list[dict[
 
 @pytest.fixture(scope="module")
 def postgres_module_url() -> Iterator[str]:
-    from tests.conftest import create_postgres_database, drop_postgres_database, postgres_available
+    from tests.support.postgres import create_postgres_database, drop_database, postgres_available
 
     if not postgres_available():
         pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
     url = create_postgres_database("tasador_sample")
     yield url
-    drop_postgres_database(url)
+    drop_database(url)
 
 
 @pytest.mark.slow

@@ -30,8 +30,8 @@ from tasador.serving.registry_events import (
     signature,
     webhook_delivery_env,
 )
-from tests.conftest import REPO_ROOT
-from tests.integration.service_fixtures import (
+from tests.support.paths import REPO_ROOT
+from tests.support.service import (
     ALIAS,
     LISTING,
     MODEL_NAME,
@@ -43,8 +43,8 @@ from tests.integration.service_fixtures import (
     start_service,
     synthetic_listings,
     train_predictor,
-    wait_until,
 )
+from tests.support.waiting import wait_until
 
 FOLLOW_TIMEOUT_S = 60.0  # far below the evented service's hour-long poll: only the event can make it in time
 
@@ -237,7 +237,7 @@ def test_shadow_replay_measures_how_far_served_prices_would_move(release: Releas
     from tasador.registry.shadow import replay_served
     from tasador.settings import Settings
     from tasador.store import Store
-    from tests.integration.service_fixtures import mlflow_at
+    from tests.support.service import mlflow_at
 
     v1 = release.versions[0]
     listings = [{**LISTING, "house_size": 1000 + 10 * i} for i in range(100)]

@@ -4,10 +4,6 @@ The tests share one deployment (starting it is the expensive part) and run in fi
 without a production model, one is promoted, the alias moves under load, MLflow goes down and back.
 """
 
-# The shared fixtures are imported from service_fixtures (tests/integration has no conftest of its own),
-# so test arguments "redefine" them for ruff.
-# ruff: noqa: F401, F811
-
 from __future__ import annotations
 
 import datetime as dt
@@ -27,17 +23,8 @@ from tasador.configs import InferenceLogConfig
 from tasador.monitoring.loop_metrics import SERVICE_METRICS
 from tasador.serving.inference_log import InferenceLog, LoggedRow
 from tasador.store import tables as t
-from tests.integration.service_fixtures import (
-    LISTING,
-    WATCH_INTERVAL_S,
-    Deployment,
-    deployment,
-    metric,
-    served,
-    set_production,
-    start_mlflow,
-    wait_until,
-)
+from tests.support.service import LISTING, WATCH_INTERVAL_S, Deployment, metric, set_production, start_mlflow
+from tests.support.waiting import wait_until
 
 METRIC_NAMES = SERVICE_METRICS  # the contract the dashboard and alerts are built on
 
@@ -261,7 +248,7 @@ FAST_LOG = InferenceLogConfig(
 
 
 def test_inference_log_keeps_rows_while_database_is_down(postgres_url: str, tmp_path: Path) -> None:
-    from tests.conftest import POSTGRES_ADMIN_URL
+    from tests.support.postgres import POSTGRES_ADMIN_URL
 
     missing_db = postgres_url + "_not_yet"
     failures: list[int] = []

@@ -2,9 +2,6 @@
 the test stops and starts again while a client keeps sending requests. Nothing the service answered may be
 missing from the inference log once the database is back, and no request may fail because of it."""
 
-# Fixtures are imported from their modules (tests/integration has no conftest), so arguments "redefine" them.
-# ruff: noqa: F401, F811
-
 from __future__ import annotations
 
 import socket
@@ -20,8 +17,8 @@ import yaml
 from sqlalchemy import create_engine, func, inspect, select
 
 from tasador.store import tables as t
-from tests.integration.private_postgres import PrivatePostgres, private_postgres
-from tests.integration.service_fixtures import (
+from tests.support.private_postgres import PrivatePostgres
+from tests.support.service import (
     LISTING,
     Process,
     metric,
@@ -31,8 +28,8 @@ from tests.integration.service_fixtures import (
     start_service,
     synthetic_listings,
     train_predictor,
-    wait_until,
 )
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 

@@ -9,19 +9,16 @@ import httpx
 import pytest
 import schemathesis
 
-from tests.integration.fuzzing import fuzz_operations
-from tests.integration.service_fixtures import (  # noqa: F401  (local_service is a fixture)
-    WATCH_INTERVAL_S,
-    Process,
-    local_service,
-)
+from tests.support.fuzzing import fuzz_operations
+from tests.support.processes import Process
+from tests.support.service import WATCH_INTERVAL_S
 
 MAX_EXAMPLES = 25  # per operation and mode: keeps the run well under a minute
 OUR_ROUTES = r"^/(predict|explain|model|health|ready)$"
 
 
 @pytest.fixture(scope="module")
-def live_schema(local_service: Process) -> schemathesis.BaseSchema:  # noqa: F811
+def live_schema(local_service: Process) -> schemathesis.BaseSchema:
     # The API's own spec (OpenAPI 3.1, served by the mounted FastAPI app). BentoML's /docs.json merges
     # the same paths into a document labelled 3.0.2, which the 3.1 schemas (`type: null`) do not fit.
     schema = schemathesis.openapi.from_url(local_service.url + "/openapi.json")
@@ -42,7 +39,7 @@ def test_no_server_errors_and_documented_answers(
     fuzz_operations(operations, mode, MAX_EXAMPLES)
 
 
-def test_a_model_is_not_reloaded_while_the_alias_stays(local_service: Process) -> None:  # noqa: F811
+def test_a_model_is_not_reloaded_while_the_alias_stays(local_service: Process) -> None:
     # A SQL store reports versions as numbers, the REST API as text: both must read as "unchanged".
     first = httpx.get(local_service.url + "/model").json()["loaded_at"]
     time.sleep(3 * WATCH_INTERVAL_S)

@@ -16,15 +16,9 @@ import httpx
 import pytest
 
 from tasador.settings import Settings
-from tests.conftest import REPO_ROOT, free_port
-from tests.integration.service_fixtures import (
-    LISTING,
-    register_version,
-    set_production,
-    synthetic_listings,
-    train_predictor,
-    wait_until,
-)
+from tests.support.paths import REPO_ROOT
+from tests.support.service import LISTING, register_version, set_production, synthetic_listings, train_predictor
+from tests.support.waiting import free_port, wait_until
 
 BASE_IMAGE = "localhost/python:3.11-slim"
 PODMAN_RUN = ["podman", "run", "--runtime", "runc", "--cgroup-manager", "cgroupfs", "--events-backend", "file"]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tasador.services.airflow_dag import DagConfiguration, run_step, step_server_socket
-from tests.conftest import REPO_ROOT
+from tests.support.paths import REPO_ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -38,7 +38,7 @@ def _step(config: DagConfiguration, env: dict[str, str], code: str) -> tuple[int
     """Run the probe as a task would: exit code, its output lines, whether a server was started, its pid."""
     lines: list[str] = []
     pids: list[int] = []
-    argv = [sys.executable, "-m", "tests.integration.step_probe", code]
+    argv = [sys.executable, "-m", "tests.support.step_probe", code]
     exit_code = run_step(config, argv, env, "probe", lines.append, pids.append)
     started = any(line.startswith("Starting the warm step server") for line in lines)
     return exit_code, lines, started, pids

@@ -12,7 +12,7 @@ from tasador.cleaning.clean import normalise
 from tasador.data_api.generator import generator_from_config
 from tasador.model import Predictor, split_holdout, train_challenger
 from tasador.settings import Settings
-from tests.model.listings import quick_config
+from tests.support.listings import quick_config
 
 GENERATED_ROWS = 12_000
 CLEANING_DAY = dt.date(2026, 11, 23)

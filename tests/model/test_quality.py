@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.quality import quality
+from tests.support.quality import quality
 
 R2_LOG_GOAL = 0.65
 MDAPE_GOAL = 25.0

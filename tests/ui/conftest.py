@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import free_port
-from tests.ui.system import FilledSystem, fill_system
+from tests.support.filled_system import FilledSystem, fill_system
+from tests.support.waiting import free_port
 
 APP = Path(__file__).resolve().parents[2] / "ui" / "app.py"
 #: The first run of a page imports MLflow and reads both stores; a busy 2-core machine needs a margin.

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from tasador.schema import STATES
-from tests.ui import system
-from tests.ui.reading import chart_data, texts
+from tests.support import filled_system as system
+from tests.support.reading import chart_data, texts
 
 PAGES = ("pages/predict.py", "pages/models.py", "pages/batches.py", "pages/explainability.py", "pages/monitoring.py")
 

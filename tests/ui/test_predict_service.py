@@ -6,19 +6,19 @@ import httpx
 import pytest
 
 from tasador.schema import FEATURE_COLUMNS
-from tests.integration.service_fixtures import Process, local_service  # noqa: F401  (a fixture)
-from tests.ui.reading import chart_data, texts
+from tests.support.processes import Process
+from tests.support.reading import chart_data, texts
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def live_app(filled_app, local_service: Process, monkeypatch: pytest.MonkeyPatch):  # noqa: F811
+def live_app(filled_app, local_service: Process, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("TASADOR_SERVING_URL", local_service.url)
     return filled_app
 
 
-def test_predict_shows_the_service_price_its_version_and_a_shap_bar_per_field(live_app, local_service) -> None:  # noqa: F811
+def test_predict_shows_the_service_price_its_version_and_a_shap_bar_per_field(live_app, local_service) -> None:
     app = live_app("pages/predict.py")
     assert not app.warning, "the service is up: no warning"
     app.selectbox(key="state").select("North Carolina").run()

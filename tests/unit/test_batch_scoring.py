@@ -37,7 +37,7 @@ def score_csv(path: Path, predictor, config: ScoringConfig, progress=lambda *_: 
 
 @pytest.fixture(scope="module")
 def predictor():  # type: ignore[no-untyped-def]
-    from tests.integration.service_fixtures import synthetic_listings, train_predictor
+    from tests.support.service import synthetic_listings, train_predictor
 
     return train_predictor(synthetic_listings(rows=400))
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from benchmarks.configs import DriftBenchmark, LoadConfig, ServingBenchmark, benchmark_config
 from tasador.configs import CONFIG_DIR, ConfigError, Configs
 from tasador.settings import Settings
+from tests.support.benchmark_configs import DriftBenchmark, LoadConfig, ServingBenchmark, benchmark_config
 
 #: ZenML's own run configurations: ZenML validates them when a pipeline is run with them.
 ZENML_RUN_CONFIGS = {"training", "deployment", "batch-inference"}

@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 
 from tasador.console import fit
-from tests.conftest import REPO_ROOT
+from tests.support.paths import REPO_ROOT
 
 ROUTED = """
 import os, subprocess, sys, warnings

@@ -10,7 +10,7 @@ import pytest
 
 from tasador.model.features import FeatureEncoder
 from tasador.schema import FEATURE_COLUMNS
-from tests.model.listings import clean_listings
+from tests.support.listings import clean_listings
 
 
 @pytest.fixture(scope="module")

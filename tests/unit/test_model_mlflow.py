@@ -13,7 +13,7 @@ from mlflow.types.schema import DataType
 from tasador.model import Predictor, load_predictor, log_model, train_challenger
 from tasador.model.train import validation_metric
 from tasador.schema import FEATURE_COLUMNS
-from tests.model.listings import clean_listings, quick_config
+from tests.support.listings import clean_listings, quick_config
 
 
 @pytest.fixture(scope="module")

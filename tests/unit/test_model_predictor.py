@@ -10,7 +10,7 @@ import pytest
 
 from tasador.model import Predictor, train_challenger
 from tasador.schema import FEATURE_COLUMNS
-from tests.model.listings import clean_listings, quick_config
+from tests.support.listings import clean_listings, quick_config
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from tasador.model import (
     train_challenger,
 )
 from tasador.model.evaluation import price_metrics
-from tests.model.listings import clean_listings, quick_config
+from tests.support.listings import clean_listings, quick_config
 
 
 def test_same_data_and_seed_give_the_same_model() -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
+from tests.support.waiting import free_port
 
 #: PostgreSQL refuses to run as root; a root test process runs the cluster as this user instead.
 CLUSTER_USER = "postgres"

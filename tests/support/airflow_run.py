@@ -1,4 +1,5 @@
-"""Submit the training pipeline to a local Airflow and run its DAG once, as the tests and benchmarks do.
+"""Submit the training pipeline to a local Airflow and run its DAG once, as tests/integration/test_airflow.py does
+(benchmarks/orchestrators.py imports it too).
 
 Airflow lives in its own virtualenv (`airflow/setup.sh`); ZenML writes the DAG (a zip) into
 `$TASADOR_HOME/airflow/dags` when the pipeline is submitted on the `airflow` stack, and

@@ -1,12 +1,12 @@
 """Real parts for the service tests: a trained model registered in a real MLflow server, and
-`bentoml serve` started on a free loopback port (each a subprocess, stopped by its own pid)."""
+`bentoml serve` started on a free loopback port (each a subprocess, stopped by its own pid).
+
+A plugin (tests/conftest.py): `deployment`, `served` and `local_service` are fixtures a test asks for by name."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-import signal
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,14 +22,14 @@ import yaml
 
 from tasador.registry.tracking import configure_mlflow
 from tasador.schema import FEATURE_COLUMNS
-from tasador.serving.config import isolated_environment
 from tasador.settings import Settings
-from tests.conftest import REPO_ROOT, free_port, wait_until
+from tests.support.paths import REPO_ROOT
+from tests.support.processes import Process, spawn
+from tests.support.waiting import free_port, wait_until
 
 MODEL_NAME = "tasador-price"
 ALIAS = "production"
 WATCH_INTERVAL_S = 1.0
-START_TIMEOUT_S = 300.0  # generous: cold imports on a loaded 2-core machine take minutes
 
 LISTING: dict[str, Any] = {
     "brokered_by": "1001",
@@ -140,51 +140,6 @@ def set_production(tracking_uri: str, version: str) -> None:
     )
 
 
-# --- processes ----------------------------------------------------------------------------------
-@dataclass
-class Process:
-    proc: subprocess.Popen[bytes]
-    url: str
-    log: Path
-
-    def stop(self) -> None:
-        """SIGTERM to the process group this fixture started (by its pid), then SIGKILL if needed."""
-        if self.proc.poll() is not None:
-            return
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
-
-    def tail(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
-
-
-def _spawn(command: list[str], env: dict[str, str], log: Path, url: str, probe: str) -> Process:
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            command, cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    process = Process(proc, url, log)
-
-    def answers() -> bool:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{command[2:4]} exited with {proc.returncode}:\n{process.tail()}")
-        try:
-            return httpx.get(url + probe, timeout=2).status_code < 500
-        except httpx.TransportError:
-            return False
-
-    try:
-        wait_until(answers, START_TIMEOUT_S, f"{command[2:4]} to answer", every_s=0.5)
-    except AssertionError:
-        process.stop()
-        raise RuntimeError(f"{command[2:4]} did not answer within {START_TIMEOUT_S:.0f} s:\n{process.tail()}") from None
-    return process
-
-
 def start_mlflow(root: Path, port: int | None = None, extra_env: dict[str, str] | None = None) -> Process:
     """A real MLflow tracking server (SQLite metadata, served artifacts) on a loopback port."""
     root.mkdir(parents=True, exist_ok=True)
@@ -196,7 +151,7 @@ def start_mlflow(root: Path, port: int | None = None, extra_env: dict[str, str] 
         "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
     ]  # fmt: skip
     env = {**os.environ, "HOME": str(root), **(extra_env or {})}
-    return _spawn(command, env, root / f"mlflow-{port}.log", f"http://127.0.0.1:{port}", "/health")
+    return spawn(command, env, root / f"mlflow-{port}.log", f"http://127.0.0.1:{port}", "/health")
 
 
 def serving_config(path: Path, **overrides: Any) -> Path:
@@ -207,6 +162,19 @@ def serving_config(path: Path, **overrides: Any) -> Path:
         config[section].update(values)
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+def isolated_environment(folder: Path, tracking_uri: str, database_url: str) -> dict[str, str]:
+    """This process's environment for a service kept under `folder`: its own HOME, BentoML and tasador homes,
+    MLflow store and inference-log database."""
+    return {
+        **os.environ,
+        "HOME": str(folder),
+        "BENTOML_HOME": str(folder / "bentoml"),
+        "TASADOR_HOME": str(folder / "tasador"),
+        "TASADOR_DB_URL": database_url,
+        "MLFLOW_TRACKING_URI": tracking_uri,
+    }
 
 
 def start_service(
@@ -221,7 +189,7 @@ def start_service(
         sys.executable, "-m", "bentoml", "serve",
         "--host", "127.0.0.1", "--port", str(port),
     ]  # fmt: skip
-    return _spawn(command, env, home / "service.log", f"http://127.0.0.1:{port}", "/health")
+    return spawn(command, env, home / "service.log", f"http://127.0.0.1:{port}", "/health")
 
 
 @dataclass
@@ -242,7 +210,7 @@ class Deployment:
 
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    from tests.conftest import create_postgres_database, drop_postgres_database, postgres_available
+    from tests.support.postgres import create_postgres_database, drop_database, postgres_available
 
     if not postgres_available():
         pytest.skip("PostgreSQL is not running on 127.0.0.1:5432 (the inference log is checked there)")
@@ -269,7 +237,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         current_mlflow = deployed.mlflow if deployed else mlflow_server
         if current_mlflow is not None:
             current_mlflow.stop()
-        drop_postgres_database(database_url)
+        drop_database(database_url)
 
 
 @pytest.fixture

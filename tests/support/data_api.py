@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tasador.services.processes import start_process, stop_process, wait_until
-from tests.conftest import free_port
+from tests.support.waiting import free_port
 
 START_TIMEOUT_S = 60  # a cold Python importing pandas, scipy and FastAPI on a busy 2-core machine
 STOP_TIMEOUT_S = 10

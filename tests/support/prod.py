@@ -2,8 +2,8 @@
 
 The servers are the ones `python run.py services up` starts (tasador.services), on free loopback ports,
 with pid files and logs in a temporary folder; they are stopped by their own pids at the end of the
-session and their databases dropped. Import the fixtures into a test module with
-`from tests.integration.prod_fixtures import *`.
+session and their databases dropped. tests/conftest.py registers this module as a plugin: a test asks for
+`prod_services`, `app_database` or `prod_env` by name.
 """
 
 from __future__ import annotations
@@ -23,29 +23,17 @@ from sqlalchemy import create_engine, text
 from tasador.configs import ServicesConfig
 from tasador.services import start_services, stop_services
 from tasador.services.config import s3_credentials
-from tasador.services.postgres import drop_database, ensure_database
+from tasador.services.postgres import ensure_database
 from tasador.settings import Settings
-from tests.conftest import free_port, postgres_available
-
-REPO = Path(__file__).resolve().parents[2]
-
-__all__ = [
-    "REPO",
-    "app_database",
-    "bucket_files",
-    "isolated_services_file",
-    "prod_env",
-    "prod_services",
-    "query",
-    "run_cli",
-    "running_services",
-]
+from tests.support.paths import REPO_ROOT
+from tests.support.postgres import drop_database, postgres_available
+from tests.support.waiting import free_port
 
 
 def isolated_services_file(config_dir: Path, state_dir: Path, prefix: str) -> ServicesConfig:
     """configs/services.yaml written into `config_dir` (for TASADOR_CONFIG_DIR) with free ports, `state_dir` and
     fresh database names, so what `services up` starts from it meets nobody else's services."""
-    config = yaml.safe_load((REPO / "configs" / "services.yaml").read_text())
+    config = yaml.safe_load((REPO_ROOT / "configs" / "services.yaml").read_text())
     suffix = uuid.uuid4().hex[:8]
     config["state_dir"] = str(state_dir)
     config["s3"]["port"], config["mlflow"]["port"] = free_port(), free_port()
@@ -126,7 +114,7 @@ def prod_env(prod_services: ServicesConfig, app_database: str, tmp_path: Path) -
 def run_cli(*args: str, env: dict[str, str], timeout: float = 1800) -> subprocess.CompletedProcess[str]:
     """`python run.py ARGS` in the repository, as a user types it."""
     return subprocess.run(
-        [sys.executable, "run.py", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "run.py", *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout
     )
 
 
