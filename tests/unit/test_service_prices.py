@@ -14,8 +14,8 @@ from tasador.model.predictor import Predictor
 from tasador.schema import STATES, STATUSES
 from tasador.serving.frames import listings_frame
 from tasador.serving.schemas import Listing, batch_model
-from tests.support.service import train_predictor
 from tests.support.listings import clean_listings
+from tests.support.service import train_predictor
 
 TRAINING = clean_listings(600, seed=5)
 
