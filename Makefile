@@ -51,8 +51,11 @@ demo: init ## the demo scenario's 16 batches (a few minutes): calm, drift, retra
 screenshots: install system-deps ## the README's screenshots, from the demo's state (after `make demo`)
 	$(BIN)/python -m scripts.screenshots
 
-test: install system-deps ## the test suite without the `long` tests (README's test command; CI runs it)
-	$(BIN)/python -m pytest -m "not long"
+# One pytest worker per core (pytest-xdist), each taking whole files so that a file's services start once.
+# TEST_WORKERS=0 runs the suite in one process (the order of the file, easier to read when debugging).
+TEST_WORKERS ?= auto
+test: install system-deps ## the test suite without the `long` tests, on every core (README's test command; CI runs it)
+	$(BIN)/python -m pytest -m "not long" -n $(TEST_WORKERS) --dist loadfile
 
 test-long: install system-deps ## the `long` tests: image builds, Airflow (after `bash airflow/setup.sh`), browser, production stack
 	$(BIN)/python -m pytest -m long

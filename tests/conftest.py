@@ -54,6 +54,17 @@ def _checkout_entries() -> set[str]:
 
 
 @pytest.fixture(autouse=True)
+def _environment_restored() -> Iterator[None]:
+    """Each test starts from the session's environment: `mlflow.set_tracking_uri` exports MLFLOW_TRACKING_URI
+    for child processes, so a test that configured MLflow in-process would point a later test's commands at
+    its own (deleted) tracking store; which test runs next depends on the order and on `-n`."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.fixture(autouse=True)
 def _nothing_written_into_the_repository() -> Iterator[None]:
     """A test that writes into the checkout's root (MLflow's ./mlruns without a tracking URI...) fails here."""
     before = _checkout_entries()
