@@ -6,6 +6,7 @@ built here, once per process; everything that talks to MLflow or the database st
 once per worker.
 """
 
+import gc
 import logging
 
 import bentoml
@@ -31,6 +32,13 @@ class TasadorPrice:
             logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
         self.runtime = Runtime(CONFIG, resolve_settings()).start()
         APP.state.runtime = self.runtime
+        # The worker holds some 600,000 objects from its imports (BentoML, MLflow, pandas, XGBoost) and the
+        # model, none of which will become garbage. Each full collection walked them all with the GIL held,
+        # stalling every request in flight (the p99 goal, BENCHMARKS.md "Serving"). Frozen once the model and
+        # the log's database are loaded, collections walk only what requests allocate; cyclic garbage made
+        # later is still collected.
+        gc.collect()
+        gc.freeze()
 
     def __is_ready__(self) -> bool:
         return self.runtime.watcher.current is not None

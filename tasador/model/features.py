@@ -138,10 +138,17 @@ class _Table:
 
     keys: pd.Index
     values: np.ndarray  # float64 (categories × statistics), NaN where a statistic is undefined
+    positions: dict[Any, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # A dict rather than `Index.get_indexer`: the same lookup, without pandas' fixed cost per call,
+        # which is most of a one-listing request's encoding (BENCHMARKS.md, "Serving").
+        self.positions = {key: position for position, key in enumerate(self.keys.tolist())}
 
     def lookup(self, keys: np.ndarray) -> np.ndarray:
         """One row of statistics per key; NaN rows for keys never seen."""
-        positions = self.keys.get_indexer(pd.Index(keys))
+        get = self.positions.get
+        positions = np.fromiter((get(key, -1) for key in keys), dtype=np.intp, count=len(keys))
         out = np.full((len(keys), self.values.shape[1]), np.nan)
         found = positions >= 0
         out[found] = self.values[positions[found]]
@@ -361,18 +368,26 @@ def _plain_features(df: pd.DataFrame) -> dict[str, np.ndarray]:
         return pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
     bed, bath, acre, size = numeric("bed"), numeric("bath"), numeric("acre_lot"), numeric("house_size")
-    sold = pd.to_datetime(df["prev_sold_date"], errors="coerce")
     zip_text = pd.Series(_as_text(df["zip_code"]), dtype=object)
     with np.errstate(invalid="ignore", divide="ignore"):
         features = {
             **_size_features(bed, bath, acre, size),
-            "prev_sold_year": (sold.dt.year + (sold.dt.dayofyear - 1) / 365.25).to_numpy(dtype=float, na_value=np.nan),
+            "prev_sold_year": _fractional_year(pd.to_datetime(df["prev_sold_date"], errors="coerce").to_numpy()),
             "status_code": _codes(df["status"], STATUSES),
             "state_code": _codes(df["state"], STATES),
             # The zip's number is geographic: neighbouring zips share prefixes, so trees can split on it.
             "zip_number": pd.to_numeric(zip_text, errors="coerce").to_numpy(dtype=float, na_value=np.nan),
         }
     return {k: np.where(np.isfinite(v), v, np.nan) for k, v in features.items()}
+
+
+def _fractional_year(dates: np.ndarray) -> np.ndarray:
+    """2021-07-02 -> 2021 + 182 / 365.25 (the day of the year from 0), NaN where no date."""
+    days = dates.astype("datetime64[D]")
+    years = days.astype("datetime64[Y]")
+    day_of_year = (days - years.astype("datetime64[D]")).astype(np.int64)
+    fractional = (years.astype(np.int64) + 1970) + day_of_year / 365.25
+    return np.where(np.isnat(dates), np.nan, fractional)
 
 
 def _codes(series: pd.Series, known: tuple[str, ...]) -> np.ndarray:
