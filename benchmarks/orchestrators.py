@@ -245,8 +245,8 @@ def render(setups: list[Setup], batches: list[Batch], skipped: str | None, load:
     )
     lines = [
         SECTION,
-        f"`{COMMAND}` — {time.strftime('%Y-%m-%d')}, {platform.node()} ({os.cpu_count()} cores, {cpu_model}, shared "
-        f"with other engineers), load average {load[0]:.1f} before / {load[1]:.1f} after the whole run. Same "
+        f"`{COMMAND}` — {time.strftime('%Y-%m-%d')}, {platform.node()} ({os.cpu_count()} cores, {cpu_model}), "
+        f"load average {load[0]:.1f} before / {load[1]:.1f} after the whole run. Same "
         "services for both (moto S3 + MLflow server on PostgreSQL 127.0.0.1:5432, started by the script), each "
         "orchestrator on a fresh RAW/CLEAN database, TASADOR_HOME and ZenML store, default source (the `demo` "
         "scenario). CPU = user + system of the batch's process tree (getrusage of children); the servers' CPU "
