@@ -100,3 +100,21 @@ def test_a_city_is_told_apart_by_its_state_and_needs_both() -> None:
     assert city[0] == pytest.approx(np.log(900_000), abs=0.05)
     assert city[1] == pytest.approx(np.log(100_000), abs=0.05)
     assert np.isnan(city[2])
+
+
+def test_a_sale_date_reads_as_a_fractional_year(fitted: tuple[FeatureEncoder, pd.DataFrame]) -> None:
+    encoder, frame = fitted
+    dates = pd.to_datetime(["2021-01-01", "2021-07-02", "1965-12-31", None]).astype("datetime64[us]")
+    rows = frame.head(4).assign(prev_sold_date=dates)
+    years = pd.DataFrame(encoder.transform(rows), columns=encoder.feature_names)["prev_sold_year"]
+
+    expected = [2021.0, 2021 + 182 / 365.25, 1965 + 364 / 365.25, np.nan]  # day of the year counted from 0
+    np.testing.assert_allclose(years.to_numpy(dtype=float), np.array(expected, dtype=np.float32), rtol=0)
+
+
+def test_one_listing_encodes_as_it_does_inside_a_batch(fitted: tuple[FeatureEncoder, pd.DataFrame]) -> None:
+    encoder, frame = fitted
+    batch = encoder.transform(frame)
+
+    for position in (0, 17, len(frame) - 1):
+        np.testing.assert_array_equal(encoder.transform(frame.iloc[[position]])[0], batch[position])
