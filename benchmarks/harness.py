@@ -203,13 +203,15 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> s
 
 
 def write_section(text: str, title: str, path: Path) -> None:
-    """Replace the Markdown section whose heading line starts with `title` (up to the next `## `) by `text`;
-    append it when absent. The rest of the file stays as it is."""
+    """Replace the Markdown section whose heading line starts with `title` by `text`; append it when absent.
+
+    The generated part ends at the next `## ` or `### ` heading: the hand-written subsections under it (earlier
+    runs, experiments) and the rest of the file stay as they are."""
     lines = path.read_text().splitlines(keepends=True)
     start = next((i for i, line in enumerate(lines) if line.startswith(title)), None)
     if start is None:
         path.write_text("".join(lines).rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n")
         return
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith(("## ", "### "))), len(lines))
     rest = "\n" + "".join(lines[end:]) if end < len(lines) else ""
     path.write_text("".join(lines[:start]) + text.rstrip("\n") + "\n" + rest)

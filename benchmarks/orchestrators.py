@@ -1,6 +1,6 @@
 """One batch of the training loop on the local orchestrator vs Airflow, on the same production services.
 
-    python -m benchmarks.orchestrators [--write]
+    python -m benchmarks.orchestrators [--write | --only local|airflow]
 
 Starts the production services itself (moto S3 + MLflow on PostgreSQL, tasador.services) on free loopback
 ports with its own state folder and uniquely named databases; they are stopped by their pids and the
@@ -275,6 +275,8 @@ def _explanation(batches: list[Batch], skipped: str | None) -> list[str]:
     if skipped:
         return [f"Airflow was not measured: {skipped}"]
     by = {(b.orchestrator, b.number): b for b in batches}
+    if {orchestrator for orchestrator, _ in by} != {"local", "Airflow"}:
+        return ["One orchestrator only (`--only`): no comparison."]
     parts = []
     for number in range(1, BATCHES + 1):
         local, air = by[("local", number)], by[("Airflow", number)]
@@ -291,17 +293,21 @@ def _explanation(batches: list[Batch], skipped: str | None) -> list[str]:
         "Where Airflow's extra time goes: the local orchestrator runs every step in the one `run.py` process, so "
         "Python, ZenML, MLflow and the stack are imported and started once per batch. Airflow runs one process "
         "per task, a fork of the warm step server (`tasador/services/step_server.py`, started by the first task: "
-        "its start and imports are in that task's time), so a task no longer pays the interpreter start and the "
-        "imports, but still ZenML's client, store and stack start and the step's own set-up "
-        '("Airflow tasks s" minus "steps\' own s"); `airflow dags test` adds its own start, metadata database '
-        'and DAG parsing ("wall s" minus "Airflow tasks s"). The steps run the same code on the same services; '
+        "its start, imports, ZenML store and stack are in that task's time), so a task no longer pays those, but "
+        "still ZenML's step launch (snapshot, run and step records, output URIs) and its first calls to S3, MLflow "
+        'and the database ("Airflow tasks s" minus "steps\' own s"); `airflow dags test` adds its own start, '
+        'metadata database and DAG parsing ("wall s" minus "Airflow tasks s"). The steps run the same code on the '
+        "same services; "
         "their own time moves with the load of the moment (last column): CPU seconds are the fairer comparison. "
         + "; ".join(parts)
         + ". A scheduler-run Airflow (`airflow standalone`) adds its scheduling latency between tasks on top.",
     ]
 
 
-def run(work: Path) -> str:
+ORCHESTRATORS = ("local", "airflow")
+
+
+def run(work: Path, orchestrators: tuple[str, ...] = ORCHESTRATORS) -> str:
     load_before = os.getloadavg()[0]
     config = services_config(work / "services")
     databases: list[str] = []
@@ -311,7 +317,7 @@ def run(work: Path) -> str:
     skipped = None
     try:
         start_services(config)
-        for tag in ("local", "airflow"):
+        for tag in orchestrators:
             home = work / tag
             if tag == "airflow" and not (airflow_venv / "bin" / "airflow").exists():
                 skipped = f"no Airflow in {airflow_venv} (install it with `bash airflow/setup.sh`)."
@@ -341,16 +347,22 @@ def run(work: Path) -> str:
 def main() -> None:
     parser = arguments(__doc__, write="put the section into BENCHMARKS.md")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, Airflow's db)")
+    parser.add_argument(
+        "--only", choices=ORCHESTRATORS, help="run one orchestrator's batches (to iterate; not with --write)"
+    )
     parser.add_argument("--zenml-step-seconds", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.only and args.write:
+        parser.error("--write compares both orchestrators from one sitting: drop --only")
+    orchestrators = (args.only,) if args.only else ORCHESTRATORS
     if args.zenml_step_seconds:
         print(json.dumps(zenml_step_seconds()))
         return
     if args.keep:
-        text = run(Path(tempfile.mkdtemp(prefix="tasador-orchestrators-")))
+        text = run(Path(tempfile.mkdtemp(prefix="tasador-orchestrators-")), orchestrators)
     else:
         with tempfile.TemporaryDirectory(prefix="tasador-orchestrators-") as folder:
-            text = run(Path(folder))
+            text = run(Path(folder), orchestrators)
     print(text)
     if args.write:
         write_section(text, SECTION, ROOT / "BENCHMARKS.md")

@@ -1,4 +1,4 @@
-"""A warm interpreter for Airflow's tasks: ZenML, its store and the pipeline started once, each step a fork of it.
+"""A warm interpreter for Airflow's tasks: ZenML, its store, the stack and the pipeline started once, each step a fork of it.
 
 A cold `python -m zenml.entrypoints.entrypoint ...` spends most of a small step's time starting Python and
 importing ZenML, MLflow, pandas, SciPy and the steps, and starting ZenML's store (BENCHMARKS.md, orchestrators).
@@ -39,6 +39,8 @@ PRELOAD = (
     "zenml.client",
     "zenml.integrations.s3.artifact_stores",
     "zenml.integrations.mlflow.experiment_trackers",
+    "zenml.orchestrators.step_launcher",
+    "zenml.deployers.server.runtime",
     "pipelines.training",
 )
 _PR_SET_NAME = 15  # prctl option: the process name `ps` and psutil show
@@ -78,7 +80,7 @@ def serve(socket_path: str, idle_exit_s: float) -> None:
 
 
 def _warm_zen_store() -> None:
-    """Start ZenML's client and its SQL store here, once, rather than in every step's fork.
+    """Start ZenML's client, its SQL store and the active stack here, once, rather than in every step's fork.
 
     Starting the store (its schemas' imports, SQLAlchemy's mappers, the database's migration check and default
     project) was most of a small step's cost outside the step (BENCHMARKS.md, orchestrators); the forks inherit
@@ -96,8 +98,12 @@ def _warm_zen_store() -> None:
 
     if GlobalConfiguration().store_configuration.type != StoreType.SQL:
         return
-    store = Client().zen_store
+    client = Client()
+    store = client.zen_store
     configure_mappers()
+    # The stack's components and their flavors are imported here rather than in every fork. Nothing connects:
+    # the artifact store opens its filesystem on first use, in the fork.
+    _ = client.active_stack
     if isinstance(store, SqlZenStore):
         store.engine.dispose()
 
