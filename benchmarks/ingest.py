@@ -127,8 +127,8 @@ class RunResult:
 
 def _batches(rows: int, batch_rows: int, scenario: str) -> Iterator[tuple[int, list[dict[str, Any]], float]]:
     """(batch number, rows as the in-process source hands them out, CPU seconds it took to make them)."""
+    from tasador.data_api.feeds import frame_to_rows
     from tasador.data_api.generator import generator_from_config
-    from tasador.ingest.feeds import frame_to_rows
     from tasador.settings import Settings
 
     generator = generator_from_config(Settings().configs.datasource, scenario=scenario)
@@ -168,9 +168,9 @@ def _database(backend: str, admin_url: str, folder: Path) -> Iterator[str]:
 
 def run_once(backend: str, rows: int, batch_rows: int, scenario: str, admin_url: str) -> RunResult:
     from tasador.cleaning.stage import clean
-    from tasador.ingest.batch import Batch
     from tasador.ingest.stage import store_raw_batch
     from tasador.loop.results import FetchedBatch
+    from tasador.schema import Batch
     from tasador.settings import Settings
     from tasador.store import Store
     from tasador.validation.stage import validate

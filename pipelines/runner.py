@@ -165,7 +165,7 @@ def _record_failure(exc: Exception, group_number: int | None, console: Console) 
     from zenml.client import Client
 
     from stacks.resolve import active_settings
-    from tasador.loop.failures import record_failed_run
+    from tasador.ingest.failures import record_failed_run
     from tasador.store import Store
 
     problems = _unreachable_services(Client().active_stack)

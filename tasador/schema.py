@@ -1,10 +1,11 @@
-"""The listing schema shared by every part of tasador (feed, stores, validation, model, service), the
-statuses of a batch and the names of a model's metrics."""
+"""The listing schema shared by every part of tasador (feed, stores, validation, model, service), a batch as a
+source hands it out, the statuses of a batch and the names of a model's metrics."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 TARGET: Final = "price"
 
@@ -115,6 +116,17 @@ STATES: Final[tuple[str, ...]] = (
     "Wisconsin",
     "Wyoming",
 )
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A batch as its source handed it out: what ingest fetches, RAW keeps and the stages' results carry."""
+
+    source: str  # stable id of where it came from, e.g. "synthetic:stationary:42" or a data API URL
+    group_number: int
+    batch_number: int  # as the source numbers it: 0 is a number (some deployments start there)
+    rows: list[Any] = field(repr=False)  # as received: objects, or arrays of values in the feed's column order
+    day: str | None = None
 
 
 class BatchStatus(StrEnum):

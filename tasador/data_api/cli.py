@@ -91,8 +91,8 @@ def serve(
     config_path: Path | None,
 ) -> None:
     """Start the data API (GET /data, /restart_data_generation, /health) until Ctrl-C."""
+    from tasador.data_api.feeds import build_feed
     from tasador.data_api.server import serve as run_server
-    from tasador.ingest.feeds import build_feed
 
     config = _config(config_path)
     overrides = {

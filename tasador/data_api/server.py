@@ -27,7 +27,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tasador.configs import ServerOptions
-from tasador.ingest.feeds import Feed, Row
+from tasador.data_api.feeds import Feed, Row
 from tasador.schema import COLUMNS
 
 

@@ -17,7 +17,7 @@ def make_source(settings: Settings, config: DatasourceConfig) -> BatchSource:
         from tasador.ingest.client import HttpSource
 
         return HttpSource(settings.data_api_url, config.client, day=settings.data_api_day)
-    from tasador.ingest.feeds import build_feed
+    from tasador.data_api.feeds import build_feed
     from tasador.ingest.inprocess import InProcessSource
 
     return InProcessSource(build_feed(config))

@@ -1,9 +1,10 @@
-"""A batch of listings as a source hands it out, and the protocol every source follows."""
+"""The protocol every source follows, and how a source says it has nothing (more) to give."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
+
+from tasador.schema import Batch
 
 
 class SourceExhausted(Exception):
@@ -12,15 +13,6 @@ class SourceExhausted(Exception):
 
 class SourceUnavailable(Exception):
     """The source could not be reached or answered garbage after all retries."""
-
-
-@dataclass(frozen=True)
-class Batch:
-    source: str  # stable id of where it came from, e.g. "synthetic:stationary:42" or a data API URL
-    group_number: int
-    batch_number: int  # as the source numbers it: 0 is a number (some deployments start there)
-    rows: list[Any] = field(repr=False)  # as received: objects, or arrays of values in the feed's column order
-    day: str | None = None
 
 
 class BatchSource(Protocol):

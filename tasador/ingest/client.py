@@ -21,7 +21,8 @@ from tenacity import (
 )
 
 from tasador.configs import ClientOptions
-from tasador.ingest.batch import Batch, SourceExhausted, SourceUnavailable
+from tasador.ingest.batch import SourceExhausted, SourceUnavailable
+from tasador.schema import Batch
 
 
 class HttpSource:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tasador.ingest.batch import Batch, SourceExhausted
+from tasador.ingest.batch import SourceExhausted
+from tasador.schema import Batch
 
 if TYPE_CHECKING:
-    from tasador.ingest.feeds import Feed
+    from tasador.data_api.feeds import Feed
 
 
 class InProcessSource:

@@ -11,9 +11,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tasador.ingest.batch import Batch
 from tasador.monitoring.decision import Decision
 from tasador.registry.shadow import ShadowReplay
+from tasador.schema import Batch
 
 NO_BATCH = "the source has no batch left"
 """Why every stage after ingest skips when the run fetched no batch."""

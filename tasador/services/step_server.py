@@ -1,4 +1,4 @@
-"""A warm interpreter for Airflow's tasks: ZenML, its store, the stack and the pipeline started once, each step a fork of it.
+"""A warm interpreter for Airflow's tasks: ZenML, its store and stack and the pipeline started once, each step a fork.
 
 A cold `python -m zenml.entrypoints.entrypoint ...` spends most of a small step's time starting Python and
 importing ZenML, MLflow, pandas, SciPy and the steps, and starting ZenML's store (BENCHMARKS.md, orchestrators).

@@ -27,8 +27,7 @@ from sqlalchemy import (
     update,
 )
 
-from tasador.ingest.batch import Batch
-from tasador.schema import COLUMNS, FINAL_STATUSES, BatchStatus
+from tasador.schema import COLUMNS, FINAL_STATUSES, Batch, BatchStatus
 from tasador.store import rows_json
 from tasador.store import tables as t
 from tasador.store.bulk import insert_frame, insert_rows

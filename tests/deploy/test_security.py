@@ -182,8 +182,8 @@ def test_the_data_api_refuses_oversized_requests(tmp_path: Path) -> None:
 
     import httpx
 
+    from tasador.data_api.feeds import build_feed
     from tasador.data_api.server import create_app
-    from tasador.ingest.feeds import build_feed
     from tasador.settings import Settings
 
     config = Settings().configs.datasource

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 
 from tasador.configs import ClientOptions, DatasourceConfig
+from tasador.data_api.feeds import CsvFeed, build_feed
 from tasador.ingest import make_source
 from tasador.ingest.batch import SourceExhausted, SourceUnavailable
 from tasador.ingest.client import HttpSource
-from tasador.ingest.feeds import CsvFeed, build_feed
 from tasador.ingest.inprocess import InProcessSource
 from tasador.settings import Settings
 from tests.support.data_api import RunningServer, stop

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from tasador.configs import ServicesConfig
-from tasador.ingest.batch import Batch
+from tasador.schema import Batch
 from tasador.services.preflight import StackServicesUnavailable, check_stack_services
 from tasador.serving.schemas import EXAMPLE_LISTING
 from tasador.settings import Settings

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from tasador.cleaning.clean import clean_batch, normalise
-from tasador.ingest.batch import Batch
+from tasador.schema import Batch
 from tasador.settings import Settings
 from tasador.store import Store
 from tasador.validation import validate_batch

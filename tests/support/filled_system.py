@@ -18,11 +18,10 @@ from typing import Any
 
 import pandas as pd
 
-from tasador.ingest.batch import Batch
 from tasador.monitoring.decision import DriftedFeature
 from tasador.monitoring.served import Predictions, ServedWindow
 from tasador.registry.alias_moves import move_alias
-from tasador.schema import COLUMNS
+from tasador.schema import COLUMNS, Batch
 from tasador.store import Store
 from ui.data import SHAP_SUMMARY_PATH
 

@@ -76,7 +76,7 @@ def test_the_price_rules_do_not_apply_to_listings_to_be_priced() -> None:
 
 def test_a_query_over_clean_is_priced_with_its_rows_lineage(store: Store, predictor) -> None:  # type: ignore[no-untyped-def]
     from tasador.cleaning.clean import clean_batch
-    from tasador.ingest.batch import Batch
+    from tasador.schema import Batch
 
     listing = dict(zip(HEADER.strip().split(",")[:12], ROWS[0].split(",")[:12], strict=True))
     rows = [{**listing, "state": state, "street": str(i)} for i, state in enumerate(["Texas", "Ohio", "Texas"])]

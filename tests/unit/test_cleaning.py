@@ -11,8 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tasador.cleaning.clean import CLEAN_FRAME_COLUMNS, clean_batch, normalise
-from tasador.ingest.batch import Batch
-from tasador.schema import COLUMNS, STATES
+from tasador.schema import COLUMNS, STATES, Batch
 from tasador.settings import Settings
 from tasador.store import Store
 

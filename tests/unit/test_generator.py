@@ -12,9 +12,9 @@ from scipy import stats
 
 from tasador.configs import DatasourceConfig
 from tasador.data_api.calibrate import calibrate
+from tasador.data_api.feeds import build_feed
 from tasador.data_api.generator import ListingGenerator, generator_from_config, load_calibration
 from tasador.data_api.scenarios import load_scenario
-from tasador.ingest.feeds import build_feed
 from tasador.schema import COLUMNS, STATES
 from tasador.settings import Settings
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from tasador.ingest.batch import Batch
+from tasador.schema import Batch
 from tasador.serving.inference_log import COLUMNS
 from tasador.store import Store
 from tasador.store import tables as t

@@ -14,7 +14,7 @@ from hypothesis import settings as examples
 from hypothesis import strategies as st
 
 from tasador.cleaning.clean import clean_batch, normalise
-from tasador.ingest.batch import Batch
+from tasador.schema import Batch
 from tasador.settings import Settings
 from tasador.store import Store
 from tasador.validation import BatchRejected, ValidationOutcome, validate_batch, validate_rows

@@ -1,4 +1,4 @@
-"""A training run that failed: the batch it was processing is recorded `failed` with the reason, for the next run."""
+"""A failed training run: the batch it was processing (the one `next_batch` took) is recorded `failed`, with why."""
 
 from __future__ import annotations
 
