@@ -8,7 +8,7 @@ from steps.model.explain_model import explain_model
 from steps.model.train_model import train_model
 from steps.monitoring.check_served_traffic import check_served_traffic
 from steps.monitoring.decide_retrain import decide_retrain
-from steps.registry.promote_model import promote_model
+from steps.promotion.promote_model import promote_model
 from steps.validation.validate_batch import validate_batch
 
 __all__ = [

@@ -233,8 +233,8 @@ LARGEST = 1900  # of house sizes 1000..1990 sent below: ten of a hundred
 def test_shadow_replay_measures_how_far_served_prices_would_move(release: Release) -> None:
     from tasador.configs import ShadowGuard
     from tasador.model.pyfunc import load_predictor
+    from tasador.promotion.replay import replay_served
     from tasador.registry.promotion import promote_or_reject
-    from tasador.registry.shadow import replay_served
     from tasador.settings import Settings
     from tasador.store import Store
     from tests.support.service import mlflow_at
@@ -270,6 +270,6 @@ def test_shadow_replay_measures_how_far_served_prices_would_move(release: Releas
 
 
 def served_rows_of(store: Any) -> list[Any]:
-    from tasador.registry.shadow import served_rows
+    from tasador.promotion.replay import served_rows
 
     return served_rows(store, 1000)

@@ -12,7 +12,7 @@ from tasador.ingest.stage import store_raw_batch
 from tasador.loop.results import FetchedBatch, Turn
 from tasador.model.stage import explain, train
 from tasador.monitoring.stage import check_and_decide, served_stage
-from tasador.registry.stage import evaluate_and_promote
+from tasador.promotion.stage import evaluate_and_promote
 from tasador.settings import Settings
 from tasador.store import Store
 from tasador.validation.stage import validate

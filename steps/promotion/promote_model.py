@@ -6,7 +6,7 @@ from zenml import step
 
 from steps.context import run_stage
 from tasador.loop.results import Promotion, TrainingRun
-from tasador.registry.stage import evaluate_and_promote
+from tasador.promotion.stage import evaluate_and_promote
 
 
 @step

@@ -1,4 +1,4 @@
-"""The registry stage: register the challenger, judge it against production on the same holdout, move the alias."""
+"""The promotion stage: register the challenger, judge it against production on the same holdout, move the alias."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from tasador.model.stage import training_data
 from tasador.monitoring.decision import Decision
 from tasador.monitoring.production_check import SegmentFix, segment_fixes
 from tasador.monitoring.stage import stored_decision
+from tasador.promotion.replay import replay_served
 from tasador.registry.production import METRICS, production_model
 from tasador.registry.promotion import RecentHoldout, promote_or_reject, register
-from tasador.registry.shadow import replay_served
 from tasador.registry.tracking import configure_mlflow
 from tasador.settings import Settings
 from tasador.store import Store
