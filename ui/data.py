@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from tasador.history import History, build_history
 from tasador.history.build import SHAP_ARTIFACT
 from tasador.monitoring.served import ServedWindow
-from tasador.registry.promotion import METRICS
+from tasador.schema import METRICS
 from tasador.settings import Settings
 from tasador.store import Store
 from tasador.store import tables as t

@@ -15,7 +15,7 @@ from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 
 from tasador.monitoring.stage import stored_decision
-from tasador.registry.promotion import METRICS
+from tasador.schema import METRICS
 from tasador.settings import Settings
 from tasador.store import Store
 

@@ -12,9 +12,10 @@ from tasador.monitoring.decision import Decision
 from tasador.monitoring.production_check import SegmentFix, segment_fixes
 from tasador.monitoring.stage import stored_decision
 from tasador.promotion.replay import replay_served
-from tasador.registry.production import METRICS, production_model
+from tasador.registry.production import production_model
 from tasador.registry.promotion import RecentHoldout, promote_or_reject, register
 from tasador.registry.tracking import configure_mlflow
+from tasador.schema import METRICS
 from tasador.settings import Settings
 from tasador.store import Store
 
