@@ -101,8 +101,8 @@ def _warm_zen_store() -> None:
     client = Client()
     store = client.zen_store
     configure_mappers()
-    # The stack's components and their flavors are imported here rather than in every fork. Nothing connects:
-    # the artifact store opens its filesystem on first use, in the fork.
+    # The stack's components and their flavors are imported here rather than in every fork. Only the store is
+    # read (the stack and its secrets; its pool is emptied below); S3 and MLflow are first reached in a fork.
     _ = client.active_stack
     if isinstance(store, SqlZenStore):
         store.engine.dispose()
