@@ -169,7 +169,7 @@ def _database(backend: str, admin_url: str, folder: Path) -> Iterator[str]:
 def run_once(backend: str, rows: int, batch_rows: int, scenario: str, admin_url: str) -> RunResult:
     from tasador.cleaning.stage import clean
     from tasador.ingest.stage import store_raw_batch
-    from tasador.loop.results import FetchedBatch
+    from tasador.results import FetchedBatch
     from tasador.schema import Batch
     from tasador.settings import Settings
     from tasador.store import Store

@@ -20,9 +20,9 @@ from rich.progress import (
 )
 
 from tasador.console import fit
-from tasador.loop.results import BatchSummary
 from tasador.loop.summary import render
 from tasador.loop.turns import Pace, run_turns
+from tasador.results import BatchSummary
 
 if TYPE_CHECKING:
     from zenml.models import PipelineRunResponse

@@ -6,7 +6,7 @@ from zenml import step
 
 from steps.context import run_stage
 from tasador.cleaning.stage import clean
-from tasador.loop.results import CleanSummary, DataReport
+from tasador.results import CleanSummary, DataReport
 
 
 @step

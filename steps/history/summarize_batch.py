@@ -5,7 +5,8 @@ from typing import Annotated
 from zenml import step
 
 from steps import context
-from tasador.loop.results import (
+from tasador.loop.summary import finish_batch
+from tasador.results import (
     BatchSummary,
     CleanSummary,
     DataReport,
@@ -14,7 +15,6 @@ from tasador.loop.results import (
     ServedCheck,
     ShapSummary,
 )
-from tasador.loop.summary import finish_batch
 
 
 @step

@@ -6,7 +6,7 @@ from zenml import step
 
 from steps import context
 from tasador.ingest.stage import store_raw_batch
-from tasador.loop.results import FetchedBatch
+from tasador.results import FetchedBatch
 
 
 @step

@@ -5,8 +5,8 @@ from typing import Annotated
 from zenml import step
 
 from steps.context import run_stage
-from tasador.loop.results import Promotion, ShapSummary
 from tasador.model.stage import explain
+from tasador.results import Promotion, ShapSummary
 
 
 @step

@@ -5,8 +5,8 @@ from typing import Annotated
 from zenml import step
 
 from steps.context import run_stage
-from tasador.loop.results import RetrainDecision, TrainingRun
 from tasador.model.stage import train
+from tasador.results import RetrainDecision, TrainingRun
 
 
 @step

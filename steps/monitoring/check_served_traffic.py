@@ -5,8 +5,8 @@ from typing import Annotated
 from zenml import step
 
 from steps.context import run_stage
-from tasador.loop.results import RetrainDecision, ServedCheck
 from tasador.monitoring.stage import served_stage
+from tasador.results import RetrainDecision, ServedCheck
 
 
 @step

@@ -5,8 +5,8 @@ from typing import Annotated
 from zenml import step
 
 from steps.context import run_stage
-from tasador.loop.results import CleanSummary, RetrainDecision
 from tasador.monitoring.stage import check_and_decide
+from tasador.results import CleanSummary, RetrainDecision
 
 
 @step

@@ -5,8 +5,8 @@ from typing import Annotated
 from zenml import step
 
 from steps.context import run_stage
-from tasador.loop.results import Promotion, TrainingRun
 from tasador.promotion.stage import evaluate_and_promote
+from tasador.results import Promotion, TrainingRun
 
 
 @step

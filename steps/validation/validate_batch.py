@@ -5,7 +5,7 @@ from typing import Annotated
 from zenml import step
 
 from steps import context
-from tasador.loop.results import DataReport
+from tasador.results import DataReport
 from tasador.validation.stage import validate
 
 

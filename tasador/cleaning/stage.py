@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tasador.cleaning.clean import clean_batch
-from tasador.loop.results import CleanSummary, DataReport
+from tasador.results import CleanSummary, DataReport
 from tasador.settings import Settings
 from tasador.store import Store
 

@@ -6,7 +6,7 @@ import logging
 
 from tasador.ingest import make_source
 from tasador.ingest.batch import SourceExhausted
-from tasador.loop.results import FetchedBatch
+from tasador.results import FetchedBatch
 from tasador.settings import Settings
 from tasador.store import Store
 

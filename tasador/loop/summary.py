@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from tasador.console import short_path
-from tasador.loop.results import (
+from tasador.monitoring.loop_metrics import push_batch_metrics
+from tasador.results import (
     NO_BATCH,
     BatchSummary,
     CleanSummary,
     DataReport,
+    ProductionScore,
     Promotion,
     RetrainDecision,
     ServedCheck,
     ShapSummary,
 )
-from tasador.monitoring.loop_metrics import push_batch_metrics
-from tasador.monitoring.production_check import ProductionScore
 from tasador.store import Store
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tasador.configs import ClientOptions
-from tasador.loop.results import BatchSummary
+from tasador.results import BatchSummary
 
 #: One turn: the batch's summary (`finish_batch`), None when the turn failed.
 Turn = Callable[[], BatchSummary | None]

@@ -9,7 +9,6 @@ from pathlib import Path
 import pandas as pd
 
 from tasador.configs import ModelConfig
-from tasador.loop.results import NO_BATCH, Promotion, RetrainDecision, ShapSummary, TrainingRun
 from tasador.model import (
     evaluate,
     evaluation_plots,
@@ -22,6 +21,7 @@ from tasador.model import (
 )
 from tasador.registry.promotion import settle_unjudged_versions
 from tasador.registry.tracking import configure_mlflow, end_abandoned_runs
+from tasador.results import NO_BATCH, Promotion, RetrainDecision, ShapSummary, TrainingRun
 from tasador.schema import BatchStatus
 from tasador.settings import Settings
 from tasador.store import Store

@@ -12,68 +12,10 @@ volume is still possible behind `retrain.scheduled_refresh` (configs/drift.yaml)
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
-
-from pydantic import BaseModel, Field
 
 from tasador.configs import DriftConfig
-from tasador.monitoring.drift import DriftReport, FeatureDrift
-from tasador.monitoring.production_check import ProductionScore
-
-Trigger = Literal["first_model", "drift", "decay", "persisted", "scheduled", "waiting", "none", "nothing_new"]
-Outcome = Literal["promoted", "rejected"]
-
-
-class DriftedFeature(BaseModel):
-    """A feature flagged as drifted: its largest effect over its threshold and the breaches in words."""
-
-    name: str
-    severity: float  # 1 = at its threshold (tasador.monitoring.drift's `severity`)
-    breaches: list[str]
-
-    @classmethod
-    def of(cls, feature: FeatureDrift) -> DriftedFeature:
-        return cls(
-            name=feature.name, severity=float(feature.figures.get("severity", 0.0)), breaches=[*feature.breaches]
-        )
-
-    def describe(self) -> str:
-        return f"{self.name} ({', '.join(self.breaches)})"
-
-
-class LastTraining(BaseModel):
-    """The latest training before this batch, promoted or rejected, and what its decision saw."""
-
-    batch_id: int
-    batch_number: int
-    source: str
-    outcome: Outcome
-    drifted: list[DriftedFeature] = Field(default_factory=list)
-    decay_severity: float | None = None  # production's decay then over its line (DecayCheck.severity), if it fired
-    unseen_states: list[str] = Field(default_factory=list)
-    batches_waited: int = 0  # batches since it that waited on the same change
-
-    def label(self) -> str:
-        return f"batch {self.batch_number} of {self.source}, {self.outcome}"
-
-
-class Decision(BaseModel):
-    """Whether to retrain, the reason in words, and the typed figures behind it."""
-
-    retrain: bool
-    trigger: Trigger
-    reason: str
-    has_production: bool
-    rows_since_training: int
-    min_new_rows: int
-    drifted: list[DriftedFeature] = Field(default_factory=list)
-    production: ProductionScore | None = None  # production priced on this batch
-    last_training: LastTraining | None = None
-    changes_beyond_last: list[str] = Field(default_factory=list)  # what is new since the last training
-
-    @property
-    def drifted_features(self) -> list[str]:
-        return [f.name for f in self.drifted]
+from tasador.monitoring.drift import DriftReport
+from tasador.results import Decision, DriftedFeature, LastTraining, ProductionScore, Trigger
 
 
 def decide(
@@ -91,7 +33,7 @@ def decide(
     `production` when production was not priced on the batch (no model, or no priced row).
     """
     min_new_rows = config.retrain.min_new_rows
-    drifted = [] if drift is None else [DriftedFeature.of(f) for f in drift.flagged]
+    drifted = [] if drift is None else drift.drifted_features()
     base = {
         "has_production": has_production,
         "rows_since_training": rows_since_training,

@@ -18,6 +18,7 @@ import pandas as pd
 from scipy import stats
 
 from tasador.configs import DriftConfig, ReferenceSample
+from tasador.results import DriftedFeature
 from tasador.schema import TARGET
 
 Kind = Literal["numeric", "categorical"]
@@ -66,6 +67,13 @@ class DriftReport:
     @property
     def drifted(self) -> bool:
         return bool(self.flagged)
+
+    def drifted_features(self) -> list[DriftedFeature]:
+        """The flagged features as the decision records them: largest effect over its threshold, breaches in words."""
+        return [
+            DriftedFeature(name=f.name, severity=float(f.figures.get("severity", 0.0)), breaches=[*f.breaches])
+            for f in self.flagged
+        ]
 
     def summary(self) -> str:
         """`price (PSI 0.31 > 0.2), house_size (KS 0.18 > 0.1)`, or "" when nothing is flagged."""

@@ -15,97 +15,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from itertools import pairwise
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from tasador.configs import DecaySegments, DriftConfig, UnseenCategoriesRule
 from tasador.model.evaluation import price_metrics
+from tasador.results import DecayCheck, PriceMetrics, ProductionScore, SegmentChange, Segmenting, UnseenCategories
 from tasador.schema import TARGET
-
-Segmenting = Literal["state", "price band", "status"]
-
-
-class PriceMetrics(BaseModel):
-    """tasador.model.evaluate's figures: rmse and mae in dollars, mdape in percent, R² on log price."""
-
-    rows: int
-    rmse: float
-    mae: float
-    mdape: float
-    r2_log: float | None  # None when every price is the same (no spread to explain)
-
-    def figures(self) -> dict[str, float]:
-        """The metrics by name, as tasador.model.evaluate names them (R² left out when undefined)."""
-        return self.model_dump(include={"rmse", "mae", "mdape", "r2_log"}, exclude_none=True)
-
-    @classmethod
-    def of(cls, y_true: np.ndarray, y_pred: np.ndarray) -> PriceMetrics:
-        figures = price_metrics(y_true, y_pred)
-        r2 = figures.pop("r2_log")
-        return cls(rows=int(y_true.size), r2_log=r2 if math.isfinite(r2) else None, **figures)
-
-
-class DecayCheck(BaseModel):
-    """Production's error on the batch, with bootstrap intervals, against the lines its holdout sets.
-
-    Two figures: the MdAPE (how far off, either way) and the median signed error (how far off on the
-    whole, e.g. prices up 15 % with the inputs unchanged: a bias the MdAPE barely shows under 35 % of noise
-    per listing). Either beyond its line fires the trigger, judged on the near end of a bootstrap interval
-    of the difference (batch and holdout both resampled). The intervals kept are the batch's own.
-    """
-
-    fired: bool
-    confidence: float
-    batch_mdape: float
-    mdape_low: float
-    mdape_high: float
-    holdout_mdape: float
-    max_rise: float  # relative: the MdAPE line is holdout_mdape * (1 + max_rise)
-    batch_bias: float  # median of (predicted - actual) / actual, in percent
-    bias_low: float
-    bias_high: float
-    holdout_bias: float
-    max_bias: float  # in percentage points away from the holdout's median error
-
-    @property
-    def rise(self) -> float:
-        """Relative rise of the batch's MdAPE over the holdout's (0.2 = 20 % worse)."""
-        return self.batch_mdape / self.holdout_mdape - 1 if self.holdout_mdape else 0.0
-
-    @property
-    def severity(self) -> float:
-        """The larger of the two changes over its line (1 = at the line), one number to compare batches by."""
-        return max(self.rise / self.max_rise, abs(self.batch_bias - self.holdout_bias) / self.max_bias)
-
-    def describe(self) -> str:
-        """`MdAPE 31.2% on this batch (95% interval 29.8-32.9%) vs 24.1% on its holdout (...); median error ...`."""
-        return (
-            f"MdAPE {self.batch_mdape:.1f}% on this batch ({self.confidence:.0%} interval {self.mdape_low:.1f}-"
-            f"{self.mdape_high:.1f}%) vs {self.holdout_mdape:.1f}% on its holdout ({self.rise:+.0%}, line "
-            f"+{self.max_rise:.0%}); median error {self.batch_bias:+.1f}% ({self.bias_low:+.1f} to "
-            f"{self.bias_high:+.1f}%) vs {self.holdout_bias:+.1f}% (line ±{self.max_bias:g} pts)"
-        )
-
-
-class SegmentChange(BaseModel):
-    """Production's MdAPE in one segment: on its holdout (before) and on the batch (after)."""
-
-    by: Segmenting
-    segment: str
-    rows_before: int
-    rows_after: int
-    mdape_before: float
-    mdape_after: float
-
-    @property
-    def rise(self) -> float:
-        return self.mdape_after - self.mdape_before
-
-    def describe(self) -> str:
-        return f"{self.by} {self.segment} {self.mdape_before:.1f} → {self.mdape_after:.1f}%"
 
 
 class SegmentFix(BaseModel):
@@ -152,41 +71,6 @@ def segment_fixes(
     return fixes
 
 
-class UnseenCategories(BaseModel):
-    """Values of a column that production's training data never had, and their share of the batch."""
-
-    column: str
-    count: int
-    share: float
-    expected_share: float  # Good-Turing: the reference's singletons' share, what a fresh sample brings anyway
-    examples: list[str] = Field(default_factory=list)  # the most frequent ones
-
-    def describe(self) -> str:
-        if self.count == 1 and self.examples:
-            return f"{self.column} {self.examples[0]} ({self.share:.1%} of the batch)"
-        shown = f": {', '.join(self.examples)}" if self.examples else ""
-        return f"{self.count} new {self.column} values ({self.share:.1%} of the batch){shown}"
-
-
-class ProductionScore(BaseModel):
-    """Production priced on one batch's clean rows, beside its figures on its holdout."""
-
-    version: str
-    batch: PriceMetrics
-    holdout: PriceMetrics
-    decay: DecayCheck
-    segments: list[SegmentChange] = Field(default_factory=list)  # where the error rose most, largest first
-    unseen: list[UnseenCategories] = Field(default_factory=list)
-
-    def where(self) -> str:
-        """`state Texas 22.0 → 35.1%, price band $500k-$1M 20.3 → 30.2%`, or "" when no segment rose."""
-        return ", ".join(s.describe() for s in self.segments)
-
-    def never_seen(self, min_excess: float = 0.0) -> str:
-        """The new categories beyond what chance brings (zip codes of a small reference are mostly new)."""
-        return "; ".join(u.describe() for u in self.unseen if u.share - u.expected_share > min_excess)
-
-
 PredictFn = Callable[[pd.DataFrame], np.ndarray]
 
 
@@ -214,8 +98,8 @@ def score_production(
     # Both sides are samples: the holdout of an early model has a few hundred rows, its median moves too.
     batch_abs, batch_signed = _bootstrap_medians([np.abs(after.pe), after.pe], draws, rng)
     holdout_abs, holdout_signed = _bootstrap_medians([np.abs(before.pe), before.pe], draws, rng)
-    holdout_metrics = PriceMetrics.of(before.y_true, before.y_pred)
-    batch_metrics = PriceMetrics.of(after.y_true, after.y_pred)
+    holdout_metrics = _price_metrics(before.y_true, before.y_pred)
+    batch_metrics = _price_metrics(after.y_true, after.y_pred)
     max_rise, max_bias = rules.max_rise, rules.max_bias
     tail = (1 - confidence) / 2
     risen = np.quantile(batch_abs - holdout_abs * (1 + max_rise), tail) > 0
@@ -251,6 +135,12 @@ class _Errors(NamedTuple):
     y_true: np.ndarray
     y_pred: np.ndarray
     pe: np.ndarray  # percentage error per row: (predicted - actual) / actual * 100
+
+
+def _price_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> PriceMetrics:
+    figures = price_metrics(y_true, y_pred)
+    r2 = figures.pop("r2_log")
+    return PriceMetrics(rows=int(y_true.size), r2_log=r2 if math.isfinite(r2) else None, **figures)
 
 
 def _priced(frame: pd.DataFrame) -> pd.DataFrame:

@@ -16,9 +16,9 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from tasador.cleaning.parsing import parse_rows
-from tasador.monitoring.decision import DriftedFeature
 from tasador.monitoring.drift import drift_report
 from tasador.registry.production import production_model
+from tasador.results import DriftedFeature
 from tasador.settings import Settings
 from tasador.store import Store
 
@@ -78,7 +78,7 @@ def check_served(store: Store, settings: Settings) -> ServedWindow | None:
         rows=len(rows),
         model_version=production.version,
         served_versions=sorted({str(v) for v in rows["model_version"].dropna()}),
-        drifted=[DriftedFeature.of(f) for f in drift.flagged],
+        drifted=drift.drifted_features(),
         predictions=_predictions(rows["prediction"]),
     )
     figures = {"window": window.model_dump(mode="json"), "drift": drift.to_dict()}

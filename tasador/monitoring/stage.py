@@ -13,14 +13,22 @@ from typing import Any
 import pandas as pd
 
 from tasador.configs import DriftConfig
-from tasador.loop.results import CleanSummary, DecisionRecord, RetrainDecision, ServedCheck
 from tasador.model import load_predictor, split_holdout
-from tasador.monitoring.decision import Decision, LastTraining, decide, nothing_new, unseen_states
+from tasador.monitoring.decision import decide, nothing_new, unseen_states
 from tasador.monitoring.drift import drift_report
-from tasador.monitoring.production_check import ProductionScore, score_production
+from tasador.monitoring.production_check import score_production
 from tasador.monitoring.served import check_served
 from tasador.registry.production import ProductionModel, production_model
 from tasador.registry.tracking import configure_mlflow
+from tasador.results import (
+    CleanSummary,
+    Decision,
+    DecisionRecord,
+    LastTraining,
+    ProductionScore,
+    RetrainDecision,
+    ServedCheck,
+)
 from tasador.settings import Settings
 from tasador.store import Store
 

@@ -5,16 +5,15 @@ from __future__ import annotations
 import pandas as pd
 
 from tasador.configs import RecentHoldoutRule
-from tasador.loop.results import Promotion, TrainingRun
 from tasador.model import evaluate, load_predictor
 from tasador.model.stage import training_data
-from tasador.monitoring.decision import Decision
 from tasador.monitoring.production_check import SegmentFix, segment_fixes
 from tasador.monitoring.stage import stored_decision
 from tasador.promotion.replay import replay_served
 from tasador.registry.production import production_model
 from tasador.registry.promotion import RecentHoldout, promote_or_reject, register
 from tasador.registry.tracking import configure_mlflow
+from tasador.results import Decision, Promotion, TrainingRun
 from tasador.schema import METRICS
 from tasador.settings import Settings
 from tasador.store import Store

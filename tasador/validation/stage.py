@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tasador.loop.results import NO_BATCH, DataReport
+from tasador.results import NO_BATCH, DataReport
 from tasador.settings import Settings
 from tasador.store import Store
 from tasador.validation import BatchRejected, validate_batch

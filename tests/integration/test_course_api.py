@@ -18,9 +18,9 @@ from tasador.cleaning.stage import clean
 from tasador.ingest.batch import SourceExhausted, SourceUnavailable
 from tasador.ingest.client import HttpSource
 from tasador.ingest.stage import next_batch, store_raw_batch
-from tasador.loop.results import BatchSummary, Promotion, RetrainDecision, ServedCheck, ShapSummary
 from tasador.loop.summary import finish_batch
 from tasador.loop.turns import Pace, run_turns
+from tasador.results import BatchSummary, Promotion, RetrainDecision, ServedCheck, ShapSummary
 from tasador.schema import COLUMNS, Batch
 from tasador.settings import Settings
 from tasador.store import Store

@@ -14,7 +14,7 @@ import pytest
 
 from tasador.data_api.generator import generator_from_config
 from tasador.history import report_models
-from tasador.loop.results import FetchedBatch
+from tasador.results import FetchedBatch
 from tasador.schema import Batch
 from tasador.settings import Settings
 from tasador.store import Store

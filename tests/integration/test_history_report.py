@@ -15,11 +15,11 @@ from mlflow import MlflowClient
 from tasador.cleaning.clean import clean_batch
 from tasador.data_api.generator import generator_from_config
 from tasador.history import History, build_history, report_models, write_report
-from tasador.loop.results import DecisionRecord
-from tasador.monitoring.decision import Decision, decide
+from tasador.monitoring.decision import decide
 from tasador.monitoring.drift import DriftReport, drift_report
 from tasador.registry.promotion import promote_or_reject, register
 from tasador.registry.tracking import configure_mlflow
+from tasador.results import Decision, DecisionRecord
 from tasador.schema import Batch
 from tasador.settings import Settings
 from tasador.store import Store

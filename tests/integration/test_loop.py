@@ -19,10 +19,10 @@ import yaml
 from tasador.cleaning.stage import clean
 from tasador.configs import CONFIG_DIR
 from tasador.data_api.generator import generator_from_config
-from tasador.loop.results import FetchedBatch, RetrainDecision, Turn
 from tasador.model.stage import train
 from tasador.monitoring.served import check_served
 from tasador.registry.tracking import configure_mlflow
+from tasador.results import FetchedBatch, RetrainDecision, Turn
 from tasador.schema import Batch
 from tasador.serving.inference_log import COLUMNS as LOG_COLUMNS
 from tasador.serving.inference_log import LoggedRow

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tasador.loop.results import Turn
+from tasador.results import Turn
 from tasador.store import Store
 
 REPO = Path(__file__).resolve().parents[2]

@@ -18,9 +18,9 @@ from typing import Any
 
 import pandas as pd
 
-from tasador.monitoring.decision import DriftedFeature
 from tasador.monitoring.served import Predictions, ServedWindow
 from tasador.registry.alias_moves import move_alias
+from tasador.results import DriftedFeature
 from tasador.schema import COLUMNS, Batch
 from tasador.store import Store
 from ui.data import SHAP_SUMMARY_PATH

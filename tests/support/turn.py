@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from tasador.cleaning.stage import clean
 from tasador.ingest.stage import store_raw_batch
-from tasador.loop.results import FetchedBatch, Turn
 from tasador.model.stage import explain, train
 from tasador.monitoring.stage import check_and_decide, served_stage
 from tasador.promotion.stage import evaluate_and_promote
+from tasador.results import FetchedBatch, Turn
 from tasador.settings import Settings
 from tasador.store import Store
 from tasador.validation.stage import validate

@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 
 from tasador.configs import DriftConfig, RetrainRule
-from tasador.monitoring.decision import DriftedFeature, LastTraining, decide, nothing_new
+from tasador.monitoring.decision import decide, nothing_new
 from tasador.monitoring.drift import DriftReport, FeatureDrift
-from tasador.monitoring.production_check import (
+from tasador.results import (
     DecayCheck,
+    DriftedFeature,
+    LastTraining,
     PriceMetrics,
     ProductionScore,
     SegmentChange,
