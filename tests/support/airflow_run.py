@@ -9,6 +9,7 @@ Airflow lives in its own virtualenv (`airflow/setup.sh`); ZenML writes the DAG (
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -54,8 +55,8 @@ class AirflowRunError(RuntimeError):
 
 
 def default_airflow_venv(repo: Path) -> Path:
-    """Where `airflow/setup.sh` puts Airflow by default."""
-    return repo / ".venv-airflow"
+    """Where `airflow/setup.sh` puts Airflow: $AIRFLOW_VENV, or .venv-airflow beside the project's .venv."""
+    return Path(os.environ.get("AIRFLOW_VENV") or repo / ".venv-airflow")
 
 
 def airflow_home(tasador_home: Path) -> Path:

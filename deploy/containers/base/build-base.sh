@@ -26,6 +26,15 @@ for tool in debootstrap buildah; do
   command -v "$tool" >/dev/null || { echo "$tool is missing: apt-get install $tool" >&2; exit 1; }
 done
 [[ $(id -u) == 0 ]] || { echo "debootstrap needs root: run this script with sudo" >&2; exit 1; }
+
+# Cached by this script: an image this same script built is kept (CI runs it each time); edit it to rebuild.
+recipe=$(sha256sum "${BASH_SOURCE[0]}" | cut -c1-12)
+built=$(buildah --storage-driver overlay inspect --type image --format '{{index .OCIv1.Config.Labels "tasador.recipe"}}' \
+  "$tag" 2>/dev/null || true)
+if [[ $built == "$recipe" ]]; then
+  echo "$tag is already built by this script (recipe $recipe): nothing to build."
+  exit 0
+fi
 mirror=$(find_mirror)
 [[ -n $mirror ]] || { echo "no Debian mirror found in apt's sources: set DEBIAN_MIRROR" >&2; exit 1; }
 
@@ -51,5 +60,6 @@ ENV LANG=C.UTF-8 PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VE
 CMD ["python"]
 CONTAINERFILE
 
-buildah --storage-driver overlay bud --isolation chroot --pull-never -t "$tag" "$workdir"
+buildah --storage-driver overlay bud --isolation chroot --pull-never --label "tasador.recipe=$recipe" \
+  -t "$tag" "$workdir"
 echo "built $tag"
