@@ -24,11 +24,13 @@ help: ## list the targets
 
 # The pins, then tasador itself, editable (pyproject.toml): `import tasador` works from any folder, no PYTHONPATH.
 # Quiet on purpose: `make run` shows tasador's lines (README "Quick start" quotes them); pip still reports errors.
+# --no-compile: Python compiles a module to bytecode when it is first imported; compiling every installed file up
+# front took two of a warm install's three minutes (BENCHMARKS.md, "CI's time").
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	@echo "Installing the pinned environment into $(VENV) (once; a few minutes)"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --quiet --upgrade pip==26.3
-	@$(BIN)/python -m pip install --quiet --quiet --progress-bar off -r requirements.txt -r requirements-dev.txt -c constraints.txt -e .
+	@$(BIN)/python -m pip install --quiet --quiet --progress-bar off --no-compile -r requirements.txt -r requirements-dev.txt -c constraints.txt -e .
 	@scripts/activate-env.sh $(VENV)
 	@rm -f $(VENV)/.installed-*; touch $@
 
