@@ -301,14 +301,16 @@ def _quote(value: Any, chars: int) -> str:
     return shown if len(shown) <= chars else shown[: chars - 1] + "…"
 
 
-def read_field(column: str, value: Any, config: CleaningConfig) -> Any:
-    """One field of one listing read as `parse_rows` reads a batch (the service reads requests with it).
+def read_fields(column: str, values: Sequence[Any], config: CleaningConfig) -> list[tuple[Any, str | None]]:
+    """Values of one field, as `parse_rows` reads a batch's column: (clean value or None, reason or None) each.
 
-    Returns the clean value (None when missing); raises ValueError with the reason cleaning would quarantine
-    the row for ("zip_code not a zip code: 'abc'").
+    The service reads a request's listings with it, a field at a time; the reason is the one cleaning would
+    quarantine the row for ("zip_code not a zip code: 'abc'").
     """
     reader = _Reader(frozenset(config.missing_tokens), config.reason_value_chars)
-    typed, reasons = reader.read(column, pd.Series([value], dtype=object))
-    if isinstance(reasons.iloc[0], str):
-        raise ValueError(reasons.iloc[0])
-    return None if pd.isna(typed.iloc[0]) else typed.iloc[0]
+    typed, reasons = reader.read(column, pd.Series(list(values), dtype=object))
+    return [
+        (None, reason) if isinstance(reason, str) else (None if pd.isna(value) else value, None)
+        for value, reason in zip(typed, reasons, strict=True)
+    ]
+

@@ -1,6 +1,6 @@
 """Request and response bodies of the service, with the bounds a listing must keep.
 
-A listing's fields are read as cleaning reads the feed (`tasador.cleaning.parsing.read_field`): "2127", 2127.0 and
+A listing's fields are read as cleaning reads the feed (`tasador.cleaning.parsing.read_fields`): "2127", 2127.0 and
 "02127-1234" are zip code 02127, "1,500" is 1500 square feet, "north carolina" is North Carolina; a value
 cleaning could not read is refused with the reason cleaning gives. Unknown fields are refused (422 naming
 the field): a typo such as `house_sise` must not silently turn into a missing value and a different price.
@@ -11,17 +11,28 @@ as in the feed, and the model treats it as missing.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Hashable
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, create_model
+from cachetools import LRUCache
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    create_model,
+    model_validator,
+)
 
-from tasador.cleaning.parsing import read_field
+from tasador.cleaning.parsing import read_fields
 from tasador.cleaning.rules import Rule
 from tasador.configs import CleaningConfig
-from tasador.schema import NUMERIC_COLUMNS, STATES, STATUSES
+from tasador.schema import FEATURE_COLUMNS, NUMERIC_COLUMNS, STATES, STATUSES
 from tasador.settings import Settings
 
 EXAMPLE_LISTING: dict[str, Any] = {
@@ -44,20 +55,59 @@ def _cleaning_config() -> CleaningConfig:
     return Settings().configs.cleaning
 
 
-@lru_cache(maxsize=65536, typed=True)  # a feed repeats its cities, zips and states: each is read once
-def _read(column: str, value: Any) -> Any:
-    return read_field(column, value, _cleaning_config())
+# What cleaning's reader made of each (field, type, value) the service was sent. A feed repeats its states,
+# cities and zips, so each is read once. A request's listings are read a field at a time, over all the values not
+# seen yet (one pandas pass per field, not one per value), before each field's validator looks its value up.
+# Keyed by type too: True, 1 and 1.0 are equal keys to a dict but not to the reader.
+_Key = tuple[str, type, Any]
+_Reading = tuple[Any, str | None]  # (clean value or None, cleaning's reason or None)
+_READINGS: LRUCache[_Key, _Reading] = LRUCache(maxsize=65536)
+_READINGS_LOCK = threading.Lock()  # the validators run on the event loop and in worker threads alike
+
+
+def _read_request(listings: Any) -> None:
+    """Read every value of `listings` not read before, a field at a time, into the readings."""
+    missing: dict[str, dict[_Key, Any]] = {}
+    for listing in listings if isinstance(listings, list) else ():
+        for column, value in listing.items() if isinstance(listing, dict) else ():
+            if column in FEATURE_COLUMNS and _needs_reading(column, value) and isinstance(value, Hashable):
+                missing.setdefault(column, {})[(column, type(value), value)] = value
+    for column, values in missing.items():
+        with _READINGS_LOCK:
+            new = {key: value for key, value in values.items() if key not in _READINGS}
+        readings = read_fields(column, list(new.values()), _cleaning_config()) if new else []
+        with _READINGS_LOCK:
+            _READINGS.update(zip(new, readings, strict=True))
+
+
+def _reading(column: str, value: Any) -> _Reading:
+    if not isinstance(value, Hashable):
+        return read_fields(column, [value], _cleaning_config())[0]
+    key = (column, type(value), value)
+    with _READINGS_LOCK:
+        found = _READINGS.get(key)
+    if found is None:
+        found = read_fields(column, [value], _cleaning_config())[0]
+        with _READINGS_LOCK:
+            _READINGS[key] = found
+    return found
+
+
+def _needs_reading(column: str, value: Any) -> bool:
+    return value is not None and not (column in NUMERIC_COLUMNS and type(value) in (int, float))
 
 
 def _as_cleaning_reads(column: str, allowed: tuple[str, ...] = ()) -> BeforeValidator:
-    """The value as cleaning reads it from the feed (tasador.cleaning.parsing.read_field, one reading for both), refused
-    with the reason cleaning would quarantine the row for. Numbers sent as numbers go to pydantic as they are
-    (cleaning reads them as floats too); values that are not hashable are read without the cache."""
+    """The value as cleaning reads it from the feed (tasador.cleaning.parsing.read_fields, one reading for both),
+    refused with the reason cleaning would quarantine the row for. Numbers sent as numbers go to pydantic as they are
+    (cleaning reads them as floats too)."""
 
     def read(value: Any) -> Any:
-        if value is None or (column in NUMERIC_COLUMNS and type(value) in (int, float)):
+        if not _needs_reading(column, value):
             return value
-        clean = _read(column, value) if isinstance(value, Hashable) else read_field(column, value, _cleaning_config())
+        clean, reason = _reading(column, value)
+        if reason is not None:
+            raise ValueError(reason)
         if allowed and clean is not None and clean not in allowed:
             raise ValueError(Rule(column, "one_of", allowed).reason(clean))
         return clean.date() if isinstance(clean, pd.Timestamp) else clean
@@ -155,6 +205,13 @@ class Listing(BaseModel):
 class ListingBatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     listings: list[Listing]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_a_field_at_a_time(cls, data: Any) -> Any:
+        """Read the listings' new values a field at a time before their validators look them up."""
+        _read_request(data.get("listings") if isinstance(data, dict) else None)
+        return data
 
 
 def batch_model(name: str, max_rows: int) -> type[ListingBatch]:
