@@ -313,4 +313,3 @@ def read_fields(column: str, values: Sequence[Any], config: CleaningConfig) -> l
         (None, reason) if isinstance(reason, str) else (None if pd.isna(value) else value, None)
         for value, reason in zip(typed, reasons, strict=True)
     ]
-
