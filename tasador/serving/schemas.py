@@ -62,7 +62,7 @@ def _cleaning_config() -> CleaningConfig:
 _Key = tuple[str, type, Any]
 _Reading = tuple[Any, str | None]  # (clean value or None, cleaning's reason or None)
 _READINGS: LRUCache[_Key, _Reading] = LRUCache(maxsize=65536)
-_READINGS_LOCK = threading.Lock()  # the validators run on the event loop and in worker threads alike
+_READINGS_LOCK = threading.Lock()  # requests may be validated in several threads; cachetools caches are not thread-safe
 
 
 def _read_request(listings: Any) -> None:
