@@ -10,7 +10,8 @@ One model is trained and registered once; each service is started over it in tur
 configured) and measured alone. The load comes from compiled tools so that the client is not what is
 measured: single-row latency at fixed rates from hey (Debian `hey`: `-q` per worker, per-request times
 from its CSV output; one process per connection, started so that requests arrive evenly spaced, see
-`hey_even`), maximum throughput from wrk, the 1,000-row batch from hey with one connection.
+`hey_even`), maximum throughput from wrk (distinct one-listing bodies in turn), the 1,000-row batch from hey
+with one connection.
 Without them a Python client stands in (and the output says so). The load generator shares the
 machine's cores with the services: on 2 cores it takes a fair part of them.
 
@@ -199,12 +200,14 @@ async def open_loop(url: str, bodies: list[bytes], rate: float, duration: float)
     return Latencies(latencies, errors, total / duration)
 
 
-def wrk_throughput(url: str, body: Path, connections: int, duration: int, workdir: Path) -> tuple[float, int]:
-    """(requests/s, requests answered) from wrk, POSTing `body` over `connections` connections."""
+def wrk_throughput(url: str, bodies: list[str], connections: int, duration: int, workdir: Path) -> tuple[float, int]:
+    """(requests/s, requests answered) from wrk, POSTing `bodies` in turn over `connections` connections."""
     script = workdir / "post.lua"
     script.write_text(
         'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-        f"wrk.body = {json.dumps(body.read_text())}\n"
+        f"local bodies = {{{', '.join(json.dumps(body) for body in bodies)}}}\n"
+        "local sent = 0\n"
+        "request = function()\n  sent = sent % #bodies + 1\n  return wrk.format(nil, nil, nil, bodies[sent])\nend\n"
     )
     result = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "-s", str(script), url],
@@ -291,9 +294,10 @@ def measure(
         result[f"rate@{rate}"] = run
         result["answered"] += len(run.seconds)
     cpu_before, wall_before = tree_cpu_s(pid), time.perf_counter()
-    if compiled:
+    if compiled:  # distinct listings, as traffic sends them: nothing the service keeps can answer for it
+        singles = [json.dumps(target.body([row])) for row in rows]
         rps, answered = wrk_throughput(
-            target.url, single, config.throughput_connections, config.throughput_duration_s, workdir
+            target.url, singles, config.throughput_connections, config.throughput_duration_s, workdir
         )
     else:
         rps, answered = asyncio.run(

@@ -2,12 +2,15 @@
 reason. Feeds are messy (casing, numbers as text, zip codes with and without leading zeros, extra or missing
 fields, rows as arrays of values in the feed's column order, rows that are neither); nothing they send raises
 here. `parse_rows` reads rows as `Store.raw_rows` returns them; `parse_columns` reads a CSV's columns the same way.
+`FieldReader.read_value` says what one value means; the columns are read with it, a distinct value at a time, and the
+service reads a request's listings with it.
 """
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,12 +24,12 @@ from tasador.schema import COLUMNS, NUMERIC_COLUMNS, STATES
 RawRows = Sequence[tuple[int, Any]]
 
 _CANONICAL = frozenset(COLUMNS)
-_TEXT_COLUMNS = ("status", "city", "state", "prev_sold_date")  # text in a canonical feed (dates too)
 _STATE_BY_KEY = {state.casefold(): state for state in STATES}
+_SPACES = re.compile(r"\s+")
 _SEPARATORS = re.compile(r"[\s\-]+")
-_NUMBER_NOISE = r"[,$\s]"  # "$1,200,000" is a price; thousands separators and currency carry no meaning
-_DATE_LIKE = r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}"
-_ZIP = r"^(\d{1,5})(?:\.0*)?(?:-\d{4})?$"  # 2127, "02127", "2127.0", "02127-1234"
+_NUMBER_NOISE = re.compile(r"[,$\s]")  # "$1,200,000" is a price; thousands separators and currency carry no meaning
+_DATE_LIKE = re.compile(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}")
+_ZIP = re.compile(r"(\d{1,5})(?:\.0*)?(?:-\d{4})?")  # 2127, "02127", "2127.0", "02127-1234"
 # Ids travel as floats in the feed ("40618.0"); beyond 2**53 a float no longer holds an exact integer.
 _ID_LIMIT = 2.0**53
 _ID_COLUMNS = ("brokered_by", "street")
@@ -81,10 +84,10 @@ def _read_columns(
     unreadable: pd.Series,
     config: CleaningConfig,
 ) -> ParsedRows:
-    reader = _Reader(frozenset(config.missing_tokens), config.reason_value_chars)
+    reader = FieldReader(config)
     frame = pd.DataFrame({"raw_row_id": ids})
     for column in COLUMNS:
-        typed, reasons = reader.read(column, values[column])
+        typed, reasons = reader.read_column(column, values[column])
         frame[column] = typed
         unreadable = unreadable.where(unreadable.notna(), reasons)
     return ParsedRows(frame, unreadable, fields_received)
@@ -141,120 +144,141 @@ def _renamed(row: Any, received: set[str]) -> dict[str, Any]:
     return renamed
 
 
-class _Reader:
-    """Reads one column into its clean type; returns (typed values, reason per unreadable value)."""
+#: What one value reads as: (clean value, None); (None, None) when it is missing; (None, reason) when cleaning
+#: cannot read it.
+Reading = tuple[Any, str | None]
+_ABSENT: Reading = (None, None)
+_DTYPES = {column: "float64" for column in NUMERIC_COLUMNS} | {"prev_sold_date": "datetime64[us]"}  # else text
 
-    def __init__(self, missing_tokens: frozenset[str], quote_chars: int) -> None:
-        self.missing_tokens = missing_tokens
-        self.quote_chars = quote_chars
 
-    def read(self, column: str, series: pd.Series) -> tuple[pd.Series, pd.Series]:
-        if column in NUMERIC_COLUMNS:
-            typed, bad = self._numbers(series)
-            return typed, self._reasons(series, bad, f"{column} not a number")
-        if column in _ID_COLUMNS:
-            typed, bad = _by_distinct(series, self._ids)
-            return typed, self._reasons(series, bad, f"{column} not an integer id")
-        if column == "zip_code":
-            typed, bad = _by_distinct(series, self._zips)
-            return typed, self._reasons(series, bad, "zip_code not a zip code")
-        if column == "prev_sold_date":
-            typed, bad = _by_distinct(series, self._dates)
-            return typed, self._reasons(series, bad, f"{column} not a date")
-        typed, bad = _by_distinct(series, lambda values: self._text(values, column))
-        return typed, self._reasons(series, bad, f"{column} not text")
+class FieldReader:
+    """What a value sent for a column means (`read_value`), and a batch's column read a distinct value at a time
+    (`read_column`). Cleaning reads feeds with it and the service reads requests with it: one reading for both."""
 
-    # Each reader returns typed values (NaN where missing or unreadable) and the mask of unreadable ones.
-    def _numbers(self, series: pd.Series) -> tuple[pd.Series, pd.Series]:
-        if _is_plain_number(series):
+    def __init__(self, config: CleaningConfig) -> None:
+        self.missing_tokens = frozenset(config.missing_tokens)
+        self.quote_chars = config.reason_value_chars
+
+    def read_column(self, column: str, series: pd.Series) -> tuple[pd.Series, pd.Series]:
+        """(typed values, reason per unreadable value), aligned with `series`."""
+        if column in NUMERIC_COLUMNS and _is_plain_number(series):
+            # Numbers sent as numbers (a CSV, most feeds): nothing to read, each only has to be finite.
             numbers = series.astype("float64")
-            present = numbers.notna()
-        else:
-            values = self._split(series)
-            numbers = pd.Series(np.nan, index=series.index, dtype="float64")
-            cleaned = values.text.str.replace(_NUMBER_NOISE, "", regex=True)
-            numbers.loc[values.text.index] = pd.to_numeric(cleaned, errors="coerce").astype("float64")
-            numbers.loc[values.others.index] = values.others.map(_plain_number).astype("float64")
-            present = values.present
-        bad = present & ~np.isfinite(numbers)
-        return numbers.where(~bad), bad
+            bad = numbers.notna() & ~np.isfinite(numbers)
+            reasons = pd.Series(None, index=series.index, dtype=object)
+            reasons[bad] = [self._reason(column, value) for value in series[bad]]
+            return numbers.where(~bad), reasons
+        return self._each_distinct(column, series)
 
-    def _ids(self, series: pd.Series) -> tuple[pd.Series, pd.Series]:
-        numbers, bad = self._numbers(series)
-        whole = numbers.notna() & (numbers % 1 == 0) & (numbers >= 0) & (numbers < _ID_LIMIT)
-        ids = numbers[whole].astype("int64").astype("str").reindex(series.index)
-        return ids, bad | (numbers.notna() & ~whole)
+    def _each_distinct(self, column: str, series: pd.Series) -> tuple[pd.Series, pd.Series]:
+        """Each distinct value read once: a feed repeats its states, cities, zips and dates many times."""
+        codes = None
+        if series.dtype != object:  # values of one type: pandas finds the distinct ones in C, missing ones get -1
+            codes, distinct = pd.factorize(series)
+            readings = [*(self.read_value(column, value) for value in distinct.tolist()), _ABSENT]
+        else:  # mixed values: True, 1 and 1.0 are one key to pandas but not to the reader
+            seen: dict[tuple[type, Any], Reading] = {}
+            readings = [self._seen_or_read(column, value, seen) for value in series.tolist()]
+        clean = pd.Series([value for value, _ in readings], dtype=_DTYPES.get(column, "str"))
+        reasons = pd.Series([reason for _, reason in readings], dtype=object)
+        if codes is not None:
+            clean, reasons = clean.iloc[codes], reasons.iloc[codes]
+        return clean.set_axis(series.index), reasons.set_axis(series.index)
 
-    def _zips(self, series: pd.Series) -> tuple[pd.Series, pd.Series]:
-        if _is_plain_number(series):
-            digits = _whole_number_text(series.astype("float64"))
-            present = series.notna()
-        else:
-            values = self._split(series)
-            numbers = values.others.map(_plain_number).astype("float64")
-            digits = pd.concat([values.text, _whole_number_text(numbers)]).reindex(series.index)
-            present = values.present
-        zips = digits.astype("str").str.extract(_ZIP, expand=False).str.zfill(5)
-        zips = zips.where(zips != "00000").astype("str")
-        return zips, present & zips.isna()
-
-    def _dates(self, series: pd.Series) -> tuple[pd.Series, pd.Series]:
-        values = self._split(series)
-        dates = pd.to_datetime(values.text, format="%Y-%m-%d", errors="coerce").astype("datetime64[us]")
-        # Other spellings ("10/22/2021", "2021-10-22T00:00:00Z") are rare: read them one by one.
-        retry = dates.isna() & values.text.str.match(_DATE_LIKE)
-        dates.loc[retry] = values.text[retry].map(_date).astype("datetime64[us]")
-        dates = dates.reindex(series.index)
-        return dates, values.present & dates.isna()
-
-    def _text(self, series: pd.Series, column: str) -> tuple[pd.Series, pd.Series]:
-        values = self._split(series)
-        text = values.text.str.replace(r"\s+", " ", regex=True)
-        if column == "status":
-            text = text.str.lower().str.replace(_SEPARATORS, "_", regex=True)
-        elif column == "state":  # unknown names stay as sent, so the rule can quote them
-            text = text.str.casefold().map(_STATE_BY_KEY).fillna(text)
-        else:  # "MEMPHIS", "memphis" and "Memphis" are one city to the model
-            text = text.str.title()
-        return text.reindex(series.index).astype("str"), values.present & ~series.index.isin(text.index)
-
-    def _split(self, series: pd.Series) -> _Split:
-        is_text = np.array([type(value) is str for value in series], dtype=bool)
+    def _seen_or_read(self, column: str, value: Any, seen: dict[tuple[type, Any], Reading]) -> Reading:
         try:
-            text = series[is_text].astype("str").str.strip()
-        except UnicodeEncodeError:  # a lone surrogate ("\ud800" is valid JSON) is no text a database can store
-            is_text = is_text & series.map(_encodable).to_numpy(dtype=bool)
-            text = series[is_text].astype("str").str.strip()
-        text = text[~text.str.lower().isin(self.missing_tokens)]
-        others = series[~is_text]
-        others = others[others.notna()]
-        present = pd.Series(series.index.isin(text.index) | series.index.isin(others.index), index=series.index)
-        return _Split(text, others, present)
+            found = seen.get((type(value), value))
+        except TypeError:  # a list or an object: unhashable, read as it is
+            return self.read_value(column, value)
+        if found is None:
+            found = seen[type(value), value] = self.read_value(column, value)
+        return found
 
-    def _reasons(self, series: pd.Series, bad: pd.Series, prefix: str) -> pd.Series:
-        reasons = pd.Series(None, index=series.index, dtype=object)
-        if bad.any():
-            reasons[bad] = [f"{prefix}: {_quote(v, self.quote_chars)}" for v in series[bad]]
-        return reasons
+    def read_value(self, column: str, value: Any) -> Reading:
+        """What one value sent for `column` reads as."""
+        if type(value) is str:
+            text = value.strip()
+            if text.lower() in self.missing_tokens:
+                return _ABSENT
+            # A lone surrogate ("\ud800" is valid JSON) is no text a database can store.
+            clean = self._from_text(column, text) if _encodable(text) else None
+        elif pd.isna(value) is True:  # None, NaN, NaT (a list's isna is an array: a value, not missing)
+            return _ABSENT
+        else:
+            clean = self._from_other(column, value)
+        return (clean, None) if clean is not None else (None, self._reason(column, value))
+
+    def _from_text(self, column: str, text: str) -> Any:
+        if column in NUMERIC_COLUMNS:
+            return _number_in(text)
+        if column in _ID_COLUMNS:
+            return _id(_number_in(text))
+        if column == "zip_code":
+            return _zip(text)
+        if column == "prev_sold_date":
+            return _date(text) if _DATE_LIKE.match(text) else None
+        text = _SPACES.sub(" ", text)
+        if column == "status":
+            return _SEPARATORS.sub("_", text.lower())
+        if column == "state":  # unknown names stay as sent, so the rule can quote them
+            return _STATE_BY_KEY.get(text.casefold(), text)
+        return text.title()  # "MEMPHIS", "memphis" and "Memphis" are one city to the model
+
+    def _from_other(self, column: str, value: Any) -> Any:
+        """A value that is not text: a number, or something no column can read (a boolean, a list, an object)."""
+        number = _plain_number(value)
+        if column in NUMERIC_COLUMNS:
+            return number
+        if column in _ID_COLUMNS:
+            return _id(number)
+        if column == "zip_code" and number is not None and number.is_integer() and abs(number) < _ID_LIMIT:
+            return _zip(str(int(number)))
+        return None  # dates and names are text
+
+    def _reason(self, column: str, value: Any) -> str:
+        return f"{column} {_NOT_READ.get(column, 'not text')}: {_quote(value, self.quote_chars)}"
 
 
-@dataclass(frozen=True)
-class _Split:
-    text: pd.Series  # stripped text values that are not missing tokens
-    others: pd.Series  # present values that are not text (numbers, booleans, lists...)
-    present: pd.Series  # mask over the whole column: a value was sent
+_NOT_READ = (
+    dict.fromkeys(NUMERIC_COLUMNS, "not a number")
+    | dict.fromkeys(_ID_COLUMNS, "not an integer id")
+    | {"zip_code": "not a zip code", "prev_sold_date": "not a date"}
+)
 
 
-def _by_distinct(
-    series: pd.Series, read: Callable[[pd.Series], tuple[pd.Series, pd.Series]]
-) -> tuple[pd.Series, pd.Series]:
-    """Read each distinct value once: a feed repeats its states, cities, zips and dates many times."""
-    if series.dtype == object:  # mixed values: True and 1 would share a slot, so read them as they are
-        return read(series)
-    codes, distinct = pd.factorize(series)
-    # A trailing missing value is what missing rows (code -1) read as.
-    typed, bad = read(pd.Series(distinct).reindex(range(len(distinct) + 1)))
-    return typed.iloc[codes].set_axis(series.index), bad.iloc[codes].set_axis(series.index)
+def _number_in(text: str) -> float | None:
+    """A number written as text: "1,500", "$1,200,000", "3.0", "1e5"; None for anything else."""
+    digits = _NUMBER_NOISE.sub("", text)
+    if not digits.isascii() or "_" in digits:  # float() also reads "1_000" and other scripts' digits
+        return None
+    try:
+        number = float(digits)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _plain_number(value: Any) -> float | None:
+    # bool is an int to Python but never a count of rooms; huge ints overflow a float.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _id(number: float | None) -> str | None:
+    if number is None or not number.is_integer() or not 0 <= number < _ID_LIMIT:
+        return None
+    return str(int(number))
+
+
+def _zip(digits: str) -> str | None:
+    match = _ZIP.fullmatch(digits)
+    zip_code = match.group(1).zfill(5) if match else None
+    return None if zip_code == "00000" else zip_code
 
 
 def _is_plain_number(series: pd.Series) -> bool:
@@ -267,21 +291,6 @@ def _encodable(value: Any) -> bool:
     except (AttributeError, UnicodeEncodeError):
         return False
     return True
-
-
-def _plain_number(value: Any) -> float:
-    # bool is an int to Python but never a count of rooms; huge ints overflow a float.
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return np.nan
-    try:
-        return float(value)
-    except OverflowError:
-        return np.nan
-
-
-def _whole_number_text(numbers: pd.Series) -> pd.Series:
-    whole = numbers.notna() & (numbers % 1 == 0) & (numbers.abs() < _ID_LIMIT)
-    return numbers[whole].astype("int64").astype("str").reindex(numbers.index)
 
 
 def _date(text: str) -> pd.Timestamp | None:
@@ -299,17 +308,3 @@ def _date(text: str) -> pd.Timestamp | None:
 def _quote(value: Any, chars: int) -> str:
     shown = repr(value)
     return shown if len(shown) <= chars else shown[: chars - 1] + "…"
-
-
-def read_fields(column: str, values: Sequence[Any], config: CleaningConfig) -> list[tuple[Any, str | None]]:
-    """Values of one field, as `parse_rows` reads a batch's column: (clean value or None, reason or None) each.
-
-    The service reads a request's listings with it, a field at a time; the reason is the one cleaning would
-    quarantine the row for ("zip_code not a zip code: 'abc'").
-    """
-    reader = _Reader(frozenset(config.missing_tokens), config.reason_value_chars)
-    typed, reasons = reader.read(column, pd.Series(list(values), dtype=object))
-    return [
-        (None, reason) if isinstance(reason, str) else (None if pd.isna(value) else value, None)
-        for value, reason in zip(typed, reasons, strict=True)
-    ]

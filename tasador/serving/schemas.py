@@ -1,6 +1,6 @@
 """Request and response bodies of the service, with the bounds a listing must keep.
 
-A listing's fields are read as cleaning reads the feed (`tasador.cleaning.parsing.read_fields`): "2127", 2127.0 and
+A listing's fields are read as cleaning reads the feed (`tasador.cleaning.parsing.FieldReader`): "2127", 2127.0 and
 "02127-1234" are zip code 02127, "1,500" is 1500 square feet, "north carolina" is North Carolina; a value
 cleaning could not read is refused with the reason cleaning gives. Unknown fields are refused (422 naming
 the field): a typo such as `house_sise` must not silently turn into a missing value and a different price.
@@ -11,13 +11,10 @@ as in the feed, and the model treats it as missing.
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections.abc import Hashable
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from cachetools import LRUCache
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -26,13 +23,11 @@ from pydantic import (
     Field,
     WithJsonSchema,
     create_model,
-    model_validator,
 )
 
-from tasador.cleaning.parsing import read_fields
+from tasador.cleaning.parsing import FieldReader
 from tasador.cleaning.rules import Rule
-from tasador.configs import CleaningConfig
-from tasador.schema import FEATURE_COLUMNS, NUMERIC_COLUMNS, STATES, STATUSES
+from tasador.schema import NUMERIC_COLUMNS, STATES, STATUSES
 from tasador.settings import Settings
 
 EXAMPLE_LISTING: dict[str, Any] = {
@@ -51,46 +46,8 @@ EXAMPLE_LISTING: dict[str, Any] = {
 
 
 @lru_cache(maxsize=1)
-def _cleaning_config() -> CleaningConfig:
-    return Settings().configs.cleaning
-
-
-# What cleaning's reader made of each (field, type, value) the service was sent. A feed repeats its states,
-# cities and zips, so each is read once. A request's listings are read a field at a time, over all the values not
-# seen yet (one pandas pass per field, not one per value), before each field's validator looks its value up.
-# Keyed by type too: True, 1 and 1.0 are equal keys to a dict but not to the reader.
-_Key = tuple[str, type, Any]
-_Reading = tuple[Any, str | None]  # (clean value or None, cleaning's reason or None)
-_READINGS: LRUCache[_Key, _Reading] = LRUCache(maxsize=65536)
-_READINGS_LOCK = threading.Lock()  # requests may be validated in several threads; cachetools caches are not thread-safe
-
-
-def _read_request(listings: Any) -> None:
-    """Read every value of `listings` not read before, a field at a time, into the readings."""
-    missing: dict[str, dict[_Key, Any]] = {}
-    for listing in listings if isinstance(listings, list) else ():
-        for column, value in listing.items() if isinstance(listing, dict) else ():
-            if column in FEATURE_COLUMNS and _needs_reading(column, value) and isinstance(value, Hashable):
-                missing.setdefault(column, {})[(column, type(value), value)] = value
-    for column, values in missing.items():
-        with _READINGS_LOCK:
-            new = {key: value for key, value in values.items() if key not in _READINGS}
-        readings = read_fields(column, list(new.values()), _cleaning_config()) if new else []
-        with _READINGS_LOCK:
-            _READINGS.update(zip(new, readings, strict=True))
-
-
-def _reading(column: str, value: Any) -> _Reading:
-    if not isinstance(value, Hashable):
-        return read_fields(column, [value], _cleaning_config())[0]
-    key = (column, type(value), value)
-    with _READINGS_LOCK:
-        found = _READINGS.get(key)
-    if found is None:
-        found = read_fields(column, [value], _cleaning_config())[0]
-        with _READINGS_LOCK:
-            _READINGS[key] = found
-    return found
+def _field_reader() -> FieldReader:
+    return FieldReader(Settings().configs.cleaning)
 
 
 def _needs_reading(column: str, value: Any) -> bool:
@@ -98,14 +55,14 @@ def _needs_reading(column: str, value: Any) -> bool:
 
 
 def _as_cleaning_reads(column: str, allowed: tuple[str, ...] = ()) -> BeforeValidator:
-    """The value as cleaning reads it from the feed (tasador.cleaning.parsing.read_fields, one reading for both),
+    """The value as cleaning reads it from the feed (tasador.cleaning.parsing.FieldReader, one reading for both),
     refused with the reason cleaning would quarantine the row for. Numbers sent as numbers go to pydantic as they are
     (cleaning reads them as floats too)."""
 
     def read(value: Any) -> Any:
         if not _needs_reading(column, value):
             return value
-        clean, reason = _reading(column, value)
+        clean, reason = _field_reader().read_value(column, value)
         if reason is not None:
             raise ValueError(reason)
         if allowed and clean is not None and clean not in allowed:
@@ -205,13 +162,6 @@ class Listing(BaseModel):
 class ListingBatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     listings: list[Listing]
-
-    @model_validator(mode="before")
-    @classmethod
-    def _read_a_field_at_a_time(cls, data: Any) -> Any:
-        """Read the listings' new values a field at a time before their validators look them up."""
-        _read_request(data.get("listings") if isinstance(data, dict) else None)
-        return data
 
 
 def batch_model(name: str, max_rows: int) -> type[ListingBatch]:

@@ -1,5 +1,5 @@
 """One reading of a listing: the service reads a request's fields as cleaning reads the feed's rows
-(`tasador.cleaning.parsing.read_fields`), and refuses what cleaning quarantines with the reason cleaning gives."""
+(`tasador.cleaning.parsing.FieldReader`), and refuses what cleaning quarantines with the reason cleaning gives."""
 
 from __future__ import annotations
 
@@ -75,31 +75,21 @@ def test_what_cleaning_quarantines_the_service_refuses_with_the_same_reason(
     assert reason in str(refused.value)
 
 
-def test_a_request_of_distinct_listings_reads_each_field_once_over_them_all(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Real traffic repeats few values: a request's new values are read a field at a time, as a batch's columns
-    are, and every listing comes out as it would alone (a bad value refused with cleaning's reason)."""
-    from tasador.serving import schemas
+def test_every_listing_of_a_request_reads_as_it_would_alone() -> None:
+    """A request of distinct listings comes out listing by listing as each would alone, and a bad value is refused
+    with cleaning's reason at its listing's path."""
+    from tasador.serving.schemas import batch_model
 
     listings = [
         {**FEED_ROW, "zip_code": f"{10000 + i}", "street": f"{500000 + i}.0", "city": f"TOWN {i}"} for i in range(300)
     ]
     listings[7] = {**listings[7], "zip_code": "21x7"}
-    alone = [Listing.model_validate(listing).model_dump() for listing in listings if listing["zip_code"] != "21x7"]
-    schemas._READINGS.clear()  # what the service has read before would hide the reads of this request
-    calls: list[tuple[str, int]] = []
-    read_fields = schemas.read_fields
-
-    def counted(column: str, values: list[Any], config: Any) -> Any:
-        calls.append((column, len(values)))
-        return read_fields(column, values, config)
-
-    monkeypatch.setattr(schemas, "read_fields", counted)
-    body = schemas.batch_model("Request", 1000)
+    body = batch_model("Request", 1000)
     with pytest.raises(ValidationError) as refused:
         body.model_validate({"listings": listings})
     assert "zip_code not a zip code: '21x7'" in str(refused.value) and "listings.7.zip_code" in str(refused.value)
-    assert sorted(column for column, _ in calls) == sorted({c for c in FEED_ROW if not isinstance(FEED_ROW[c], int)})
-    assert dict(calls)["zip_code"] == 300 and dict(calls)["status"] == 1
 
     del listings[7]
+    alone = [Listing.model_validate(listing).model_dump() for listing in listings]
     assert [listing.model_dump() for listing in body.model_validate({"listings": listings}).listings] == alone
+    assert alone[-1]["zip_code"] == "10299" and alone[-1]["street"] == "500299" and alone[-1]["city"] == "Town 299"
