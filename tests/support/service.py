@@ -256,7 +256,8 @@ def served(deployment: Deployment) -> Deployment:
 
 def metric(url: str, sample: str) -> float | None:
     """The value of one sample (name with labels, as exposed) on /metrics, None when absent."""
-    for line in httpx.get(url + "/metrics", timeout=10).text.splitlines():
+    # A worker loading a model answers late on a busy machine (two test files at once on 2 cores).
+    for line in httpx.get(url + "/metrics", timeout=30).text.splitlines():
         name, _, value = line.rpartition(" ")
         if name == sample:
             return float(value)
