@@ -251,20 +251,20 @@ def _number_in(text: str) -> float | None:
     digits = _NUMBER_NOISE.sub("", text)
     if not digits.isascii() or "_" in digits:  # float() also reads "1_000" and other scripts' digits
         return None
-    try:
-        number = float(digits)
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
+    return _finite(digits)
 
 
 def _plain_number(value: Any) -> float | None:
-    # bool is an int to Python but never a count of rooms; huge ints overflow a float.
+    # bool is an int to Python but never a count of rooms.
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
+    return _finite(value)
+
+
+def _finite(value: str | float) -> float | None:
     try:
         number = float(value)
-    except OverflowError:
+    except (ValueError, OverflowError):  # not a number; an int too large for a float
         return None
     return number if math.isfinite(number) else None
 
