@@ -369,8 +369,8 @@ def _plain_features(df: pd.DataFrame) -> dict[str, np.ndarray]:
 
     bed, bath, acre, size = numeric("bed"), numeric("bath"), numeric("acre_lot"), numeric("house_size")
     zip_text = pd.Series(_as_text(df["zip_code"]), dtype=object)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        features = {
+    with np.errstate(invalid="ignore", divide="ignore"):  # a ratio over 0 is inf: `_stack` makes it missing
+        return {
             **_size_features(bed, bath, acre, size),
             "prev_sold_year": _fractional_year(pd.to_datetime(df["prev_sold_date"], errors="coerce").to_numpy()),
             "status_code": _codes(df["status"], STATUSES),
@@ -378,7 +378,6 @@ def _plain_features(df: pd.DataFrame) -> dict[str, np.ndarray]:
             # The zip's number is geographic: neighbouring zips share prefixes, so trees can split on it.
             "zip_number": pd.to_numeric(zip_text, errors="coerce").to_numpy(dtype=float, na_value=np.nan),
         }
-    return {k: np.where(np.isfinite(v), v, np.nan) for k, v in features.items()}
 
 
 def _fractional_year(dates: np.ndarray) -> np.ndarray:
