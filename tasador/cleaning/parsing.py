@@ -212,7 +212,7 @@ class FieldReader:
         if column in NUMERIC_COLUMNS:
             return _number_in(text)
         if column in _ID_COLUMNS:
-            return _id(_number_in(text))
+            return _whole_digits(_number_in(text))
         if column == "zip_code":
             return _zip(text)
         if column == "prev_sold_date":
@@ -230,9 +230,10 @@ class FieldReader:
         if column in NUMERIC_COLUMNS:
             return number
         if column in _ID_COLUMNS:
-            return _id(number)
-        if column == "zip_code" and number is not None and number.is_integer() and abs(number) < _ID_LIMIT:
-            return _zip(str(int(number)))
+            return _whole_digits(number)
+        if column == "zip_code":  # 2127.0 is zip 02127; a negative or fractional number is no zip
+            digits = _whole_digits(number)
+            return _zip(digits) if digits is not None else None
         return None  # dates and names are text
 
     def _reason(self, column: str, value: Any) -> str:
@@ -269,7 +270,8 @@ def _finite(value: str | float) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _id(number: float | None) -> str | None:
+def _whole_digits(number: float | None) -> str | None:
+    """A whole number ≥ 0 as its digits (40618.0 -> '40618'), as ids and zips sent as numbers are written."""
     if number is None or not number.is_integer() or not 0 <= number < _ID_LIMIT:
         return None
     return str(int(number))
