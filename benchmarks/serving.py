@@ -100,7 +100,7 @@ def clean_listings(rows: int) -> pd.DataFrame:
     from pydantic import ValidationError
 
     from tasador.data_api.generator import generator_from_config
-    from tasador.serving.frames import listings_frame
+    from tasador.serving.frames import listings_columns
     from tasador.serving.schemas import Listing
 
     raw = generator_from_config(Settings().configs.datasource).batch(1, 1, rows)
@@ -112,7 +112,7 @@ def clean_listings(rows: int) -> pd.DataFrame:
         except ValidationError:
             continue  # rows the service would refuse are not in its traffic either
         prices.append(price)
-    return listings_frame(listings).assign(price=np.asarray(prices, dtype=float))
+    return pd.DataFrame(listings_columns(listings)).assign(price=np.asarray(prices, dtype=float))
 
 
 def _plain(value: Any) -> Any:
@@ -359,7 +359,7 @@ def summary(result: dict[str, Any]) -> str:
 def in_process(model_uri: str, rows: list[dict[str, Any]], config: ServingBenchmark) -> dict[str, tuple[float, float]]:
     """The service's own path without HTTP (validation, encoding, prediction): median wall and CPU ms."""
     from tasador.model.pyfunc import load_predictor
-    from tasador.serving.frames import listings_frame
+    from tasador.serving.frames import listings_columns
     from tasador.serving.schemas import batch_model
 
     predictor = load_predictor(model_uri)
@@ -372,7 +372,7 @@ def in_process(model_uri: str, rows: list[dict[str, Any]], config: ServingBenchm
         for _ in range(config.in_process_repeats if count == 1 else max(5, config.in_process_repeats // 10)):
             wall, cpu = time.perf_counter(), time.process_time()
             listings = request.model_validate_json(body).listings
-            predictor.predict(listings_frame(listings))
+            predictor.predict(listings_columns(listings))
             walls.append(time.perf_counter() - wall)
             cpus.append(time.process_time() - cpu)
         out[label] = (statistics.median(walls) * 1000, statistics.median(cpus) * 1000)

@@ -2,7 +2,10 @@
 
 The encoding is part of the model (saved and logged with it), so the service predicts from a numeric
 array with `Booster.inplace_predict` instead of a pandas categorical frame. `FeatureEncoder.transform` is the
-one encoding of a frame, for training, evaluation and the service alike.
+one encoding of listings, for training, evaluation and the service alike. Listings are a frame or plain
+columns (name -> array, as the service builds them); the encoder turns either into numpy arrays first and
+works on those alone, because pandas' fixed cost per call on a Series outweighs the work for a few rows.
+Category columns are factorized once: each distinct value is read as text once, and looked up once.
 
 High-cardinality ids (zip, city, broker, street) become smoothed target means of log(price) and of
 log(price per square foot), plus frequencies. On the training rows these are computed out-of-fold,
@@ -13,16 +16,22 @@ id counts 1 (this listing), a missing one NaN.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 
-from tasador.schema import COLUMN_LABELS, FEATURE_COLUMNS, STATES, STATUSES, TARGET
+from tasador.schema import CATEGORICAL_COLUMNS, COLUMN_LABELS, FEATURE_COLUMNS, STATES, STATUSES, TARGET
 
 SQFT_PER_ACRE = 43_560.0
 FORMAT_VERSION = 1
+
+#: Clean listings: a frame, or columns by name (each a sequence of one value per listing); absent columns are missing.
+Listings: TypeAlias = pd.DataFrame | Mapping[str, Any]
+#: A category column factorized: a code per row (-1 where missing) into its distinct values as text.
+_Categories: TypeAlias = tuple[np.ndarray, np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -194,10 +203,11 @@ class FeatureEncoder:
 
         self.tables = {}
         oof: dict[str, np.ndarray] = {}
-        keys = {k.name: _key_values(df, k) for k in _KEYS}
-        for name, values in keys.items():
-            codes, uniques = pd.factorize(values, use_na_sentinel=True)
-            uniques = np.asarray(uniques, dtype=object)
+        columns = _columns(df)
+        categories = _categories(columns)
+        for key in _KEYS:
+            name = key.name
+            codes, uniques = _key_categories(categories, key)
             stats = []
             if name in _TARGET_KEYS:
                 full, oof[f"{name}_log_price"] = self._smoothed_means(codes, len(uniques), log_price, fold)
@@ -215,7 +225,7 @@ class FeatureEncoder:
                 repeated = table.values[:, -1] > 1
                 table = _Table(table.keys[repeated], table.values[repeated])
             self.tables[name] = table
-        return self._assemble(df, oof)
+        return _stack(_plain_features(columns, categories), oof)
 
     def _smoothed_means(
         self, codes: np.ndarray, n_categories: int, target: np.ndarray, fold: np.ndarray
@@ -246,25 +256,23 @@ class FeatureEncoder:
         return np.where(counts > 0, means, np.nan)
 
     # --- prediction ----------------------------------------------------------------------------
-    def transform(self, df: pd.DataFrame) -> np.ndarray:
-        """float32 matrix for any frame with (some of) the feature columns; never raises on clean types."""
+    def transform(self, listings: Listings) -> np.ndarray:
+        """float32 matrix for listings with (some of) the feature columns; never raises on clean types."""
         if not self.tables:
             raise RuntimeError("FeatureEncoder is not fitted; call fit(clean_df) or load a saved model.")
-        df = _with_all_columns(df)
+        columns = _columns(listings)
+        categories = _categories(columns)
         looked_up: dict[str, np.ndarray] = {}
         for key in _KEYS:
-            values = _key_values(df, key)
-            stats = self.tables[key.name].lookup(values)
+            codes, values = _key_categories(categories, key)
+            stats = _take(self.tables[key.name].lookup(values), codes, missing=np.nan)
             for j, name in enumerate(_stat_names(key.name)):
                 looked_up[name] = stats[:, j]
             if key.name in _COUNT_KEYS:
                 # Unseen but present: one listing (this one), as a training row seen once counts itself.
                 count = looked_up[f"{key.name}_count"]
-                count[np.isnan(count) & ~pd.isna(values)] = 1.0
-        return self._assemble(df, looked_up)
-
-    def _assemble(self, df: pd.DataFrame, encoded: dict[str, np.ndarray]) -> np.ndarray:
-        return _stack(_plain_features(df), encoded)
+                count[np.isnan(count) & (codes >= 0)] = 1.0
+        return _stack(_plain_features(columns, categories), looked_up)
 
     # --- persistence ---------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -288,23 +296,26 @@ class FeatureEncoder:
         return cls(data["smoothing"], data["folds"], data["seed"], tables)
 
 
-def _with_all_columns(df: pd.DataFrame) -> pd.DataFrame:
-    missing = [c for c in FEATURE_COLUMNS if c not in df.columns]
-    if not missing:
-        return df
-    return df.assign(**{c: np.nan for c in missing})
+def _columns(listings: Listings) -> dict[str, np.ndarray]:
+    """Every feature column as a numpy array, all missing where the listings lack it."""
+    rows = len(listings) if isinstance(listings, pd.DataFrame) else len(next(iter(listings.values()), ()))
+    return {c: np.asarray(listings[c]) if c in listings else np.full(rows, np.nan) for c in FEATURE_COLUMNS}
 
 
-def _as_text(series: pd.Series) -> np.ndarray:
-    """Category ids as an object array of str or None; tolerant of numbers (40618.0 → '40618')."""
-    values = series.to_numpy(dtype=object)
-    missing = pd.isna(values)
-    if pd.api.types.is_string_dtype(series):
-        if missing.any():
-            values = values.copy()  # may be a read-only view of the frame
-            values[missing] = None
-        return values
-    return np.array([None if m else _text(v) for v, m in zip(values, missing, strict=True)], dtype=object)
+def _categories(columns: Mapping[str, np.ndarray]) -> dict[str, _Categories]:
+    """Each category column factorized into text (ids sent as numbers read as text: 40618.0 -> '40618')."""
+    return {c: _factorized_text(columns[c]) for c in CATEGORICAL_COLUMNS}
+
+
+def _factorized_text(values: np.ndarray) -> _Categories:
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return _distinct(codes, np.array([_text(u) for u in uniques], dtype=object))
+
+
+def _distinct(codes: np.ndarray, texts: np.ndarray) -> _Categories:
+    """The same codes into distinct texts: values that read the same (40618.0 and '40618') become one category."""
+    merged, distinct = pd.factorize(texts)
+    return _take(merged, codes, missing=-1), np.asarray(distinct, dtype=object)
 
 
 def _text(value: object) -> str:
@@ -313,41 +324,33 @@ def _text(value: object) -> str:
     return str(value)
 
 
-def _key_values(df: pd.DataFrame, key: _Key) -> np.ndarray:
-    """One key per row (None where a part is missing). String work is done once per distinct value,
-    not per row: on millions of rows the per-row joins cost more than the rest of the encoding."""
-    parts = [_as_text(df[c]) for c in key.columns]
+def _key_categories(categories: Mapping[str, _Categories], key: _Key) -> _Categories:
+    """One key per row (code -1 where a part is missing), with its distinct values: string work is done
+    once per distinct value, not per row (on millions of rows per-row joins cost more than the encoding)."""
+    parts = [categories[c] for c in key.columns]
     if key.prefix is not None:
-        codes, uniques = pd.factorize(parts[0], use_na_sentinel=True)
-        return _take_objects(np.array([u[: key.prefix] for u in uniques], dtype=object), codes)
+        codes, texts = parts[0]
+        return _distinct(codes, np.array([text[: key.prefix] for text in texts], dtype=object))
     if len(parts) == 1:
         return parts[0]
-    factorized = [pd.factorize(part, use_na_sentinel=True) for part in parts]
-    combined = np.zeros(len(parts[0]), dtype=np.int64)
-    present = np.ones(len(parts[0]), dtype=bool)
-    for codes, uniques in factorized:
-        combined = combined * max(len(uniques), 1) + codes
+    rows = len(parts[0][0])
+    combined = np.zeros(rows, dtype=np.int64)
+    present = np.ones(rows, dtype=bool)
+    for codes, texts in parts:
+        combined = combined * max(len(texts), 1) + codes
         present &= codes >= 0
     pair_codes, pairs = pd.factorize(combined[present])
     joined = []
     for pair in pairs:  # undo the mixed-radix code, last part first
         names = []
         code = int(pair)
-        for _, uniques in reversed(factorized):
-            code, position = divmod(code, max(len(uniques), 1))
-            names.append(uniques[position])
+        for _, texts in reversed(parts):
+            code, position = divmod(code, max(len(texts), 1))
+            names.append(texts[position])
         joined.append("|".join(reversed(names)))
-    codes = np.full(len(parts[0]), -1, dtype=np.intp)
+    codes = np.full(rows, -1, dtype=np.intp)
     codes[present] = pair_codes
-    return _take_objects(np.array(joined, dtype=object), codes)
-
-
-def _take_objects(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """values[codes] as an object array, None where the code is -1."""
-    out = np.full(len(codes), None, dtype=object)
-    found = codes >= 0
-    out[found] = values[codes[found]]
-    return out
+    return _distinct(codes, np.array(joined, dtype=object))
 
 
 def _size_features(bed: np.ndarray, bath: np.ndarray, acre: np.ndarray, size: np.ndarray) -> dict[str, np.ndarray]:
@@ -363,21 +366,22 @@ def _size_features(bed: np.ndarray, bath: np.ndarray, acre: np.ndarray, size: np
     }
 
 
-def _plain_features(df: pd.DataFrame) -> dict[str, np.ndarray]:
-    def numeric(col: str) -> np.ndarray:
-        return pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-
-    bed, bath, acre, size = numeric("bed"), numeric("bath"), numeric("acre_lot"), numeric("house_size")
-    zip_text = pd.Series(_as_text(df["zip_code"]), dtype=object)
+def _plain_features(columns: Mapping[str, np.ndarray], categories: Mapping[str, _Categories]) -> dict[str, np.ndarray]:
+    bed, bath, acre, size = (_numbers(columns[c]) for c in ("bed", "bath", "acre_lot", "house_size"))
+    zip_codes, zip_texts = categories["zip_code"]
     with np.errstate(invalid="ignore", divide="ignore"):  # a ratio over 0 is inf: `_stack` makes it missing
         return {
             **_size_features(bed, bath, acre, size),
-            "prev_sold_year": _fractional_year(pd.to_datetime(df["prev_sold_date"], errors="coerce").to_numpy()),
-            "status_code": _codes(df["status"], STATUSES),
-            "state_code": _codes(df["state"], STATES),
+            "prev_sold_year": _fractional_year(pd.to_datetime(columns["prev_sold_date"], errors="coerce").to_numpy()),
+            "status_code": _known_codes(categories["status"], STATUSES),
+            "state_code": _known_codes(categories["state"], STATES),
             # The zip's number is geographic: neighbouring zips share prefixes, so trees can split on it.
-            "zip_number": pd.to_numeric(zip_text, errors="coerce").to_numpy(dtype=float, na_value=np.nan),
+            "zip_number": _take(_numbers(zip_texts), zip_codes, missing=np.nan),
         }
+
+
+def _numbers(values: np.ndarray) -> np.ndarray:
+    return np.asarray(pd.to_numeric(values, errors="coerce"), dtype=float)
 
 
 def _fractional_year(dates: np.ndarray) -> np.ndarray:
@@ -389,15 +393,18 @@ def _fractional_year(dates: np.ndarray) -> np.ndarray:
     return np.where(np.isnat(dates), np.nan, fractional)
 
 
-def _codes(series: pd.Series, known: tuple[str, ...]) -> np.ndarray:
+def _known_codes(categories: _Categories, known: tuple[str, ...]) -> np.ndarray:
+    """Position of each row's value in `known`, NaN where missing or not among them."""
+    codes, texts = categories
     where = {name: position for position, name in enumerate(known)}
-    codes, uniques = pd.factorize(_as_text(series), use_na_sentinel=True)
-    return _take(np.array([where.get(u, np.nan) for u in uniques], dtype=float), codes, missing=np.nan)
+    return _take(np.array([where.get(text, np.nan) for text in texts], dtype=float), codes, missing=np.nan)
 
 
-def _take(values: np.ndarray, codes: np.ndarray, missing: float) -> np.ndarray:
-    out = np.full(len(codes), missing)
-    out[codes >= 0] = values[codes[codes >= 0]]
+def _take(values: np.ndarray, codes: np.ndarray, missing: Any) -> np.ndarray:
+    """values[codes] (rows of values for a 2-D table), `missing` where the code is -1."""
+    out = np.full((len(codes), *values.shape[1:]), missing, dtype=values.dtype)
+    found = codes >= 0
+    out[found] = values[codes[found]]
     return out
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
-from tasador.model.features import FeatureEncoder, feature_source
+from tasador.model.features import FeatureEncoder, Listings, feature_source
 
 BOOSTER_FILE = "booster.ubj"
 ENCODER_FILE = "encoder.json"
@@ -32,7 +32,8 @@ class Explanation:
 
 
 class Predictor:
-    """Prices in dollars from clean listings: the encoder's float32 matrix, priced with `inplace_predict`."""
+    """Prices in dollars from clean listings (a frame or columns by name): the encoder's float32 matrix,
+    priced with `inplace_predict`."""
 
     def __init__(self, encoder: FeatureEncoder, booster: xgb.Booster, version: str | None = None) -> None:
         self.encoder = encoder
@@ -43,16 +44,17 @@ class Predictor:
     def feature_names(self) -> list[str]:
         return self.encoder.feature_names
 
-    def predict_log(self, df: pd.DataFrame) -> np.ndarray:
-        if len(df) == 0:
+    def predict_log(self, listings: Listings) -> np.ndarray:
+        features = self.encoder.transform(listings)
+        if not len(features):
             return np.empty(0)
-        return np.asarray(self.booster.inplace_predict(self.encoder.transform(df)), dtype=float)
+        return np.asarray(self.booster.inplace_predict(features), dtype=float)
 
-    def predict(self, df: pd.DataFrame) -> np.ndarray:
-        return np.exp(self.predict_log(df))
+    def predict(self, listings: Listings) -> np.ndarray:
+        return np.exp(self.predict_log(listings))
 
-    def explain(self, df: pd.DataFrame) -> Explanation:
-        features = self.encoder.transform(df)
+    def explain(self, listings: Listings) -> Explanation:
+        features = self.encoder.transform(listings)
         # The bias column is the same on every row; one all-missing row yields it for an empty frame.
         rows = features if len(features) else np.full((1, len(self.feature_names)), np.nan, dtype=np.float32)
         contributions = self.booster.predict(xgb.DMatrix(rows, feature_names=self.feature_names), pred_contribs=True)

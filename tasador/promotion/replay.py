@@ -22,13 +22,12 @@ from tasador.registry.shadow import ShadowReplay
 from tasador.store import tables as t
 
 if TYPE_CHECKING:
-    import pandas as pd
-
+    from tasador.model.features import Listings
     from tasador.store import Store
 
 
 class Pricer(Protocol):
-    def predict(self, df: pd.DataFrame) -> np.ndarray: ...
+    def predict(self, listings: Listings) -> np.ndarray: ...
 
 
 def served_rows(store: Store, last: int) -> list[tuple[dict[str, Any], float]]:
@@ -42,7 +41,7 @@ def served_rows(store: Store, last: int) -> list[tuple[dict[str, Any], float]]:
 
 def replay(challenger: Pricer, served: Sequence[tuple[dict[str, Any], float]], config: ShadowConfig) -> ShadowReplay:
     """The challenger's prices for the served listings against the prices served."""
-    from tasador.serving.frames import listings_frame
+    from tasador.serving.frames import listings_columns
     from tasador.serving.schemas import Listing
 
     listings, prices = [], []
@@ -61,7 +60,7 @@ def replay(challenger: Pricer, served: Sequence[tuple[dict[str, Any], float]], c
             moved_threshold_pct=config.moved_threshold_pct,
         )
     served_prices = np.asarray(prices)
-    change = np.abs(challenger.predict(listings_frame(listings)) / served_prices - 1.0) * 100.0
+    change = np.abs(challenger.predict(listings_columns(listings)) / served_prices - 1.0) * 100.0
     return ShadowReplay(
         rows=len(listings),
         median_abs_change_pct=float(np.median(change)),

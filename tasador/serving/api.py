@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException
 
 from tasador.configs import ServingConfig
-from tasador.serving.frames import listings_frame
+from tasador.serving.frames import listings_columns
 from tasador.serving.limits import RequestGuard
 from tasador.serving.registry_events import EventRefused, verified_event
 from tasador.serving.runtime import ModelUnavailable, Runtime
@@ -77,7 +77,7 @@ def create_app(config: ServingConfig) -> FastAPI:
         runtime = _runtime(request)
         received_at = dt.datetime.now(dt.UTC)
         model = runtime.model()
-        prices = model.predictor.predict(listings_frame(body.listings)).tolist()  # type: ignore[attr-defined]
+        prices = model.predictor.predict(listings_columns(body.listings)).tolist()  # type: ignore[attr-defined]
         request_id = uuid.uuid4().hex
         # Starlette caches the parsed body: these are the listings exactly as the client sent them.
         as_received = (await request.json())["listings"]
@@ -88,12 +88,12 @@ def create_app(config: ServingConfig) -> FastAPI:
     @app.post("/explain", responses=_ERRORS, summary="SHAP values of the price of each listing")
     def explain(request: Request, body: ExplainBody) -> Explanation:
         model = _runtime(request).model()
-        frame = listings_frame(body.listings)  # type: ignore[attr-defined]
-        shap = model.predictor.explain(frame)
+        columns = listings_columns(body.listings)  # type: ignore[attr-defined]
+        shap = model.predictor.explain(columns)
         by_column = shap.by_column()
         return Explanation(
             model_version=model.version,
-            prices=model.predictor.predict(frame).tolist(),
+            prices=model.predictor.predict(columns).tolist(),
             base_value=shap.base_value,
             base_price=math.exp(shap.base_value),
             feature_names=shap.feature_names,

@@ -118,3 +118,13 @@ def test_one_listing_encodes_as_it_does_inside_a_batch(fitted: tuple[FeatureEnco
 
     for position in (0, 17, len(frame) - 1):
         np.testing.assert_array_equal(encoder.transform(frame.iloc[[position]])[0], batch[position])
+
+
+def test_columns_by_name_encode_as_their_frame(fitted: tuple[FeatureEncoder, pd.DataFrame]) -> None:
+    # The service hands the encoder plain columns, training and evaluation a frame: the same prices either way.
+    encoder, frame = fitted
+    without_street = frame.drop(columns="street")
+    columns = {c: without_street[c].to_numpy() for c in FEATURE_COLUMNS if c != "street"}
+
+    np.testing.assert_array_equal(encoder.transform(columns), encoder.transform(without_street))
+    assert encoder.transform({}).shape == (0, len(encoder.feature_names))

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from tasador.model.predictor import Predictor
 from tasador.schema import STATES, STATUSES
-from tasador.serving.frames import listings_frame
+from tasador.serving.frames import listings_columns
 from tasador.serving.schemas import Listing, batch_model
 from tests.support.listings import clean_listings
 from tests.support.service import train_predictor
@@ -66,10 +66,10 @@ def _validated(listings: list[dict[str, Any]]) -> list[Listing]:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(listings=st.lists(LISTING, min_size=1, max_size=40))
 def test_any_validated_request_is_priced(predictor: Predictor, listings: list[dict[str, Any]]) -> None:
-    frame = listings_frame(_validated(listings))
+    columns = listings_columns(_validated(listings))
 
-    matrix = predictor.encoder.transform(frame)
-    prices = predictor.predict(frame)
+    matrix = predictor.encoder.transform(columns)
+    prices = predictor.predict(columns)
 
     # Unseen ids, ids sent as numbers, zeros, the bounds, missing fields: a price for each, never an error.
     assert matrix.dtype == np.float32 and matrix.shape == (len(listings), len(predictor.feature_names))
@@ -82,7 +82,7 @@ def test_a_request_prices_as_its_listings_one_by_one(predictor: Predictor) -> No
     listings = listings.assign(prev_sold_date=listings["prev_sold_date"].dt.date.astype(str))
     validated = _validated([{k: v for k, v in row.items() if v == v} for row in listings.to_dict("records")])
 
-    together = predictor.predict(listings_frame(validated))
-    one_by_one = np.concatenate([predictor.predict(listings_frame([listing])) for listing in validated[:20]])
+    together = predictor.predict(listings_columns(validated))
+    one_by_one = np.concatenate([predictor.predict(listings_columns([listing])) for listing in validated[:20]])
     np.testing.assert_allclose(one_by_one, together[:20], rtol=1e-6)
-    assert predictor.predict(listings_frame([])).shape == (0,)
+    assert predictor.predict(listings_columns([])).shape == (0,)
