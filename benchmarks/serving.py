@@ -100,7 +100,7 @@ def clean_listings(rows: int) -> pd.DataFrame:
     from pydantic import ValidationError
 
     from tasador.data_api.generator import generator_from_config
-    from tasador.serving.frames import listings_columns
+    from tasador.serving.columns import listings_columns
     from tasador.serving.schemas import Listing
 
     raw = generator_from_config(Settings().configs.datasource).batch(1, 1, rows)
@@ -359,7 +359,7 @@ def summary(result: dict[str, Any]) -> str:
 def in_process(model_uri: str, rows: list[dict[str, Any]], config: ServingBenchmark) -> dict[str, tuple[float, float]]:
     """The service's own path without HTTP (validation, encoding, prediction): median wall and CPU ms."""
     from tasador.model.pyfunc import load_predictor
-    from tasador.serving.frames import listings_columns
+    from tasador.serving.columns import listings_columns
     from tasador.serving.schemas import batch_model
 
     predictor = load_predictor(model_uri)

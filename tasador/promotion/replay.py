@@ -41,7 +41,7 @@ def served_rows(store: Store, last: int) -> list[tuple[dict[str, Any], float]]:
 
 def replay(challenger: Pricer, served: Sequence[tuple[dict[str, Any], float]], config: ShadowConfig) -> ShadowReplay:
     """The challenger's prices for the served listings against the prices served."""
-    from tasador.serving.frames import listings_columns
+    from tasador.serving.columns import listings_columns
     from tasador.serving.schemas import Listing
 
     listings, prices = [], []

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException
 
 from tasador.configs import ServingConfig
-from tasador.serving.frames import listings_columns
+from tasador.serving.columns import listings_columns
 from tasador.serving.limits import RequestGuard
 from tasador.serving.registry_events import EventRefused, verified_event
 from tasador.serving.runtime import ModelUnavailable, Runtime

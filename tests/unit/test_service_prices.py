@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from tasador.model.predictor import Predictor
 from tasador.schema import STATES, STATUSES
-from tasador.serving.frames import listings_columns
+from tasador.serving.columns import listings_columns
 from tasador.serving.schemas import Listing, batch_model
 from tests.support.listings import clean_listings
 from tests.support.service import train_predictor
