@@ -158,10 +158,7 @@ class _Table:
         """One row of statistics per key; NaN rows for keys never seen."""
         get = self.positions.get
         positions = np.fromiter((get(key, -1) for key in keys), dtype=np.intp, count=len(keys))
-        out = np.full((len(keys), self.values.shape[1]), np.nan)
-        found = positions >= 0
-        out[found] = self.values[positions[found]]
-        return out
+        return _take(self.values, positions, missing=np.nan)
 
     def to_dict(self) -> dict[str, Any]:
         # JSON has no NaN: columns as lists with None.

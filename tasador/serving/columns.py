@@ -13,7 +13,8 @@ _NAT = np.datetime64("NaT", "s")
 
 
 def listings_columns(listings: Sequence[Listing]) -> dict[str, np.ndarray]:
-    """Numpy arrays by column name, no DataFrame: building one costs more than pricing a listing."""
+    """Numpy arrays by column name, no DataFrame: a one-row frame cost more than pricing the listing (BENCHMARKS.md,
+    "Serving")."""
     columns: dict[str, np.ndarray] = {}
     for name in FEATURE_COLUMNS:
         values = [getattr(listing, name) for listing in listings]
